@@ -1,0 +1,343 @@
+"""Configuration: the YAML contract, its validation and `${VAR}` expansion.
+
+Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
+message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
+a contract with users' files: extend them, never rename them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from newswatch import constants as C
+
+# --------------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``str()`` is the message to show the user."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Durations: 30s, 5m, 2h, 1d, 1w (or a bare number of seconds)
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
+
+
+def parse_duration(value: Any) -> Any:
+    """Seconds from ``30s``/``5m``/``2h``/``1d``/``1w`` or a number; anything else is left to pydantic."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30s, 5m, 2h or 1d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if not m:
+            raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 2h or 1d")
+        return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact form of a duration, for summaries (``300`` → ``5m``)."""
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    url: str = Field(min_length=1)  # http(s) URL or local path (made absolute against the config file)
+    name: str | None = None  # `source` in alerts; defaults to the feed's own title
+    interval: Duration = C.DEFAULT_FEED_INTERVAL_S
+
+    @field_validator("interval")
+    @classmethod
+    def _positive_interval(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("interval must be longer than 0s")
+        return v
+
+    @property
+    def is_http(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+class AliasSpec(_Strict):
+    """An alias with an explicit case rule (a plain string alias uses the default rule)."""
+
+    text: str = Field(min_length=1)
+    case_sensitive: bool | None = None  # None: capitalised acronyms (US, U.S., UN) are case-sensitive
+
+
+class EntityConfig(_Strict):
+    name: str | None = None
+    aliases: list[str | AliasSpec] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)  # contexts that are not this entity ("Washington state")
+    fuzzy: bool = False  # edit distance 1 on alias words of 6+ letters
+
+
+class WatchConfig(_Strict):
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    channel: str | None = None  # overrides notify.slack.channel
+
+
+class SlackConfig(_Strict):
+    token: str | None = None  # bot token for chat.postMessage; empty means Slack is off
+    channel: str | None = None
+    base_url: str = C.DEFAULT_SLACK_BASE_URL
+
+    @field_validator("base_url")
+    @classmethod
+    def _trailing_slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    def __repr__(self) -> str:  # never print the token
+        return f"SlackConfig(channel={self.channel!r}, base_url={self.base_url!r}, token={'***' if self.token else None})"
+
+    __str__ = __repr__
+
+
+class NotifyConfig(_Strict):
+    jsonl: str | None = None  # a path or "-" for stdout
+    slack: SlackConfig | None = None
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack and self.slack.token)
+
+
+class FetchConfig(_Strict):
+    connect_timeout: Duration = C.DEFAULT_CONNECT_TIMEOUT_S
+    timeout: Duration = C.DEFAULT_TOTAL_TIMEOUT_S
+    max_bytes: int = Field(default=C.DEFAULT_MAX_BODY_BYTES, gt=0)
+    max_redirects: int = Field(default=C.DEFAULT_MAX_REDIRECTS, ge=0, le=20)
+    concurrency: int = Field(default=C.DEFAULT_CONCURRENCY, gt=0)
+    per_host: int = Field(default=C.DEFAULT_PER_HOST_CONCURRENCY, gt=0)
+    user_agent: str | None = None
+
+
+class Config(_Strict):
+    store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
+    max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
+    seen_ttl: Duration = C.DEFAULT_SEEN_TTL_S
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    entities: dict[str, EntityConfig] = Field(default_factory=dict)
+    watches: list[WatchConfig] = Field(default_factory=list)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("redis://", "rediss://", "unix://", "sqlite://")):
+            raise ValueError(f"{v!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+        return v
+
+    @field_validator("watches")
+    @classmethod
+    def _unique_watch_names(cls, v: list[WatchConfig]) -> list[WatchConfig]:
+        seen: set[str] = set()
+        for w in v:
+            if w.name in seen:
+                raise ValueError(f"two watches are named {w.name!r}; names identify a watch's alerts")
+            seen.add(w.name)
+        return v
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config with where it came from (for relative paths and messages)."""
+
+    config: Config
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def default_state_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "newswatch" / "state.db"
+
+
+def store_url(cfg: Config) -> str:
+    """The store URL to use, with the embedded default filled in."""
+    return cfg.store or f"sqlite:///{default_state_path()}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read, expand and validate a config file; raise :class:`ConfigError` naming file, line and key."""
+    p = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc}") from None
+    return parse_config(text, p, env)
+
+
+def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    if root is None:
+        data: Any = {}
+        lines: dict[tuple[str | int, ...], int] = {}
+    else:
+        lines = dict(_node_lines(root, ()))
+        data = _expand(yaml.safe_load(text), (), environ, path, lines)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, path, lines)) from None
+    cfg = _resolve_paths(cfg, path.parent)
+    return LoadedConfig(cfg, path)
+
+
+def _resolve_paths(cfg: Config, base: Path) -> Config:
+    feeds = [
+        f if f.is_http or Path(f.url).is_absolute() else f.model_copy(update={"url": str((base / f.url).resolve())})
+        for f in cfg.feeds
+    ]
+    return cfg.model_copy(update={"feeds": feeds})
+
+
+def _node_lines(node: yaml.Node, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], int]]:
+    """(location, 1-based line) for every key and list element in the YAML tree."""
+    yield loc, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            yield (*loc, key), key_node.start_mark.line + 1
+            for sub_loc, line in _node_lines(value_node, (*loc, key)):
+                if sub_loc != (*loc, key):
+                    yield sub_loc, line
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            yield from _node_lines(child, (*loc, i))
+
+
+def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
+    while True:
+        if loc in lines:
+            return lines[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _expand(
+    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, lines: Mapping[Any, int]
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, (*loc, k), env, path, lines) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*loc, i), env, path, lines) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            line = _line_for(lines, loc)
+            raise ConfigError(
+                f"{path}:{line}: {_dotted(loc)}: environment variable {name} is not set "
+                f"(set it, or write ${{{name}:-default}})"
+            )
+
+        return _VAR_RE.sub(sub, value)
+    return value
+
+
+def _format_validation(exc: ValidationError, path: Path, lines: Mapping[tuple[str | int, ...], int]) -> str:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+        line = _line_for(lines, loc)
+        where = f"{path}:{line}" if line else str(path)
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}" + _suggest(loc)
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {_dotted(loc)}: {msg}")
+    return "\n".join(dict.fromkeys(out))
+
+
+# pydantic puts the union member's name into error locations; they mean nothing to a user.
+_UNION_TAGS = {"str", "AliasSpec", "float", "constrained-str", "function-before[parse_duration(), float]"}
+
+_KNOWN_KEYS: dict[str, set[str]] = {
+    "": set(Config.model_fields),
+    "feeds": set(FeedConfig.model_fields),
+    "entities": set(EntityConfig.model_fields),
+    "watches": set(WatchConfig.model_fields),
+    "notify": set(NotifyConfig.model_fields),
+    "slack": set(SlackConfig.model_fields),
+    "fetch": set(FetchConfig.model_fields),
+}
+
+
+def _suggest(loc: tuple[str | int, ...]) -> str:
+    import difflib
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    section = parents[0] if parents else ""
+    if section == "notify" and len(parents) > 1:
+        section = parents[1]
+    known = _KNOWN_KEYS.get(section, set())
+    close = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1)
+    allowed = ", ".join(sorted(known))
+    return f" (did you mean {close[0]!r}?)" if close else (f" (allowed: {allowed})" if known else "")

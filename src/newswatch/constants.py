@@ -1,0 +1,49 @@
+"""Every key prefix, TTL and default limit in one place, so stores, workers and docs agree."""
+
+from __future__ import annotations
+
+# Store key layout (Redis; the SQLite store uses the same names as table keys).
+KEY_PREFIX = "nw:"
+ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item id
+ITEM_PREFIX = KEY_PREFIX + "item:"  # item id -> hash of text fingerprints and longest text length
+ALERTED_PREFIX = KEY_PREFIX + "alerted:"  # watch + item id -> story id, set once an alert or update was issued
+FEED_PREFIX = KEY_PREFIX + "feed:"  # feed url -> fetch state (validators, errors, next poll)
+
+# Time to live of dedupe state: how long an item is remembered after it was last seen.
+DEFAULT_SEEN_TTL_S = 30 * 24 * 3600
+DEFAULT_MAX_ITEM_AGE_S = 3 * 24 * 3600
+DEFAULT_FEED_INTERVAL_S = 5 * 60
+
+# Fetch bounds (each download is bounded in time, bytes, decompressed bytes and redirects).
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_TOTAL_TIMEOUT_S = 30.0
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_REDIRECTS = 5
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PER_HOST_CONCURRENCY = 4
+
+# Slack
+DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
+SNIPPET_CHARS = 280
+
+# Tracking parameters removed from URLs before they identify an item.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "_hsenc",
+        "_hsmi",
+        "ref_src",
+        "cmpid",
+        "ocid",
+    }
+)
+TRACKING_PARAM_PREFIXES = ("utm_",)

@@ -1,0 +1,1 @@
+"""Notifiers behind one Protocol: Slack, JSONL and the console."""
