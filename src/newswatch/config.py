@@ -229,7 +229,9 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
         lines = dict(_node_lines(root, ()))
         data = _expand(yaml.safe_load(text), (), environ, path, lines)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)")
+        raise ConfigError(
+            f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)"
+        )
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -240,7 +242,9 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
 
 def _resolve_paths(cfg: Config, base: Path) -> Config:
     feeds = [
-        f if f.is_http or Path(f.url).is_absolute() else f.model_copy(update={"url": str((base / f.url).resolve())})
+        f
+        if f.is_http or Path(f.url).is_absolute()
+        else f.model_copy(update={"url": str((base / f.url).resolve())})
         for f in cfg.feeds
     ]
     return cfg.model_copy(update={"feeds": feeds})

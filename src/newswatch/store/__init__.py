@@ -1,1 +1,21 @@
 """State stores behind one Protocol: Redis (shared by many workers) and SQLite (embedded default)."""
+
+from __future__ import annotations
+
+from newswatch.store.base import Observation, Seen, Store, StoreError
+
+
+def open_store(url: str, *, exclusive: bool = False) -> Store:
+    """The store for a URL: ``redis://``, ``rediss://``, ``unix://`` or ``sqlite:///``."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from newswatch.store.redis import RedisStore
+
+        return RedisStore.from_url(url)
+    if url.startswith("sqlite://"):
+        from newswatch.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url, exclusive=exclusive)
+    raise StoreError(f"{url!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+
+
+__all__ = ["Observation", "Seen", "Store", "StoreError", "open_store"]
