@@ -7,7 +7,6 @@ one atomic round trip.  Connection errors surface as :class:`StoreError` with th
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -97,7 +96,7 @@ class RedisStore:
 
     async def ping(self) -> None:
         try:
-            await cast(Awaitable[bool], self._r.ping())
+            await self._r.ping()
         except RedisError as exc:
             raise self._error(exc) from None
 
