@@ -1,0 +1,273 @@
+"""Normalisation helpers: canonical URLs, HTML to plain text, dedupe keys and text fingerprints.
+
+Owns the pure, dependency-light functions that turn what a feed said into comparable values.  Everything
+here is deterministic and side-effect free, so the parse stage can run it in a worker process and the
+store can trust that two sightings of one item produce the same keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+from lxml import etree
+
+from newswatch.constants import TRACKING_PARAM_PREFIXES, TRACKING_PARAMS
+
+__all__ = [
+    "canonical_url",
+    "collapse_whitespace",
+    "html_to_text",
+    "item_keys",
+    "strip_source_suffix",
+    "text_fingerprint",
+]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# --------------------------------------------------------------------------------------------------------------
+# URLs
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """The identity form of a link: the same article reached through different links gives the same string.
+
+    Scheme and host are lowercased, the default port and the fragment dropped, tracking parameters
+    (``utm_*``, ``fbclid``, ``gclid`` …) removed; the remaining query parameters keep their order and their
+    exact spelling (re-encoding them could turn two different URLs into one, or one into two).  A relative
+    link is resolved against ``base``.  Anything that is not an http(s) URL comes back stripped but unchanged.
+    """
+    url = url.strip()
+    if not url:
+        return ""
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.netloc:
+        return url
+    netloc = _canonical_netloc(parts.netloc, scheme)
+    path = parts.path or "/"
+    query = _strip_tracking(parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _canonical_netloc(netloc: str, scheme: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    if hostport.startswith("["):  # IPv6 literal: the port follows the closing bracket
+        end = hostport.find("]")
+        if end != -1:
+            host, port = (
+                hostport[: end + 1],
+                hostport[end + 2 :] if hostport[end + 1 : end + 2] == ":" else "",
+            )
+    elif ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    host = host.lower().rstrip(".")  # "Example.COM." and "example.com" are one host
+    if port and port.isdigit() and int(port) == _DEFAULT_PORTS[scheme]:
+        port = ""
+    out = f"{host}:{port}" if port else host
+    # Userinfo is case-sensitive and rare in feeds; keep it as written.
+    return f"{userinfo}{at}{out}"
+
+
+def _strip_tracking(query: str) -> str:
+    if not query:
+        return ""
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name = unquote_plus(pair.partition("=")[0]).strip().lower()
+        if name in TRACKING_PARAMS or name.startswith(TRACKING_PARAM_PREFIXES):
+            continue
+        kept.append(pair)
+    return "&".join(kept)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML to text
+
+# Elements whose start and end are a line break in the text: blocks, list items, table rows and cells.
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
+# Elements whose content is never reading text.
+_DROP_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"}
+)
+
+# XML 1.0 forbids most C0 controls; lxml refuses strings containing them, and they are never text anyway.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE_RE = re.compile(r"[^\S\n]+")
+_LINES_RE = re.compile(r"\s*\n\s*")
+_ANY_SPACE_RE = re.compile(r"\s+")
+# Only text that could contain a tag or an entity needs the parser; most titles do not.
+_MARKUP_RE = re.compile(r"[<&]")
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text of an HTML fragment or document.
+
+    Block elements become line breaks, ``<br>`` too; entities are decoded; script, style and similar are
+    dropped with their content; runs of spaces collapse to one, blank lines to one line break.
+    """
+    if not html:
+        return ""
+    if not _MARKUP_RE.search(html):
+        return _collapse_lines(html)
+    # Parse bytes with an explicit encoding: lxml refuses str input that carries an encoding declaration.
+    data = _CONTROL_RE.sub("", html).encode("utf-8", "surrogatepass")
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:  # nothing but whitespace or comments
+        return ""
+    out: list[str] = []
+    _walk(root, out)
+    return _collapse_lines("".join(out))
+
+
+def _walk(el: etree._Element, out: list[str]) -> None:
+    # Iterative rather than recursive: hostile HTML can nest deeper than Python's recursion limit.
+    stack: list[tuple[etree._Element, bool]] = [(el, False)]
+    while stack:
+        node, closing = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        block = tag.lower() in _BLOCK_TAGS
+        if closing:
+            if block:
+                out.append("\n")
+            if node.tail:
+                out.append(node.tail)
+            continue
+        if tag.lower() in _DROP_TAGS or not tag:  # comments/PIs (tag is a function) carry no text
+            if node.tail:
+                out.append(node.tail)
+            continue
+        if block:
+            out.append("\n")
+        if node.text:
+            out.append(node.text)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
+
+
+def _collapse_lines(text: str) -> str:
+    text = _SPACE_RE.sub(" ", text.replace("\r", "\n"))
+    return _LINES_RE.sub("\n", text).strip()
+
+
+def collapse_whitespace(text: str) -> str:
+    """All runs of whitespace (line breaks included) as one space, trimmed."""
+    return _ANY_SPACE_RE.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Keys and fingerprints
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def item_keys(guid: str | None, canonical: str) -> tuple[str, ...]:
+    """Dedupe keys of an item: ``guid:<sha256>`` when the feed gave a GUID, then ``url:<sha256>``.
+
+    An empty canonical URL gives no ``url:`` key (every link-less item would otherwise be one item).
+    """
+    keys: list[str] = []
+    if guid and guid.strip():
+        keys.append("guid:" + _sha256(guid.strip()))
+    if canonical:
+        keys.append("url:" + _sha256(canonical))
+    return tuple(keys)
+
+
+def text_fingerprint(title: str, summary: str, content: str) -> str:
+    """sha256 hex of the item's text after NFKC and whitespace collapsing.
+
+    Re-wrapped lines, doubled spaces or a no-break space instead of a space do not change the fingerprint;
+    any change of words does.
+    """
+    text = "\n".join((title, summary, content))
+    return _sha256(collapse_whitespace(unicodedata.normalize("NFKC", text)))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Aggregator titles
+
+# " – Outlet", " - Outlet", " — Outlet", " | Outlet" at the end of a title.
+_SUFFIX_RE = re.compile(r"^(?P<title>.*\S)\s+[-–—|]\s+(?P<outlet>[^-–—|]+?)\s*$")
+_OUTLET_WORD_RE = re.compile(r"^(?:[A-Z0-9][\w.'&’]*|[a-z0-9-]+\.[a-z]{2,}|of|the|de|al|el|la|le|and|&)$")
+
+
+def strip_source_suffix(title: str, source: str | None = None) -> str:
+    """The title without an aggregator's appended outlet name (``"Talks begin – Reuters"`` → ``"Talks begin"``).
+
+    With ``source`` (the outlet's name, e.g. from the entry's ``<source>`` element) the suffix is removed only
+    when it is that name.  Without it, only a short suffix that looks like a name (every word capitalised or
+    a domain) after a title of at least three words is removed, so "Talks resume - what we know" survives.
+    """
+    m = _SUFFIX_RE.match(title)
+    if not m:
+        return title
+    head, outlet = m.group("title"), m.group("outlet")
+    if source is not None:
+        if collapse_whitespace(outlet).casefold() == collapse_whitespace(source).casefold():
+            return head
+        return title
+    words = outlet.split()
+    if (
+        len(head.split()) >= 3
+        and 1 <= len(words) <= 4
+        and len(outlet) <= 40
+        and all(_OUTLET_WORD_RE.match(w) for w in words)
+        and (words[0][0].isupper() or "." in words[0])
+    ):
+        return head
+    return title
