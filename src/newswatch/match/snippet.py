@@ -1,0 +1,116 @@
+"""From word-stream hits back to the item's text: terms as written, their positions, and the snippet.
+
+Owns the display side of a match.  Hits are mapped to the cleaned text of their field (title, summary,
+content), then to the item's combined text (the fields joined by newlines, as in ``Item.text``), and the
+snippet is the window of about :data:`SNIPPET_CHARS` characters holding the most distinct hits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newswatch.constants import SNIPPET_CHARS
+from newswatch.match.engine import Span
+from newswatch.match.text import FIELDS, Prepared
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One occurrence of a query term, as written in the item."""
+
+    text: str  # as written ("U.S.", "Hamas")
+    clause: str  # the query term it satisfies ("@us", "talks")
+    field: str  # title, summary or content
+    start: int  # character offset in the item's combined text (title, summary, content joined by "\n")
+    end: int
+    word: int  # word index within the field, from 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "clause": self.clause,
+            "field": self.field,
+            "start": self.start,
+            "end": self.end,
+            "word": self.word,
+        }
+
+
+class Display:
+    """The item's combined text and the mapping of stream spans into it."""
+
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        self.bases: list[int] = []
+        parts: list[str] = []
+        offset = 0
+        for text in prep.texts:
+            self.bases.append(offset)
+            if text:
+                parts.append(text)
+                offset += len(text) + 1
+        self.text = "\n".join(parts)
+
+    def locate(self, span: Span, clause: str) -> Found:
+        prep = self.prep
+        first, last = prep.token_index(span[0]), prep.token_index(span[1])
+        f, a, _ = prep.display_span(first)
+        f_end, _, b = prep.display_span(last)
+        if f_end != f:  # cannot happen for a single term (the field separator breaks phrases); be safe
+            b = len(prep.texts[f])
+        word = first - sum(prep.counts[:f]) - f
+        base = self.bases[f]
+        return Found(prep.texts[f][a:b], clause, FIELDS[f], base + a, base + b, word)
+
+
+def unique_terms(found: list[Found]) -> tuple[str, ...]:
+    """Terms as written, in first-occurrence order, without repeats."""
+    return tuple(dict.fromkeys(f.text for f in sorted(found, key=lambda f: f.start)))
+
+
+def make_snippet(
+    text: str, hits: list[Found], width: int = SNIPPET_CHARS
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """About ``width`` characters of ``text`` around the densest group of hits, and the hits' spans in it."""
+    if not text:
+        return "", ()
+    ordered = sorted(hits, key=lambda h: (h.start, h.end))
+    if not ordered:
+        start, end = 0, min(len(text), width)
+    else:
+        best, best_score = 0, -1
+        for i, h in enumerate(ordered):
+            inside = {o.text.lower() for o in ordered[i:] if o.end <= h.start + width}
+            if len(inside) > best_score:
+                best, best_score = i, len(inside)
+        lead = ordered[best].start
+        group_end = max(o.end for o in ordered[best:] if o.end <= lead + width) if best_score > 0 else lead
+        group_end = max(group_end, ordered[best].end)
+        start = max(0, lead - max(0, width - (group_end - lead)) // 3)
+        end = min(len(text), max(start + width, group_end))
+    start, end = _snap(text, start, end, ordered)
+    body = text[start:end]
+    for ch in "\n\r\t":
+        body = body.replace(ch, " ")
+    prefix = ELLIPSIS if start > 0 else ""
+    suffix = ELLIPSIS if end < len(text) else ""
+    shift = len(prefix) - start
+    spans = tuple((h.start + shift, h.end + shift) for h in ordered if h.start >= start and h.end <= end)
+    return prefix + body + suffix, spans
+
+
+def _snap(text: str, start: int, end: int, hits: list[Found]) -> tuple[int, int]:
+    """Move the window edges to word boundaries without cutting a hit."""
+    first_hit = min((h.start for h in hits if h.start >= start), default=end)
+    if start > 0 and not text[start - 1].isspace():
+        space = text.find(" ", start, first_hit)
+        if space >= 0:
+            start = space + 1
+    last_hit = max((h.end for h in hits if h.end <= end), default=start)
+    if end < len(text) and not text[end].isspace():
+        space = text.rfind(" ", max(start, last_hit), end)
+        if space > start:
+            end = space
+    return start, end
