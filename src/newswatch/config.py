@@ -183,6 +183,16 @@ class LoadedConfig:
     def base_dir(self) -> Path:
         return self.path.parent
 
+    def with_store(self, url: str) -> LoadedConfig:
+        """The same config on another store (the ``--store`` option)."""
+        try:
+            cfg = Config.model_validate({**self.config.model_dump(), "store": url})
+        except ValidationError as exc:
+            raise ConfigError(
+                "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            ) from None
+        return LoadedConfig(cfg, self.path)
+
 
 def default_state_path() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

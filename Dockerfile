@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+# Build stage: build a wheel so the runtime image carries no compilers or caches.
+FROM python:3.11-slim AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# Runtime stage: the package and its dependencies only, running as an unprivileged user.
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 newswatch
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY config /etc/newswatch
+USER newswatch
+ENV XDG_STATE_HOME=/home/newswatch/state
+WORKDIR /home/newswatch
+ENTRYPOINT ["newswatch"]
+CMD ["run", "-c", "/etc/newswatch/example.yaml"]

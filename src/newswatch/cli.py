@@ -1,0 +1,206 @@
+"""The command line: ``newswatch run | check | match``.
+
+Owns argument parsing, logging set-up, exit codes and what the user reads; the work itself is the pipeline's.
+Exit codes: 0 done (even if some feeds failed), 1 ``check`` found problems, 2 bad config or usage,
+3 could not start (store unreachable, Slack token rejected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from newswatch import __version__
+from newswatch.config import ConfigError, LoadedConfig, format_duration, load_config, store_url
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+log = logging.getLogger("newswatch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="Watch RSS/Atom feeds for topics and entities; one alert per story, to Slack, JSONL or the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"newswatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
+        p.add_argument("-v", "--verbose", action="store_true", help="log every feed and item decision")
+        p.add_argument("-q", "--quiet", action="store_true", help="log only errors")
+
+    run = sub.add_parser(
+        "run",
+        help="poll feeds and deliver alerts",
+        description="Poll every feed on its interval and deliver alerts until SIGINT/SIGTERM "
+        "(or, with --once, poll every feed once, deliver and exit).",
+    )
+    add_config(run)
+    run.add_argument(
+        "--once", action="store_true", help="one cycle over every feed, deliver, exit (for cron and tests)"
+    )
+    run.add_argument(
+        "--store",
+        metavar="URL",
+        help="use this store instead of the config's (redis://host:port/db or sqlite:///path/state.db)",
+    )
+
+    check = sub.add_parser(
+        "check",
+        help="validate a config and summarise it",
+        description="Validate the config (keys, durations, watch queries, entity references) and print a summary. "
+        "Exits non-zero and points at the problem when something is wrong.",
+    )
+    add_config(check)
+
+    match = sub.add_parser(
+        "match",
+        help="explain which watches match an article and why",
+        description="For each ARTICLE (a text or HTML file, a feed file or a URL) print, per watch, whether it "
+        "matched and why: the terms found with their positions and a snippet, or the clause that failed.",
+    )
+    add_config(match)
+    match.add_argument("articles", nargs="+", metavar="ARTICLE")
+    match.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(verbose=args.verbose, quiet=args.quiet)
+    if args.command == "match":
+        from newswatch.match.cli import run_match
+
+        return run_match(args.config, list(args.articles), args.json)
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as exc:
+        print(f"newswatch: config error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check":
+        return check(loaded)
+    problems = _watch_problems(loaded)
+    if problems:
+        print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)
+        return EXIT_CONFIG
+    if args.store:
+        try:
+            loaded = loaded.with_store(args.store)
+        except ConfigError as exc:
+            print(f"newswatch: --store: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    return asyncio.run(run(loaded, once=args.once))
+
+
+def _setup_logging(*, verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    root = logging.getLogger("newswatch")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _watch_problems(loaded: LoadedConfig) -> list[str]:
+    from newswatch.match import validate_watches
+
+    cfg = loaded.config
+    return [f"{loaded.path}: {p}" for p in validate_watches(cfg.entities, cfg.watches)]
+
+
+# ---------------------------------------------------------------------------------------------------- check
+
+
+def check(loaded: LoadedConfig) -> int:
+    cfg = loaded.config
+    problems = _watch_problems(loaded)
+    out = sys.stdout
+    out.write(f"config: {loaded.path}\n")
+    out.write(f"store: {_redacted_store(store_url(cfg))}{'' if cfg.store else ' (embedded default)'}\n")
+    age = format_duration(cfg.max_item_age) if cfg.max_item_age else "off"
+    out.write(f"max_item_age: {age}   seen_ttl: {format_duration(cfg.seen_ttl)}\n")
+    out.write(f"feeds ({len(cfg.feeds)}):\n")
+    for f in cfg.feeds:
+        kind = "url" if f.is_http else "file"
+        out.write(f"  - {f.name or '(feed title)'}  every {format_duration(f.interval)}  [{kind}] {f.url}\n")
+    out.write(f"entities ({len(cfg.entities)}):\n")
+    for key, e in cfg.entities.items():
+        aliases = [a if isinstance(a, str) else a.text for a in e.aliases]
+        extra = " (fuzzy)" if e.fuzzy else ""
+        out.write(f"  - @{key}{f' = {e.name}' if e.name else ''}: {len(aliases)} aliases{extra}\n")
+    out.write(f"watches ({len(cfg.watches)}):\n")
+    slack = cfg.notify.slack
+    for w in cfg.watches:
+        channel = w.channel or (slack.channel if slack else None)
+        out.write(
+            f"  - {w.name}: {w.query}"
+            + (f"  → {channel}" if channel and cfg.notify.slack_enabled else "")
+            + "\n"
+        )
+    targets = []
+    if cfg.notify.jsonl:
+        targets.append("JSONL to stdout" if cfg.notify.jsonl == "-" else f"JSONL to {cfg.notify.jsonl}")
+    if cfg.notify.slack_enabled and slack:
+        targets.append(f"Slack via {slack.base_url} (default channel {slack.channel or 'none'})")
+    elif cfg.notify.jsonl != "-":
+        targets.append("console")
+    out.write(f"notify: {', '.join(targets)}\n")
+    if problems:
+        sys.stderr.write("newswatch: problems:\n" + "\n".join(problems) + "\n")
+        return EXIT_PROBLEMS
+    out.write("config OK\n")
+    return EXIT_OK
+
+
+def _redacted_store(url: str) -> str:
+    if "@" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+
+async def run(loaded: LoadedConfig, *, once: bool) -> int:
+    from newswatch.app import StartupError, open_app
+    from newswatch.store import StoreError
+
+    try:
+        async with open_app(loaded, exclusive=True) as app:
+            if once:
+                report = await app.pipeline.run_once()
+                log.info(report.summary())
+                return EXIT_OK
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            log.info(
+                "watching %d feeds for %d watches; Ctrl-C to stop",
+                len(loaded.config.feeds),
+                len(loaded.config.watches),
+            )
+            await app.pipeline.run_forever(stop)
+            log.info("stopped")
+            return EXIT_OK
+    except StartupError as exc:
+        print(f"newswatch: cannot start: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    except StoreError as exc:
+        print(f"newswatch: store failed: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
