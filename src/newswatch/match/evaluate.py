@@ -62,7 +62,7 @@ class Evaluation:
                 vetoes = [s for atom in ent.exclude_atoms for s in self.occ.get(atom, ())]
                 if vetoes and got:
                     got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]
-                got = sorted(set(got))
+                got = _outermost(sorted(set(got)))
             self._entity[name] = got
         return got
 
@@ -161,3 +161,15 @@ class Evaluation:
         if isinstance(node, Scope) and isinstance(node.child, And):
             return self.failing(node.child, FIELDS.index(node.field))
         return node, fld
+
+
+def _outermost(spans: list[Span]) -> list[Span]:
+    """Sorted spans without those inside another ("Boehler" within "Adam Boehler" is one mention)."""
+    if len(spans) < 2:
+        return spans
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if out and out[-1][0] <= span[0] and span[1] <= out[-1][1]:
+            continue
+        out.append(span)
+    return out
