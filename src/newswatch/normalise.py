@@ -154,12 +154,15 @@ def html_to_text(html: str) -> str:
     """
     if not html:
         return ""
+    html = _CONTROL_RE.sub("", html)
     if not _MARKUP_RE.search(html):
         return _collapse_lines(html)
     # Parse bytes with an explicit encoding: lxml refuses str input that carries an encoding declaration.
-    data = _CONTROL_RE.sub("", html).encode("utf-8", "surrogatepass")
+    data = html.encode("utf-8", "surrogatepass")
+    # huge_tree lifts libxml2's nesting limit from 256 to 2048: real CMS output does nest past 256, and
+    # beyond the limit libxml2 gives up on the whole fragment.
     parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True
     )
     try:
         root = etree.fromstring(data, parser)

@@ -67,7 +67,7 @@ def parse_feed(
     future dates; ``content_type`` is the HTTP Content-Type header when there was one (its charset is used
     when the document declares none).
     """
-    if not body.strip():
+    if not body.removeprefix(b"\xef\xbb\xbf").strip():
         raise FeedParseError("empty body")
     head = _ascii_head(body)
     root = _root_start(head)
@@ -231,14 +231,17 @@ def _parse_rfc822(text: str) -> datetime | None:
     return dt.replace(tzinfo=timezone(timedelta(seconds=seconds or 0)))
 
 
-def _published(e: Mapping[str, Any], now: datetime) -> datetime | None:
+def _published(e: dict[str, Any], now: datetime) -> datetime | None:
     dt = None
     for key in ("published", "updated", "created"):
-        raw = e.get(key)
+        # dict.get, not e.get: FeedParserDict maps a missing "updated" to "published" with a
+        # DeprecationWarning, and we ask for each key on purpose.
+        raw = dict.get(e, key)
         if raw:
             dt = parse_date(raw)
-            if dt is None and e.get(key + "_parsed"):  # formats feedparser knows and we don't (W3CDTF parts…)
-                dt = datetime.fromtimestamp(calendar.timegm(e[key + "_parsed"]), UTC)
+            parsed = dict.get(e, key + "_parsed")
+            if dt is None and parsed:  # formats feedparser knows and we don't (W3CDTF parts…)
+                dt = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
             if dt is not None:
                 break
     if dt is None:
