@@ -86,5 +86,7 @@ class SlackStub:
             if self.channels is not None and channel not in self.channels:
                 return web.json_response({"ok": False, "error": "channel_not_found"})
             ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
-            return web.json_response({"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
+            return web.json_response(
+                {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
+            )
         return web.json_response({"ok": False, "error": "unknown_method"})

@@ -1,0 +1,209 @@
+"""The guide's story end to end, on both stores: feeds over local HTTP, Slack through the local stand-in.
+
+Expected outcomes come from tests/fixtures/README.md (the fixture manifest), not from running the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newswatch.cli import run
+from newswatch.config import load_config
+from tests.feedserver import FeedServer
+from tests.slackstub import GOOD_TOKEN, SlackStub
+
+FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+ALL_FEEDS = sorted(p.name for p in FIXTURES.iterdir())
+SUMMARY_FEEDS = ["aggregator.xml", "tehran-world-middleeast.xml"]  # carry S1 without its full text
+
+S1 = "https://www.tehranworld.example/en/news/2025/03/05/745123/white-house-confirms-direct-us-talks-with-hamas"
+W1_URLS = {
+    S1,
+    "https://www.radiocaribe.example/en/2025/03/05/white-house-admits-holding-direct-talks-with-hamas/",
+    "https://www.northbridgeherald.example/world/middle-east/us-held-direct-negotiations-with-hamas-white-house-says-2025-03-05/",
+    "https://www.deccanledger.example/world/us-envoy-in-direct-discussions-with-hamas-on-hostages-white-house-1011452.html",
+    "https://gulfreview.example/world/mideast/washington-opens-rare-direct-channel-to-hamas",
+    "https://www.abendbote.example/en/international/us-hamas-talks-analysis-ld.1884207",
+    "https://meridiandaily.example/world/2025/03/09/us-envoy-calls-hamas-talks-very-helpful",
+    "https://levantobserver.example/2025/05/12/hamas-frees-edan-alexander/",
+}
+TRAP_URLS = {
+    "https://meridiandaily.example/world/2025/03/06/hamas-delegation-cairo-talks-egyptian-mediators",
+    "https://meridiandaily.example/world/2025/03/06/gaza-traders-lose-patience",
+    "https://meridiandaily.example/culture/music/ayumi-hamasaki-talks-asian-arena-dates",
+    "https://meridiandaily.example/sport/nfl/2025/03/06/commanders-contract-talks-pass-rusher",
+}
+W1, W2 = "US–Hamas talks", "Gaza aid blockade"
+
+
+def serve_fixtures(server: FeedServer) -> None:
+    for name in ALL_FEEDS:
+        body = (FIXTURES / name).read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        ctype = "application/atom+xml" if name.endswith(".atom") else "application/rss+xml"
+        server.add(f"/{name}", body, etag=etag, content_type=ctype)
+
+
+def write_config(
+    tmp_path: Path, server: FeedServer, store_url: str, slack: SlackStub, feeds: list[str]
+) -> Path:
+    feed_lines = "\n".join(f"  - url: {server.url('/' + name)}" for name in feeds)
+    cfg = tmp_path / "newswatch.yaml"
+    cfg.write_text(
+        f"""
+store: {store_url}
+max_item_age: null
+feeds:
+{feed_lines}
+entities:
+  us: {{name: United States, aliases: ["United States", "US", "U.S.", "Washington", "White House", "Trump administration"]}}
+  hamas: {{aliases: ["Hamas"]}}
+watches:
+  - name: {W1}
+    query: '@us AND @hamas AND (talks OR negotiations OR discussions)'
+    channel: "#mideast"
+  - name: {W2}
+    query: 'gaza AND "aid blockade"'
+notify:
+  jsonl: {tmp_path / "alerts.jsonl"}
+  slack:
+    token: ${{SLACK_BOT_TOKEN}}
+    channel: "#news"
+    base_url: {slack.base_url}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def records(tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "alerts.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture
+def slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", GOOD_TOKEN)
+
+
+@pytest.mark.usefixtures("slack_env")
+async def test_guide_story_end_to_end(tmp_path: Path, store_url: str) -> None:
+    async with FeedServer() as server, SlackStub() as slack:
+        serve_fixtures(server)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, ALL_FEEDS))
+
+        assert await run(loaded, once=True) == 0
+        first = records(tmp_path)
+        by_watch: dict[str, list[str]] = {}
+        for rec in first:
+            by_watch.setdefault(rec["watch"], []).append(rec["url"])
+
+        # Every true item alerted exactly once; S1's three sightings (full, section, aggregator) count once.
+        assert sorted(by_watch[W1]) == sorted(W1_URLS)
+        # The aid-blockade phrase is only in S1's full text.
+        assert by_watch[W2] == [S1]
+        assert not TRAP_URLS & {r["url"] for r in first}
+        assert {r["event"] for r in first} == {"alert"}
+        assert set(first[0]) >= {
+            "event",
+            "watch",
+            "story",
+            "title",
+            "url",
+            "source",
+            "published",
+            "matched",
+            "at",
+        }
+
+        # JSONL records and Slack posts agree, one post per record, to the watch's channel.
+        posts = slack.posts
+        assert len(posts) == len(first)
+        assert all(p["channel"] == "#mideast" for p, r in zip(posts, first, strict=True) if r["watch"] == W1)
+        assert all(p["channel"] == "#news" for p, r in zip(posts, first, strict=True) if r["watch"] == W2)
+        for post, rec in zip(posts, first, strict=True):
+            link = post["blocks"][0]["text"]["text"]
+            assert rec["url"].replace("&", "&amp;") in link
+
+        # A title with <!channel> arrives escaped: no live mention anywhere in the message.
+        channel_posts = [p for p in posts if "channel" in p["text"] and "Breaking" in p["text"]]
+        assert len(channel_posts) == 1
+        dumped = json.dumps(channel_posts[0])
+        assert "<!channel>" not in dumped
+        assert "&lt;!channel&gt;" in channel_posts[0]["text"]
+        assert "&amp;" in channel_posts[0]["blocks"][0]["text"]["text"]
+
+        # Second cycle: conditional GETs answered 304, nothing new, nothing posted.
+        hits_before = dict(server.hits)
+        assert await run(loaded, once=True) == 0
+        assert records(tmp_path) == first
+        assert len(slack.posts) == len(posts)
+        assert all(server.hits[f"/{n}"] == hits_before[f"/{n}"] + 1 for n in ALL_FEEDS)
+        second_requests = [server.requests[f"/{n}"][-1] for n in ALL_FEEDS]
+        assert all("If-None-Match" in headers for headers in second_requests)
+
+
+def alert_set(recs: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(r["watch"], r["url"]) for r in recs}
+
+
+@pytest.mark.usefixtures("slack_env")
+async def test_summary_first_then_full_text_alerts_once(tmp_path: Path, store_url: str) -> None:
+    async with FeedServer() as server, SlackStub() as slack:
+        serve_fixtures(server)
+        # Cycle 1 sees S1 only through summary copies: W1 fires, W2 cannot yet.
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, SUMMARY_FEEDS))
+        await run(loaded, once=True)
+        assert alert_set(records(tmp_path)) == {(W1, S1)}
+        # Cycle 2 brings the full text: W2 fires now, W1 does not fire again.
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, ["tehran-world.xml"]))
+        await run(loaded, once=True)
+        assert alert_set(records(tmp_path)) == {(W1, S1), (W2, S1)}
+        assert len(records(tmp_path)) == 2
+        # The summaries again, and the full text again: nothing new.
+        loaded = load_config(
+            write_config(tmp_path, server, store_url, slack, [*SUMMARY_FEEDS, "tehran-world.xml"])
+        )
+        server.routes.clear()
+        serve_fixtures(server)
+        await run(loaded, once=True)
+        assert len(records(tmp_path)) == 2
+
+
+@pytest.mark.usefixtures("slack_env")
+async def test_full_text_first_then_summary_adds_nothing(tmp_path: Path, store_url: str) -> None:
+    async with FeedServer() as server, SlackStub() as slack:
+        serve_fixtures(server)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, ["tehran-world.xml"]))
+        await run(loaded, once=True)
+        assert alert_set(records(tmp_path)) == {(W1, S1), (W2, S1)}
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, SUMMARY_FEEDS))
+        await run(loaded, once=True)
+        assert len(records(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.usefixtures("slack_env")
+async def test_fetch_order_does_not_change_alerts(tmp_path: Path, store_url: str, seed: int) -> None:
+    """Feeds split over cycles in shuffled orders (and fetched concurrently within a cycle) → same alerts."""
+    rng = random.Random(seed)
+    order = ALL_FEEDS[:]
+    rng.shuffle(order)
+    cut = rng.randint(1, len(order) - 1)
+    async with FeedServer() as server, SlackStub() as slack:
+        serve_fixtures(server)
+        for chunk in (order[:cut], order[cut:]):
+            loaded = load_config(write_config(tmp_path, server, store_url, slack, chunk))
+            await run(loaded, once=True)
+    recs = records(tmp_path)
+    expected = {(W1, url) for url in W1_URLS} | {(W2, S1)}
+    assert alert_set(recs) == expected
+    assert len(recs) == len(expected)  # nothing twice
