@@ -316,6 +316,25 @@ def test_unescaped_ampersand_is_recovered_with_a_warning() -> None:
     assert feed.warning is not None and feed.warning.startswith("malformed XML")
 
 
+def test_recovered_feed_may_end_with_a_comment() -> None:
+    body = """<rss version="2.0"><channel><title>Loose</title>
+      <item><title>Envoy & mediators meet</title><link>https://x.example/qa</link></item>
+    </channel></rss>
+    <!-- generated in 12 ms -->
+    """
+    assert [i.title for i in parse(body).items] == ["Envoy & mediators meet"]
+
+
+def test_rss091_doctype_without_entities_is_fine() -> None:
+    body = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"
+  "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+<rss version="0.91"><channel><title>Old school</title><link>https://old.example/</link>
+<item><title>Still here</title><link>https://old.example/1</link></item></channel></rss>"""
+    feed = parse(body)
+    assert feed.title == "Old school" and [i.title for i in feed.items] == ["Still here"]
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Hostile documents
 

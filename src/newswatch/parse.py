@@ -326,14 +326,15 @@ def _declares_entities(head: bytes) -> bool:
     return re.search(rb"<!ENTITY", rest, re.IGNORECASE) is not None
 
 
+_TRAILING_MISC_RE = re.compile(rb"(?:\s|\x00|<!--.*?-->|<\?.*?\?>)+$", re.DOTALL)
 _CLOSING_ROOT_RE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF|rdf)\s*>\s*$", re.IGNORECASE)
 
 
 def _is_truncated(body: bytes) -> bool:
     """A feed whose root element never closes was cut off in transit: its last item cannot be trusted."""
-    tail = body[-256:].rstrip(b"\x00 \t\r\n")
-    if b"\x00" in body[:4]:  # UTF-16/32: compare in text
+    if b"\x00" in body[:4]:  # UTF-16/32: the byte patterns below do not apply
         return False
+    tail = _TRAILING_MISC_RE.sub(b"", body[-1024:])  # comments and PIs may follow the root element
     return _CLOSING_ROOT_RE.search(tail) is None
 
 
