@@ -75,9 +75,7 @@ def test_parse_tree(query: str, tree: object) -> None:
     assert parse(query) == tree
 
 
-_alphabet = st.sampled_from(
-    [*"abcUS @*\"“()/:-_.'\n\t", "AND", "OR", "NOT", "NEAR", "NEAR/3", "title:"]
-)
+_alphabet = st.sampled_from([*"abcUS @*\"“()/:-_.'\n\t", "AND", "OR", "NOT", "NEAR", "NEAR/3", "title:"])
 
 
 @settings(max_examples=400, deadline=None)

@@ -35,6 +35,7 @@ class Index:
         self.atoms: list[Atom] = []
         self._ids: dict[Atom, int] = {}
         self._automaton: ahocorasick.Automaton | None = None
+        self._keys: list[tuple[str, tuple[tuple[int, str | None], ...]]] = []
 
     def add(self, key: str, cased: str | None = None) -> int:
         """The id of the atom (``key``, ``cased``), adding it if new."""
@@ -49,12 +50,13 @@ class Index:
         grouped: dict[str, list[tuple[int, str | None]]] = {}
         for i, atom in enumerate(self.atoms):
             grouped.setdefault(atom.key, []).append((i, atom.cased))
-        if not grouped:
+        self._keys = [(key, tuple(entries)) for key, entries in grouped.items()]
+        if not self._keys:
             self._automaton = None
             return
-        automaton = ahocorasick.Automaton()
-        for key, entries in grouped.items():
-            automaton.add_word(key, (len(key), not key.endswith(" "), tuple(entries)))
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for i, (key, _) in enumerate(self._keys):
+            automaton.add_word(key, i)
         automaton.make_automaton()
         self._automaton = automaton
 
@@ -63,19 +65,29 @@ class Index:
         occ: dict[int, list[Span]] = {}
         if self._automaton is None:
             return occ
+        # The hot loop only records end offsets per key; everything else is done once per distinct key.
+        ends: dict[int, list[int]] = {}
+        for end, k in self._automaton.iter(prep.lower):
+            got = ends.get(k)
+            if got is None:
+                ends[k] = [end]
+            else:
+                got.append(end)
         lower, cased = prep.lower, prep.cased
-        for end, (klen, prefix, entries) in self._automaton.iter(lower):
-            start = end - klen + 2  # the key's leading space is at start - 1
-            # A prefix ends inside a word; the occurrence is the whole word.
-            stop = lower.find(" ", end) if prefix else end
+        for k, key_ends in ends.items():
+            key, entries = self._keys[k]
+            klen = len(key)
+            if key.endswith(" "):
+                spans = [(end - klen + 2, end) for end in key_ends]
+            else:  # a prefix ends inside a word; the occurrence is the whole word
+                spans = [(end - klen + 2, lower.find(" ", end)) for end in key_ends]
             for atom, case_key in entries:
-                if case_key is not None and cased[start - 1 : end + 1] != case_key:
-                    continue
-                spans = occ.get(atom)
-                if spans is None:
-                    occ[atom] = [(start, stop)]
+                if case_key is None:
+                    occ[atom] = spans
                 else:
-                    spans.append((start, stop))
+                    kept = [s for s in spans if cased[s[0] - 1 : s[1] + 1] == case_key]
+                    if kept:
+                        occ[atom] = kept
         return occ
 
     def __len__(self) -> int:

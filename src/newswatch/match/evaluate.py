@@ -22,6 +22,7 @@ class CompiledEntity:
     keys: EntityKeys
     alias_atoms: tuple[int, ...]
     exclude_atoms: tuple[int, ...]
+    alias_set: frozenset[int]
 
 
 @dataclass(slots=True)
@@ -57,8 +58,14 @@ class Evaluation:
             ent = self.resolved.entities.get(name)
             got = []
             if ent is not None:
-                for atom in ent.alias_atoms:
-                    got.extend(self.occ.get(atom, ()))
+                # Fuzzy entities have hundreds of alias atoms and an item a few dozen: walk the smaller side.
+                if len(self.occ) < len(ent.alias_atoms):
+                    for atom, spans in self.occ.items():
+                        if atom in ent.alias_set:
+                            got.extend(spans)
+                else:
+                    for atom in ent.alias_atoms:
+                        got.extend(self.occ.get(atom, ()))
                 vetoes = [s for atom in ent.exclude_atoms for s in self.occ.get(atom, ())]
                 if vetoes and got:
                     got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]

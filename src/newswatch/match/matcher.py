@@ -74,11 +74,9 @@ class Matcher:
         self._resolved = Resolved()
         for name in sorted({r.name for w in watches for r in entity_refs(w.node)}):
             keys = entity_keys(name, entities[name])
-            self._resolved.entities[name] = CompiledEntity(
-                keys,
-                tuple(self._index.add(a.key, a.cased) for a in keys.aliases),
-                tuple(self._index.add(k) for k in keys.excludes),
-            )
+            aliases = tuple(self._index.add(a.key, a.cased) for a in keys.aliases)
+            excludes = tuple(self._index.add(k) for k in keys.excludes)
+            self._resolved.entities[name] = CompiledEntity(keys, aliases, excludes, frozenset(aliases))
         self._always: list[int] = []
         self._by_atom: dict[int, list[int]] = {}
         for i, w in enumerate(self.watches):
