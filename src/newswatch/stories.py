@@ -84,7 +84,7 @@ class StoryParams:
     alerts) but splits rewrites of one event into several stories (recall, more duplicate alerts).
     """
 
-    threshold: float = 0.30  # cosine item vs story centroid to join as "same event"
+    threshold: float = 0.375  # cosine item vs story centroid to join as "same event"
     window_s: float = 48 * 3600.0  # a story takes items up to this long after its latest item
     # MinHash LSH: num_perm = bands * rows.  16 bands of 4 rows make a pair with shingle Jaccard 0.5 share
     # a band with probability 0.64 and one with 0.8 with probability ~1.0; 0.2 only 0.025.
