@@ -8,6 +8,18 @@ ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item 
 ITEM_PREFIX = KEY_PREFIX + "item:"  # item id -> hash of text fingerprints and longest text length
 ALERTED_PREFIX = KEY_PREFIX + "alerted:"  # watch + item id -> story id, set once an alert or update was issued
 FEED_PREFIX = KEY_PREFIX + "feed:"  # feed url -> fetch state (validators, errors, next poll)
+STORY_PREFIX = KEY_PREFIX + "story:"  # watch + "|rec:"/"|band:"/"|term:" -> story records and indexes
+DF_KEY = KEY_PREFIX + "df"  # hash term -> number of distinct items containing it
+DF_DOCS_KEY = KEY_PREFIX + "df:docs"  # number of distinct items counted in DF_KEY
+OUTBOX_SEQ_KEY = KEY_PREFIX + "outbox:seq"  # counter: global queueing order
+OUTBOX_ENTRY_PREFIX = KEY_PREFIX + "outbox:e:"  # seq -> hash(data, attempts, not_before)
+OUTBOX_QUEUE_PREFIX = KEY_PREFIX + "outbox:q:"  # target -> sorted set of seqs
+OUTBOX_TARGETS_KEY = KEY_PREFIX + "outbox:targets"  # set of targets with queued entries
+OUTBOX_PARKED_KEY = KEY_PREFIX + "outbox:parked"  # list of entries that can never be delivered, with reasons
+THREAD_PREFIX = KEY_PREFIX + "thread:"  # target|watch|story -> Slack ts of the story's parent message
+LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (feed polls, outbox queues)
+SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
+WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control)
 
 # Time to live of dedupe state: how long an item is remembered after it was last seen.
 DEFAULT_SEEN_TTL_S = 30 * 24 * 3600

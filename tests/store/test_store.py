@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from newswatch.store import Seen, Store, StoreError, open_store
+from newswatch.store.base import Sighting, StoryConfig, WatchClaim
 from newswatch.store.sqlite import SQLiteStore
+from newswatch.stories import StoryFeatures, StoryParams, assign
 
 TTL = 3600.0
 
@@ -53,36 +55,147 @@ async def test_different_items_do_not_collide(store: Store) -> None:
     assert a.item_id != b.item_id
 
 
-async def test_claim_alert_once_per_watch_and_item(store: Store) -> None:
-    assert await store.claim_alert("w1", "item", "s1", TTL)
-    assert not await store.claim_alert("w1", "item", "s1", TTL)
-    assert await store.claim_alert("w2", "item", "s1", TTL)
-    assert await store.claim_alert("w1", "other", "s2", TTL)
+def claim(
+    watch: str, targets: tuple[str, ...] = ("jsonl",), features: StoryFeatures | None = None
+) -> WatchClaim:
+    return WatchClaim(watch, targets, {"watch": watch, "title": "t", "url": "u"}, features)
 
 
-async def test_concurrent_sightings_decide_once(store_url: str) -> None:
-    # Two workers (two clients) meet the same item at the same moment: exactly one sees it as new.
+def features(
+    bands: tuple[str, ...], vector: dict[str, float], published: float = 1_741_000_000.0
+) -> StoryFeatures:
+    return StoryFeatures(bands=bands, vector=tuple(vector.items()), terms=tuple(vector), published=published)
+
+
+STORIES = StoryConfig(StoryParams())
+NOW = 1_741_000_000.0
+
+
+def sighting(key: str, fp: str = "fp", length: int = 100, at: float = NOW) -> Sighting:
+    return Sighting((key,), fp, length, TTL, at)
+
+
+async def test_record_claims_once_per_watch_and_item(store: Store) -> None:
+    first = await store.record(sighting("guid:a"), [claim("w1"), claim("w2")], assign, STORIES)
+    assert first.seen is Seen.NEW
+    assert [(e.watch, e.event) for e in first.events] == [("w1", "alert"), ("w2", "alert")]
+    again = await store.record(sighting("guid:a"), [claim("w1"), claim("w2")], assign, STORIES)
+    assert again.seen is Seen.SAME and again.events == ()
+    # Longer text: matched again, but watches that alerted stay quiet; a newly matching watch alerts.
+    longer = await store.record(sighting("guid:a", "fp2", 900), [claim("w1"), claim("w3")], assign, STORIES)
+    assert longer.seen is Seen.CHANGED
+    assert [(e.watch, e.event) for e in longer.events] == [("w3", "alert")]
+    assert await store.outbox_pending() == 3
+
+
+async def test_outbox_queues_in_order_and_acks(store: Store) -> None:
+    for i in range(3):
+        await store.record(sighting(f"guid:{i}"), [claim("w", ("slack:#a", "jsonl"))], assign, STORIES)
+    assert await store.outbox_targets() == ["jsonl", "slack:#a"]
+    head = await store.outbox_head("slack:#a", 10)
+    assert [e.record["event"] for e in head] == ["alert"] * 3
+    assert [e.seq for e in head] == sorted(e.seq for e in head)
+    assert head[0].record["story"] == head[0].story
+    await store.outbox_retry("slack:#a", head[0].id, 2, NOW + 60, "timeout")
+    retried = (await store.outbox_head("slack:#a", 1))[0]
+    assert (retried.id, retried.attempts, retried.not_before) == (head[0].id, 2, NOW + 60)
+    await store.outbox_ack("slack:#a", [head[0].id], thread=("slack:#a|w|s", "123.456"))
+    assert await store.get_thread("slack:#a|w|s") == "123.456"
+    await store.outbox_park("slack:#a", [e.id for e in head[1:]], "channel_not_found")
+    assert await store.outbox_head("slack:#a", 10) == []
+    assert await store.outbox_targets() == ["jsonl"]
+    parked = await store.outbox_parked()
+    assert [(e.id, reason) for e, reason in parked] == [(e.id, "channel_not_found") for e in head[1:]]
+    assert await store.outbox_pending() == 3
+
+
+async def test_near_duplicate_joins_the_story_and_far_one_does_not(store: Store) -> None:
+    original = features(("0:aa", "1:bb", "2:cc"), {"hamas": 0.8, "boehler": 0.6})
+    copy = features(("0:aa", "1:bb", "2:zz"), {"hamas": 0.7, "captive": 0.7})
+    other = features(("0:xx",), {"hamasaki": 1.0})
+    a = await store.record(sighting("guid:orig"), [claim("w", features=original)], assign, STORIES)
+    b = await store.record(sighting("guid:copy"), [claim("w", features=copy)], assign, STORIES)
+    c = await store.record(sighting("guid:other"), [claim("w", features=other)], assign, STORIES)
+    assert a.events[0].event == "alert"
+    assert (b.events[0].event, b.events[0].story) == ("update", a.events[0].story)
+    assert c.events[0].event == "alert" and c.events[0].story != a.events[0].story
+    # Another watch keeps its own stories for the same items.
+    d = await store.record(sighting("guid:copy", "fp2", 200), [claim("w2", features=copy)], assign, STORIES)
+    assert d.events[0].event == "alert"
+
+
+async def test_same_event_by_salient_terms_within_the_window_only(store: Store) -> None:
+    report = features(("0:r1",), {"boehler": 0.6, "hamas": 0.6, "captive": 0.5})
+    rewrite = features(("0:r2",), {"boehler": 0.6, "hamas": 0.6, "hostage": 0.5}, published=NOW + 3600)
+    later = features(("0:r3",), {"boehler": 0.6, "hamas": 0.6, "captive": 0.5}, published=NOW + 60 * 86400)
+    a = await store.record(sighting("guid:r1"), [claim("w", features=report)], assign, STORIES)
+    b = await store.record(
+        sighting("guid:r2", at=NOW + 3600), [claim("w", features=rewrite)], assign, STORIES
+    )
+    c = await store.record(
+        sighting("guid:r3", at=NOW + 60 * 86400), [claim("w", features=later)], assign, STORIES
+    )
+    assert b.events[0].story == a.events[0].story and b.events[0].event == "update"
+    assert c.events[0].event == "alert"
+
+
+async def test_two_workers_two_copies_make_one_story(store_url: str) -> None:
+    shared = ("0:aa", "1:bb", "2:cc", "3:dd")
     stores = [open_store(store_url) for _ in range(2)]
     try:
         results = await asyncio.gather(
-            *(s.observe(("guid:race", "url:race"), "fp", 10, TTL) for s in stores for _ in range(10))
-        )
-        claims = await asyncio.gather(
-            *(s.claim_alert("w", "guid:race", "s", TTL) for s in stores for _ in range(10))
+            *(
+                s.record(
+                    sighting(f"guid:copy{i}"),
+                    [claim("w", features=features(shared, {"x": 1.0}))],
+                    assign,
+                    STORIES,
+                )
+                for i, s in enumerate(stores)
+            )
         )
     finally:
         for s in stores:
             await s.close()
-    assert sum(r.seen is Seen.NEW for r in results) == 1
-    assert sum(claims) == 1
+    events = sorted((r.events[0].event, r.events[0].story) for r in results)
+    assert [e for e, _ in events] == ["alert", "update"]
+    assert events[0][1] == events[1][1]
 
 
-async def test_seen_keys_expire(store: Store) -> None:
-    await store.observe(("guid:short",), "fp", 10, 0.05)
-    assert await store.claim_alert("w", "guid:short", "s", 0.05)
-    await asyncio.sleep(0.2)
-    assert (await store.observe(("guid:short",), "fp", 10, TTL)).seen is Seen.NEW
-    assert await store.claim_alert("w", "guid:short", "s", TTL)
+async def test_doc_freq_learns_each_item_once(store: Store) -> None:
+    f = features(("0:a",), {"hamas": 1.0, "talks": 0.5})
+    await store.record(
+        sighting("guid:1"), [claim("w1", features=f), claim("w2", features=f)], assign, STORIES
+    )
+    await store.record(sighting("guid:1"), [claim("w1", features=f)], assign, STORIES)
+    counts, docs = await store.doc_freq()
+    assert (counts, docs) == ({"hamas": 1, "talks": 1}, 1)
+
+
+async def test_lease_is_exclusive_renewable_and_expires(store: Store) -> None:
+    assert await store.lease("feed:a", "w1", 0.2)
+    assert not await store.lease("feed:a", "w2", 0.2)
+    assert await store.lease("feed:a", "w1", 0.2)  # renew
+    await store.release("feed:a", "w2")  # not the holder: nothing happens
+    assert not await store.lease("feed:a", "w2", 0.2)
+    await store.release("feed:a", "w1")
+    assert await store.lease("feed:a", "w2", 0.1)
+    await asyncio.sleep(0.3)
+    assert await store.lease("feed:a", "w1", 1)
+
+
+async def test_reserve_slot_paces_a_channel(store: Store) -> None:
+    waits = [await store.reserve_slot("slack:#a", 1.0, NOW) for _ in range(3)]
+    assert waits == [0.0, 1.0, 2.0]
+    assert await store.reserve_slot("slack:#a", 1.0, NOW + 10) == 0.0
+    assert await store.reserve_slot("slack:#b", 1.0, NOW) == 0.0
+
+
+async def test_count_window(store: Store) -> None:
+    assert await store.count_window("flood:#a", 60, NOW) == 0
+    assert await store.count_window("flood:#a", 60, NOW, add=2) == 2
+    assert await store.count_window("flood:#a", 60, NOW + 1, add=1) == 3
+    assert await store.count_window("flood:#a", 60, NOW + 120) == 0
 
 
 async def test_feed_state_round_trip(store: Store) -> None:

@@ -1,15 +1,26 @@
 """The Store protocol: every piece of state newswatch shares between cycles, restarts and workers.
 
 Two real implementations live beside it (Redis for many workers, SQLite embedded by default); both pass one
-test suite.  Every method that decides something ("is this new?", "has this watch alerted?") is atomic, so two
-workers meeting the same item at once act once.
+test suite.  Every method that decides something is atomic, so two workers meeting the same item at once act
+once.  The central call is :meth:`Store.record`: in one atomic step it records a sighting of an item, claims
+the alert of each matching watch, places the item in a story of that watch and queues the alert or update in
+the outbox.  Nothing is claimed without being queued, and nothing is queued twice, so a crash at any moment
+either re-reads the feed (nothing recorded yet) or finds the alert waiting in the outbox.
+
+Round trips of ``record`` on Redis: one when no watch matched or the text was seen before, two otherwise
+(read candidates and lock the watches' story state; then commit).  SQLite does it in one transaction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from newswatch.stories import Candidates, StoryFeatures, StoryParams, StoryRecord
 
 
 class StoreError(Exception):
@@ -28,22 +39,164 @@ class Observation:
     seen: Seen
 
 
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One item as seen now: its identities and a fingerprint of the text it was matched on."""
+
+    keys: tuple[str, ...]
+    fingerprint: str
+    length: int
+    ttl: float  # how long the item is remembered
+    at: float  # epoch seconds that place the item in time for stories: its publication, else now
+
+
+@dataclass(frozen=True, slots=True)
+class WatchClaim:
+    """A watch that matched the sighting, and what to queue if it is the watch's first alert for the item."""
+
+    watch: str
+    targets: tuple[str, ...]  # outbox queues ("slack:#mideast", "jsonl", …)
+    record: Mapping[str, Any]  # the alert record; "event" and "story" are filled in at commit
+    features: StoryFeatures | None = None  # None: no story grouping, the item opens its own story
+
+
+# The pure decision the store asks between reading candidates and committing: join this story, or None.
+StoryDecider = Callable[[StoryFeatures, Candidates, StoryParams], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    watch: str
+    story: str
+    event: str  # "alert" opens a story; "update" is a later distinct item of it
+    entries: tuple[str, ...] = ()  # outbox entry ids queued for it
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    item_id: str
+    seen: Seen
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One record waiting to be delivered to one target."""
+
+    id: str
+    seq: int  # global order of queueing; a queue is delivered in this order
+    target: str
+    watch: str
+    story: str
+    event: str
+    record: dict[str, Any]
+    attempts: int = 0
+    not_before: float = 0.0  # epoch seconds: retry back-off
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoryConfig:
+    """Story parameters per watch (the window may differ); the decider is :func:`newswatch.stories.assign`."""
+
+    params: StoryParams
+    window_s: Mapping[str, float] = field(default_factory=dict)  # per-watch override of params.window_s
+
+    def for_watch(self, watch: str) -> StoryParams:
+        window = self.window_s.get(watch)
+        return self.params if window is None else dataclasses.replace(self.params, window_s=window)
+
+
+def new_story_id(watch: str, item_id: str) -> str:
+    """The id of the story an item opens on a watch: short, stable, the same in every store and worker."""
+    return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]
+
+
+def posted_terms(record: StoryRecord, n: int) -> list[str]:
+    """The terms a story is indexed under: its ``n`` heaviest centroid terms (as the in-memory state does)."""
+    return [t for t, _ in sorted(record.centroid.items(), key=lambda kv: -kv[1])[:n]]
+
+
+def thread_key(target: str, watch: str, story: str) -> str:
+    """Where a story's parent message lives: one per target (channel), watch and story."""
+    return f"{target}|{watch}|{story}"
+
+
 @runtime_checkable
 class Store(Protocol):
+    # ---------------------------------------------------------------------------------------------- items
+    async def peek(self, keys: tuple[str, ...], fingerprint: str, length: int) -> Observation:
+        """What ``record`` would decide about this text, without recording anything (one read)."""
+        ...
+
+    async def record(
+        self, sighting: Sighting, claims: Sequence[WatchClaim], decide: StoryDecider, stories: StoryConfig
+    ) -> Recorded:
+        """Record a sighting and, unless its text was seen before, claim/place/queue each watch, atomically."""
+        ...
+
     async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
-        """Record a sighting of an item under its identity keys with its text fingerprint, atomically."""
+        """``record`` with no watch to claim: only remember the sighting."""
         ...
 
-    async def claim_alert(self, watch: str, item_id: str, story: str, ttl: float) -> bool:
-        """True exactly once per (watch, item): the caller may then alert; later callers get False."""
+    async def doc_freq(self) -> tuple[dict[str, int], int]:
+        """Document frequencies learned from every distinct item recorded: (term counts, documents)."""
         ...
 
+    # ---------------------------------------------------------------------------------------------- outbox
+    async def outbox_targets(self) -> list[str]:
+        """Queues that hold entries."""
+        ...
+
+    async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
+        """The oldest entries of a queue, in order."""
+        ...
+
+    async def outbox_ack(
+        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
+    ) -> None:
+        """Delivered: remove the entries; ``thread`` = (thread key, message ts) remembers a Slack parent."""
+        ...
+
+    async def outbox_retry(
+        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
+    ) -> None: ...
+
+    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
+        """Move entries that can never be delivered aside, with the reason (kept for inspection)."""
+        ...
+
+    async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]: ...
+
+    async def outbox_pending(self) -> int: ...
+
+    async def get_thread(self, key: str) -> str | None:
+        """The Slack ts of a story's parent message in a channel, once it was posted."""
+        ...
+
+    # ---------------------------------------------------------------------------------------------- coordination
+    async def lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew a named lease for ``holder``; False while another holder has it."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+    async def reserve_slot(self, name: str, interval: float, now: float) -> float:
+        """Reserve the next send slot of a paced channel; returns the seconds to wait before sending."""
+        ...
+
+    async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
+        """Add to and read a fixed-window counter (flood control): the count in the window containing now."""
+        ...
+
+    # ---------------------------------------------------------------------------------------------- feeds
     async def get_feed_state(self, feed_url: str) -> dict[str, Any] | None:
         """The fetch state last saved for a feed (validators, errors, schedule), or None."""
         ...
 
     async def set_feed_state(self, feed_url: str, state: dict[str, Any]) -> None: ...
 
+    # ---------------------------------------------------------------------------------------------- lifecycle
     async def ping(self) -> None:
         """Raise :class:`StoreError` when the store cannot be used."""
         ...

@@ -1,9 +1,9 @@
 """The embedded SQLite store: newswatch's default, so it runs on a laptop with nothing else installed.
 
 Owns the on-disk schema and the transactions that make each decision atomic.  Calls run in a worker thread
-(SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction, so even two
-processes sharing the file would act once — but the service itself refuses a second process (``exclusive``),
-because that is what Redis is for.
+(SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction, which also
+serialises story decisions, so no further locking is needed.  The service refuses a second process on the
+same file (``exclusive``): several workers are what Redis is for.
 """
 
 from __future__ import annotations
@@ -16,11 +16,25 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from newswatch.store.base import Observation, Seen, StoreError
+from newswatch.store.base import (
+    Event,
+    Observation,
+    OutboxEntry,
+    Recorded,
+    Seen,
+    Sighting,
+    StoreError,
+    StoryConfig,
+    StoryDecider,
+    WatchClaim,
+    new_story_id,
+    posted_terms,
+)
+from newswatch.stories import Candidates, StoryFeatures, StoryParams, StoryRecord, new_story
 
 T = TypeVar("T")
 
@@ -32,12 +46,39 @@ CREATE TABLE IF NOT EXISTS alerted (
     watch TEXT NOT NULL, item_id TEXT NOT NULL, story TEXT NOT NULL, expires REAL NOT NULL,
     PRIMARY KEY (watch, item_id)
 );
+CREATE TABLE IF NOT EXISTS stories (
+    watch TEXT NOT NULL, story_id TEXT NOT NULL, record TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (watch, story_id)
+);
+CREATE TABLE IF NOT EXISTS story_bands (
+    watch TEXT NOT NULL, band TEXT NOT NULL, story_id TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (watch, band)
+);
+CREATE TABLE IF NOT EXISTS story_terms (
+    watch TEXT NOT NULL, term TEXT NOT NULL, story_id TEXT NOT NULL, latest REAL NOT NULL,
+    PRIMARY KEY (watch, term, story_id)
+);
+CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest);
+CREATE TABLE IF NOT EXISTS doc_freq (term TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, watch TEXT NOT NULL, story TEXT NOT NULL,
+    event TEXT NOT NULL, record TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, parked TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
+CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (name, idx));
 CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
 """
 
 # Expired rows are ignored at once and deleted every this many writes, so the file stays small without a
 # separate janitor.
 _PURGE_EVERY = 1000
+THREAD_TTL_S = 30 * 24 * 3600.0
 
 
 class SQLiteStore:
@@ -114,76 +155,346 @@ class SQLiteStore:
 
     def _purge(self, db: sqlite3.Connection) -> None:
         now = self._clock()
-        db.execute("DELETE FROM item_keys WHERE expires <= ?", (now,))
+        for table in ("item_keys", "alerted", "stories", "story_bands", "threads"):
+            db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
         db.execute(
             "DELETE FROM item_texts WHERE item_id IN (SELECT item_id FROM items WHERE expires <= ?)", (now,)
         )
         db.execute("DELETE FROM items WHERE expires <= ?", (now,))
-        db.execute("DELETE FROM alerted WHERE expires <= ?", (now,))
+        db.execute("DELETE FROM story_terms WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE "
+                   "s.watch = story_terms.watch AND s.story_id = story_terms.story_id)")  # fmt: skip
 
     # ---------------------------------------------------------------------------------------------- items
 
-    async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
+    async def peek(self, keys: tuple[str, ...], fingerprint: str, length: int) -> Observation:
+        return await self._run(lambda db: self._status(db, keys, fingerprint, length, self._clock())[0])
+
+    def _status(
+        self, db: sqlite3.Connection, keys: tuple[str, ...], fp: str, length: int, now: float
+    ) -> tuple[Observation, int]:
         if not keys:
             raise ValueError("an item needs at least one identity key")
+        item_id = None
+        for key in keys:  # in key order, so the GUID decides when both are known
+            row = db.execute(
+                "SELECT item_id FROM item_keys WHERE key = ? AND expires > ?", (key, now)
+            ).fetchone()
+            if row:
+                item_id = row[0]
+                break
+        if item_id is None:
+            return Observation(keys[0], Seen.NEW), 0
+        row = db.execute("SELECT max_len FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        max_len = int(row[0]) if row else 0
+        known = db.execute("SELECT 1 FROM item_texts WHERE item_id = ? AND fp = ?", (item_id, fp)).fetchone()
+        changed = not known and length >= max_len
+        return Observation(item_id, Seen.CHANGED if changed else Seen.SAME), max_len
 
-        def op(db: sqlite3.Connection) -> Observation:
+    def _observe(self, db: sqlite3.Connection, s: Sighting, now: float) -> Observation:
+        obs, _ = self._status(db, s.keys, s.fingerprint, s.length, now)
+        expires = now + s.ttl
+        db.executemany(
+            "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
+            [(k, obs.item_id, expires) for k in s.keys],
+        )
+        if obs.seen is Seen.NEW:
+            db.execute("DELETE FROM item_texts WHERE item_id = ?", (obs.item_id,))  # of an expired namesake
+        db.execute(
+            "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
+            "SET max_len = max(max_len, excluded.max_len), expires = excluded.expires",
+            (obs.item_id, s.length, expires),
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (obs.item_id, s.fingerprint)
+        )
+        return obs
+
+    async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
+        """Record a sighting with no watch to claim (kept for tools and tests)."""
+        recorded = await self.record(
+            Sighting(keys, fingerprint, length, ttl, self._clock()), (), _never, _NO_STORIES
+        )
+        return Observation(recorded.item_id, recorded.seen)
+
+    async def record(
+        self, sighting: Sighting, claims: Sequence[WatchClaim], decide: StoryDecider, stories: StoryConfig
+    ) -> Recorded:
+        def op(db: sqlite3.Connection) -> Recorded:
             now = self._clock()
-            expires = now + ttl
             with self._tx(db):
-                item_id = None
-                for key in keys:  # in key order, so the GUID decides when both are known
-                    row = db.execute(
-                        "SELECT item_id FROM item_keys WHERE key = ? AND expires > ?", (key, now)
-                    ).fetchone()
-                    if row:
-                        item_id = row[0]
-                        break
-                db.executemany(
-                    "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
-                    [(k, item_id or keys[0], expires) for k in keys],
-                )
-                if item_id is None:
-                    item_id = keys[0]
-                    db.execute("DELETE FROM item_texts WHERE item_id = ?", (item_id,))  # stale, expired item
-                    db.execute(
-                        "INSERT OR REPLACE INTO items(item_id, max_len, expires) VALUES (?, ?, ?)",
-                        (item_id, length, expires),
-                    )
-                    db.execute("INSERT INTO item_texts(item_id, fp) VALUES (?, ?)", (item_id, fingerprint))
-                    return Observation(item_id, Seen.NEW)
-                row = db.execute("SELECT max_len FROM items WHERE item_id = ?", (item_id,)).fetchone()
-                max_len = row[0] if row else 0
-                known = db.execute(
-                    "SELECT 1 FROM item_texts WHERE item_id = ? AND fp = ?", (item_id, fingerprint)
-                ).fetchone()
-                db.execute(
-                    "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (item_id, fingerprint)
-                )
-                grew = not known and length >= max_len
-                db.execute(
-                    "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
-                    "SET max_len = max(max_len, excluded.max_len), expires = excluded.expires",
-                    (item_id, length, expires),
-                )
-                return Observation(item_id, Seen.CHANGED if grew else Seen.SAME)
+                obs = self._observe(db, sighting, now)
+                if obs.seen is Seen.SAME:
+                    return Recorded(obs.item_id, obs.seen)
+                if obs.seen is Seen.NEW:
+                    terms = next((c.features.terms for c in claims if c.features is not None), None)
+                    if terms is not None:
+                        self._learn(db, terms)
+                events = []
+                for claim in claims:
+                    event = self._claim(db, obs.item_id, sighting, claim, decide, stories, now)
+                    if event is not None:
+                        events.append(event)
+                return Recorded(obs.item_id, obs.seen, tuple(events))
 
         return await self._run(op)
 
-    async def claim_alert(self, watch: str, item_id: str, story: str, ttl: float) -> bool:
+    def _claim(
+        self,
+        db: sqlite3.Connection,
+        item_id: str,
+        s: Sighting,
+        claim: WatchClaim,
+        decide: StoryDecider,
+        stories: StoryConfig,
+        now: float,
+    ) -> Event | None:
+        watch = claim.watch
+        db.execute(
+            "DELETE FROM alerted WHERE watch = ? AND item_id = ? AND expires <= ?", (watch, item_id, now)
+        )
+        if db.execute("SELECT 1 FROM alerted WHERE watch = ? AND item_id = ?", (watch, item_id)).fetchone():
+            return None
+        if claim.features is None:
+            story, is_new = new_story_id(watch, item_id), True
+        else:
+            params = stories.for_watch(watch)
+            candidates = self._candidates(db, watch, claim.features, s.at, params, now)
+            chosen = decide(claim.features, candidates, params)
+            story, is_new = self._place(
+                db, watch, item_id, claim.features, s.at, chosen, candidates, params, now
+            )
+        db.execute(
+            "INSERT INTO alerted(watch, item_id, story, expires) VALUES (?, ?, ?, ?)",
+            (watch, item_id, story, now + s.ttl),
+        )
+        event = "alert" if is_new else "update"
+        record = {**claim.record, "event": event, "story": story}
+        payload = json.dumps(record, ensure_ascii=False)
+        entries = []
+        for target in claim.targets:
+            cur = db.execute(
+                "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (target, watch, story, event, payload, now),
+            )
+            entries.append(str(cur.lastrowid))
+        return Event(watch, story, event, tuple(entries))
+
+    # ---------------------------------------------------------------------------------------------- stories
+
+    def _learn(self, db: sqlite3.Connection, terms: Sequence[str]) -> None:
+        db.executemany(
+            "INSERT INTO doc_freq(term, n) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET n = n + 1",
+            [(t,) for t in terms],
+        )
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('df_docs', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    async def doc_freq(self) -> tuple[dict[str, int], int]:
+        def op(db: sqlite3.Connection) -> tuple[dict[str, int], int]:
+            counts = {t: int(n) for t, n in db.execute("SELECT term, n FROM doc_freq")}
+            row = db.execute("SELECT value FROM meta WHERE key = 'df_docs'").fetchone()
+            return counts, int(row[0]) if row else 0
+
+        return await self._run(op)
+
+    def _candidates(
+        self,
+        db: sqlite3.Connection,
+        watch: str,
+        features: StoryFeatures,
+        at: float,
+        p: StoryParams,
+        now: float,
+    ) -> Candidates:
+        band_hits: dict[str, int] = {}
+        if features.bands:
+            marks = ",".join("?" * len(features.bands))
+            rows = db.execute(
+                f"SELECT story_id, count(*) FROM story_bands WHERE watch = ? AND band IN ({marks}) "
+                "AND expires > ? GROUP BY story_id",
+                (watch, *features.bands, now),
+            )
+            band_hits = {sid: int(n) for sid, n in rows}
+        shared: dict[str, float] = {}
+        lo = at - p.window_s
+        for term, weight in features.vector[: p.query_terms]:
+            rows = db.execute(
+                "SELECT story_id FROM story_terms WHERE watch = ? AND term = ? AND latest >= ? "
+                "ORDER BY latest DESC LIMIT ?",
+                (watch, term, lo, p.postings_per_term),
+            )
+            for (sid,) in rows:
+                shared[sid] = shared.get(sid, 0.0) + weight
+        ranked = sorted(shared, key=shared.__getitem__, reverse=True)[: p.max_candidates]
+        records = []
+        for sid in dict.fromkeys([*band_hits, *ranked]):
+            row = db.execute(
+                "SELECT record FROM stories WHERE watch = ? AND story_id = ? AND expires > ?",
+                (watch, sid, now),
+            ).fetchone()
+            if row:
+                records.append(StoryRecord.from_json(row[0]))
+        return Candidates(at=at, band_hits=band_hits, stories=records)
+
+    def _place(
+        self,
+        db: sqlite3.Connection,
+        watch: str,
+        item_id: str,
+        features: StoryFeatures,
+        at: float,
+        chosen: str | None,
+        candidates: Candidates,
+        p: StoryParams,
+        now: float,
+    ) -> tuple[str, bool]:
+        existing = next((s for s in candidates.stories if s.story_id == chosen), None)
+        if existing is None:
+            record, is_new = new_story(new_story_id(watch, item_id), features, at, p), True
+        else:
+            record, is_new = existing.joined(features, at, p), False
+        expires = max(now, record.latest) + 2 * p.window_s
+        sid = record.story_id
+        db.execute(
+            "INSERT INTO stories(watch, story_id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, story_id) "
+            "DO UPDATE SET record = excluded.record, expires = excluded.expires",
+            (watch, sid, record.to_json(), expires),
+        )
+        db.executemany(
+            "INSERT INTO story_bands(watch, band, story_id, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, band) "
+            "DO UPDATE SET story_id = excluded.story_id, expires = excluded.expires",
+            [(watch, band, sid, expires) for band in features.bands],
+        )
+        # Re-post the story under its current top terms only, so posting lists stay short.
+        db.execute("DELETE FROM story_terms WHERE watch = ? AND story_id = ?", (watch, sid))
+        db.executemany(
+            "INSERT INTO story_terms(watch, term, story_id, latest) VALUES (?, ?, ?, ?)",
+            [(watch, term, sid, record.latest) for term in posted_terms(record, p.index_terms)],
+        )
+        return sid, is_new
+
+    # ---------------------------------------------------------------------------------------------- outbox
+
+    async def outbox_targets(self) -> list[str]:
+        return await self._run(
+            lambda db: [r[0] for r in db.execute("SELECT DISTINCT target FROM outbox WHERE parked IS NULL")]
+        )
+
+    async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
+        def op(db: sqlite3.Connection) -> list[OutboxEntry]:
+            rows = db.execute(
+                "SELECT seq, target, watch, story, event, record, attempts, not_before, created FROM outbox "
+                "WHERE target = ? AND parked IS NULL ORDER BY seq LIMIT ?",
+                (target, limit),
+            )
+            return [_entry(row) for row in rows]
+
+        return await self._run(op)
+
+    async def outbox_ack(
+        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
+    ) -> None:
+        def op(db: sqlite3.Connection) -> None:
+            with self._tx(db):
+                db.executemany("DELETE FROM outbox WHERE seq = ?", [(int(i),) for i in entry_ids])
+                if thread is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO threads(key, ts, expires) VALUES (?, ?, ?)",
+                        (thread[0], thread[1], self._clock() + THREAD_TTL_S),
+                    )
+
+        await self._run(op)
+
+    async def outbox_retry(
+        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
+    ) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "UPDATE outbox SET attempts = ?, not_before = ? WHERE seq = ?",
+                (attempts, not_before, int(entry_id)),
+            )
+        )
+
+    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
+        await self._run(
+            lambda db: db.executemany(
+                "UPDATE outbox SET parked = ? WHERE seq = ?", [(reason, int(i)) for i in entry_ids]
+            )
+        )
+
+    async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
+        def op(db: sqlite3.Connection) -> list[tuple[OutboxEntry, str]]:
+            rows = db.execute(
+                "SELECT seq, target, watch, story, event, record, attempts, not_before, created, parked FROM outbox "
+                "WHERE parked IS NOT NULL ORDER BY seq"
+            )
+            return [(_entry(row[:9]), row[9]) for row in rows]
+
+        return await self._run(op)
+
+    async def outbox_pending(self) -> int:
+        return await self._run(
+            lambda db: int(db.execute("SELECT count(*) FROM outbox WHERE parked IS NULL").fetchone()[0])
+        )
+
+    async def get_thread(self, key: str) -> str | None:
+        def op(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT ts FROM threads WHERE key = ? AND expires > ?", (key, self._clock())
+            ).fetchone()
+            return str(row[0]) if row else None
+
+        return await self._run(op)
+
+    # ---------------------------------------------------------------------------------------------- coordination
+
+    async def lease(self, name: str, holder: str, ttl: float) -> bool:
         def op(db: sqlite3.Connection) -> bool:
             now = self._clock()
             with self._tx(db):
+                row = db.execute("SELECT holder, expires FROM leases WHERE name = ?", (name,)).fetchone()
+                if row and row[0] != holder and row[1] > now:
+                    return False
                 db.execute(
-                    "DELETE FROM alerted WHERE watch = ? AND item_id = ? AND expires <= ?",
-                    (watch, item_id, now),
+                    "INSERT OR REPLACE INTO leases(name, holder, expires) VALUES (?, ?, ?)",
+                    (name, holder, now + ttl),
                 )
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO alerted(watch, item_id, story, expires) VALUES (?, ?, ?, ?)",
-                    (watch, item_id, story, now + ttl),
-                )
-                return cur.rowcount == 1
+                return True
+
+        return await self._run(op)
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        )
+
+    async def reserve_slot(self, name: str, interval: float, now: float) -> float:
+        def op(db: sqlite3.Connection) -> float:
+            with self._tx(db):
+                row = db.execute("SELECT next FROM slots WHERE name = ?", (name,)).fetchone()
+                slot = max(now, float(row[0]) if row else 0.0)
+                db.execute("INSERT OR REPLACE INTO slots(name, next) VALUES (?, ?)", (name, slot + interval))
+                return slot - now
+
+        return await self._run(op)
+
+    async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
+        idx = int(now // window)
+
+        def op(db: sqlite3.Connection) -> int:
+            with self._tx(db):
+                db.execute("DELETE FROM windows WHERE name = ? AND idx < ?", (name, idx))
+                if add:
+                    db.execute(
+                        "INSERT INTO windows(name, idx, n) VALUES (?, ?, ?) "
+                        "ON CONFLICT(name, idx) DO UPDATE SET n = n + excluded.n",
+                        (name, idx, add),
+                    )
+                row = db.execute("SELECT n FROM windows WHERE name = ? AND idx = ?", (name, idx)).fetchone()
+                return int(row[0]) if row else 0
 
         return await self._run(op)
 
@@ -221,3 +532,26 @@ class SQLiteStore:
         if self._lockfile is not None:
             self._lockfile.close()
             self._lockfile = None
+
+
+def _entry(row: Sequence[Any]) -> OutboxEntry:
+    seq, target, watch, story, event, record, attempts, not_before, created = row
+    return OutboxEntry(
+        id=str(seq),
+        seq=int(seq),
+        target=target,
+        watch=watch,
+        story=story,
+        event=event,
+        record=json.loads(record),
+        attempts=int(attempts),
+        not_before=float(not_before),
+        created=float(created),
+    )
+
+
+def _never(features: StoryFeatures, candidates: Candidates, params: StoryParams) -> str | None:
+    return None
+
+
+_NO_STORIES = StoryConfig(StoryParams())
