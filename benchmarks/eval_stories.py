@@ -75,9 +75,9 @@ def load_uci(path: Path) -> list[Doc]:
 def bcubed(pred: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float]:
     pred_members: dict[str, list[int]] = defaultdict(list)
     gold_members: dict[str, list[int]] = defaultdict(list)
-    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
-        pred_members[p].append(i)
-        gold_members[g].append(i)
+    for i, (pc, gc) in enumerate(zip(pred, gold, strict=True)):
+        pred_members[pc].append(i)
+        gold_members[gc].append(i)
     precision = recall = 0.0
     for i in range(len(pred)):
         same = sum(1 for j in pred_members[pred[i]] if gold[j] == gold[i])
@@ -207,7 +207,7 @@ def cost(docs: Sequence[Doc], params: StoryParams, n_stories: int = 10_000) -> N
     feat_us = (time.process_time() - t0) / len(docs) * 1e6
     # Synthetic stories drawn from the real vocabulary with Zipf-like term popularity, so posting lists of
     # common terms are long as they would be in a busy watch.
-    vocab = [t for t, _ in df.counts.most_common()]
+    vocab = sorted(df.counts, key=df.counts.__getitem__, reverse=True)
     zipf = [1.0 / (r + 1) for r in range(len(vocab))]
     state = InMemoryStories(params, df, learn_df=False, clock=lambda: 0.0)
     for s in range(n_stories):

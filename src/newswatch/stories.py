@@ -161,16 +161,14 @@ class DocFreq:
 
 
 # A short English stop list: function words carry no event information and would dominate raw counts.
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having he
-    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor
-    not now of off on once only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself yourselves said says
-    say told according one two new last first year years yesterday today week since may might must shall us mr
-    mrs ms via per around told it's that's""".split()
-)
+_STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has have having he
+her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
+of off on once only or other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself yourselves said says say told according one
+two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = frozenset(".!?:\n\r\t|•")
 
@@ -239,7 +237,10 @@ def _band_keys(words: Sequence[str], params: StoryParams) -> tuple[str, ...]:
     # crc32 as the base hash: the affine permutations on top supply the independence MinHash needs, and it
     # is four times cheaper than the default sha1 on a full article.
     mh = MinHash(
-        num_perm=params.num_perm, permutations=_permutations(params.num_perm), scheme="affine32", hashfunc=zlib.crc32
+        num_perm=params.num_perm,
+        permutations=_permutations(params.num_perm),
+        scheme="affine32",
+        hashfunc=zlib.crc32,
     )
     mh.update_batch(list(shingles))
     rows = params.num_perm // params.bands
@@ -319,7 +320,9 @@ class StoryRecord:
         summed = dict(self.centroid)
         for term, w in features.vector:
             summed[term] = summed.get(term, 0.0) + w
-        return _record(self.story_id, min(self.first, at), max(self.latest, at), self.size + 1, summed, params)
+        return _record(
+            self.story_id, min(self.first, at), max(self.latest, at), self.size + 1, summed, params
+        )
 
     def to_json(self) -> str:
         return json.dumps(
@@ -361,7 +364,9 @@ class Candidates:
     stories: Sequence[StoryRecord]
 
 
-def assign(features: StoryFeatures, candidates: Candidates, params: StoryParams = DEFAULT_PARAMS) -> str | None:
+def assign(
+    features: StoryFeatures, candidates: Candidates, params: StoryParams = DEFAULT_PARAMS
+) -> str | None:
     """The story the item joins, or None for a new story.  Pure: same inputs, same answer."""
     at = candidates.at
     in_window = [s for s in candidates.stories if s.in_window(at, params.window_s)]
@@ -372,7 +377,8 @@ def assign(features: StoryFeatures, candidates: Candidates, params: StoryParams 
     for story in in_window:
         hits = candidates.band_hits.get(story.story_id, 0)
         if hits >= params.dup_min_bands and (
-            hits > best_hits or (hits == best_hits and best_dup is not None and story.latest > best_dup.latest)
+            hits > best_hits
+            or (hits == best_hits and best_dup is not None and story.latest > best_dup.latest)
         ):
             best_dup, best_hits = story, hits
     if best_dup is not None:
@@ -435,7 +441,9 @@ class InMemoryStories:
         self._clock = clock
         self._max_df_terms = max_df_terms
         self._watches: dict[str, _Watch] = {}
-        self._features: OrderedDict[str, StoryFeatures] = OrderedDict()  # recent items, features computed once
+        self._features: OrderedDict[str, StoryFeatures] = (
+            OrderedDict()
+        )  # recent items, features computed once
         self._latest_at = -math.inf
         self._commits = 0
 
@@ -522,7 +530,9 @@ class InMemoryStories:
             w.bands[key] = story_id
         # Re-post the story under its current top terms, moved to the recent end of each list.
         old_terms = w.posted.get(story_id, ())
-        new_terms = tuple(t for t, _ in sorted(record.centroid.items(), key=lambda kv: -kv[1])[: p.index_terms])
+        new_terms = tuple(
+            t for t, _ in sorted(record.centroid.items(), key=lambda kv: -kv[1])[: p.index_terms]
+        )
         for term in old_terms:
             plist = w.postings.get(term)
             if plist is not None:
