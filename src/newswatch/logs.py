@@ -122,7 +122,13 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # Filters run outside logging's emit error handling: a log call whose arguments do not fit its
+            # format must still print something, not raise into the pipeline.
+            message = f"{record.msg} (unformattable log arguments: {record.args!r})"
+        record.msg = redact(message)
         record.args = None
         for key in _extra_keys(record):
             setattr(record, key, _redact_value(getattr(record, key)))
