@@ -46,6 +46,7 @@ trip in that rare case.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -54,6 +55,7 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
@@ -184,7 +186,7 @@ def tokenize(text: str) -> list[tuple[str, bool]]:
     for m in _TOKEN_RE.finditer(text):
         word = m.group()
         start = m.start()
-        sentence_start = prev_end == 0 or any(c in _SENTENCE_END for c in text[prev_end:start])
+        sentence_start = prev_end == 0 or not _SENTENCE_END.isdisjoint(text[prev_end:start])
         prev_end = m.end()
         if word.endswith(("'s", "’s")):
             word = word[:-2]
@@ -327,7 +329,7 @@ class StoryRecord:
     def to_json(self) -> str:
         return json.dumps(
             {"id": self.story_id, "first": self.first, "latest": self.latest, "size": self.size,
-             "centroid": self.centroid},
+             "centroid": {t: round(w, 5) for t, w in self.centroid.items()}},
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -346,8 +348,9 @@ def _record(
     story_id: str, first: float, latest: float, size: int, summed: Mapping[str, float], params: StoryParams
 ) -> StoryRecord:
     if len(summed) > params.centroid_terms:
-        summed = dict(sorted(summed.items(), key=lambda kv: -kv[1])[: params.centroid_terms])
-    centroid = {t: round(w, 5) for t, w in summed.items()}
+        summed = dict(heapq.nlargest(params.centroid_terms, summed.items(), key=itemgetter(1)))
+    # Rounding to 5 digits is for compact storage and happens in to_json: not worth CPU on every commit.
+    centroid = dict(summed)
     return StoryRecord(story_id, first, latest, size, centroid, _norm(centroid))
 
 
@@ -505,7 +508,7 @@ class InMemoryStories:
                     break
                 if plist[sid] >= lo:
                     shared[sid] = shared.get(sid, 0.0) + weight
-        ranked = sorted(shared, key=shared.__getitem__, reverse=True)[: p.max_candidates]
+        ranked = heapq.nlargest(p.max_candidates, shared, key=shared.__getitem__)
         ids = list(dict.fromkeys([*band_hits, *ranked]))
         stories = [w.stories[sid] for sid in ids if sid in w.stories]
         return Candidates(at=at, band_hits=dict(band_hits), stories=stories)
@@ -531,7 +534,7 @@ class InMemoryStories:
         # Re-post the story under its current top terms, moved to the recent end of each list.
         old_terms = w.posted.get(story_id, ())
         new_terms = tuple(
-            t for t, _ in sorted(record.centroid.items(), key=lambda kv: -kv[1])[: p.index_terms]
+            t for t, _ in heapq.nlargest(p.index_terms, record.centroid.items(), key=itemgetter(1))
         )
         for term in old_terms:
             plist = w.postings.get(term)
