@@ -23,6 +23,8 @@ class SlackCall:
     method: str
     token: str | None
     body: dict[str, Any]
+    ok: bool = False
+    ts: str = ""
 
 
 @dataclass
@@ -44,7 +46,12 @@ class SlackStub:
 
     @property
     def posts(self) -> list[dict[str, Any]]:
-        return [c.body for c in self.calls if c.method == "chat.postMessage"]
+        """Successful chat.postMessage calls, in order."""
+        return [c.body for c in self.calls if c.method == "chat.postMessage" and c.ok]
+
+    def ts_of(self, body: dict[str, Any]) -> str:
+        """The ts Slack answered for a posted message."""
+        return next(c.ts for c in self.calls if c.body is body)
 
     async def __aenter__(self) -> SlackStub:
         app = web.Application()
@@ -76,16 +83,19 @@ class SlackStub:
             answer = self.interceptor(method, body)
             if answer is not None:
                 return answer
-        self.calls.append(SlackCall(method, token, body))
+        call = SlackCall(method, token, body)
+        self.calls.append(call)
         if token not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":
+            call.ok = True
             return web.json_response({"ok": True, "team": "Test", "user": "newswatch", "bot_id": "B1"})
         if method in ("chat.postMessage", "chat.update"):
             channel = str(body.get("channel", ""))
             if self.channels is not None and channel not in self.channels:
                 return web.json_response({"ok": False, "error": "channel_not_found"})
             ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
+            call.ok, call.ts = True, str(ts)
             return web.json_response(
                 {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
             )

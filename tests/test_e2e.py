@@ -76,6 +76,7 @@ notify:
     token: ${{SLACK_BOT_TOKEN}}
     channel: "#news"
     base_url: {slack.base_url}
+    min_interval: 0.05s
 """,
         encoding="utf-8",
     )
@@ -106,35 +107,43 @@ async def test_guide_story_end_to_end(tmp_path: Path, store_url: str) -> None:
         for rec in first:
             by_watch.setdefault(rec["watch"], []).append(rec["url"])
 
-        # Every true item alerted exactly once; S1's three sightings (full, section, aggregator) count once.
+        # Every true item reported exactly once (an alert, or an update under its story's alert); S1's three
+        # sightings (full text, section feed, aggregator) count once.
         assert sorted(by_watch[W1]) == sorted(W1_URLS)
         # The aid-blockade phrase is only in S1's full text.
         assert by_watch[W2] == [S1]
         assert not TRAP_URLS & {r["url"] for r in first}
-        assert {r["event"] for r in first} == {"alert"}
-        assert set(first[0]) >= {
-            "event",
-            "watch",
-            "story",
-            "title",
-            "url",
-            "source",
-            "published",
-            "matched",
-            "at",
-        }
+        assert {r["event"] for r in first} <= {"alert", "update"}
+        assert all(
+            set(r) >= {"event", "watch", "story", "title", "url", "source", "published", "matched", "at"}
+            for r in first
+        )
+        assert not any(k.startswith("_") for r in first for k in r)
 
-        # JSONL records and Slack posts agree, one post per record, to the watch's channel.
+        # JSONL records and Slack posts agree: one post per record, alerts top-level in the watch's channel,
+        # updates in the thread of their story's alert, whose message is edited to count the sources.
         posts = slack.posts
         assert len(posts) == len(first)
-        assert all(p["channel"] == "#mideast" for p, r in zip(posts, first, strict=True) if r["watch"] == W1)
-        assert all(p["channel"] == "#news" for p, r in zip(posts, first, strict=True) if r["watch"] == W2)
-        for post, rec in zip(posts, first, strict=True):
-            link = post["blocks"][0]["text"]["text"]
-            assert rec["url"].replace("&", "&amp;") in link
+
+        def post_for(rec: dict[str, Any]) -> dict[str, Any]:
+            url = rec["url"].replace("&", "&amp;")
+            if rec["event"] == "alert":
+                found = [p for p in posts if "thread_ts" not in p and url in p["blocks"][0]["text"]["text"]]
+            else:
+                found = [p for p in posts if "thread_ts" in p and url in p["text"]]
+            found = [p for p in found if p["channel"] == ("#mideast" if rec["watch"] == W1 else "#news")]
+            assert len(found) == 1, rec
+            return found[0]
+
+        story_ts = {r["story"]: slack.ts_of(post_for(r)) for r in first if r["event"] == "alert"}
+        for rec in first:
+            if rec["event"] == "update":
+                assert post_for(rec)["thread_ts"] == story_ts[rec["story"]]
+        updates = [c.body for c in slack.calls if c.method == "chat.update"]
+        assert len(updates) == sum(r["event"] == "update" for r in first)
 
         # A title with <!channel> arrives escaped: no live mention anywhere in the message.
-        channel_posts = [p for p in posts if "channel" in p["text"] and "Breaking" in p["text"]]
+        channel_posts = [p for p in posts if "Breaking" in p["text"] and "thread_ts" not in p]
         assert len(channel_posts) == 1
         dumped = json.dumps(channel_posts[0])
         assert "<!channel>" not in dumped

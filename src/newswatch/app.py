@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
+from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
 from newswatch.match import compile_watches
-from newswatch.notify.base import Notifier
+from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.notify.jsonl import JsonlNotifier
 from newswatch.notify.slack import SlackNotifier
+from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.pipeline import Pipeline
-from newswatch.store import Store, open_store
+from newswatch.store import Store, StoreError, open_store
+from newswatch.stories import DocFreq
 
 
 class StartupError(Exception):
@@ -32,25 +35,26 @@ class App:
     pipeline: Pipeline
 
 
-def build_notifiers(cfg: NotifyConfig, stdout: TextIO | None = None) -> list[Notifier]:
-    notifiers: list[Notifier] = []
+def build_notifiers(cfg: NotifyConfig, stdout: TextIO | None = None) -> dict[str, Notifier]:
+    """Every notifier the config asks for, by the target kind it serves (see pipeline.watch_targets)."""
+    notifiers: list[Notifier] = [
+        ConsoleNotifier(stdout)
+    ]  # also serves records queued before Slack was set up
     if cfg.jsonl:
         notifiers.append(JsonlNotifier(cfg.jsonl, stream=stdout if cfg.jsonl == "-" else None))
     if cfg.slack and cfg.slack.token:
-        notifiers.append(SlackNotifier(cfg.slack.token, cfg.slack.channel, cfg.slack.base_url))
-    elif cfg.jsonl != "-":
-        # Without Slack, alerts still reach a person: print them (unless JSONL already owns stdout).
-        notifiers.append(ConsoleNotifier(stdout))
-    return notifiers
+        notifiers.append(SlackNotifier(cfg.slack.token, cfg.slack.base_url, pace=cfg.slack.min_interval))
+    if cfg.slack_webhook:
+        notifiers.append(SlackWebhookNotifier(cfg.slack_webhook))
+    if cfg.webhook:
+        notifiers.append(JsonWebhookNotifier(cfg.webhook.url, cfg.webhook.secret))
+    return {n.name: n for n in notifiers}
 
 
 @contextlib.asynccontextmanager
 async def open_app(
-    loaded: LoadedConfig, *, exclusive: bool = True, stdout: TextIO | None = None
+    loaded: LoadedConfig, *, exclusive: bool = True, stdout: TextIO | None = None, worker: str | None = None
 ) -> AsyncIterator[App]:
-    from newswatch.notify.base import NotifyError
-    from newswatch.store import StoreError
-
     cfg = loaded.config
     matcher = compile_watches(cfg.entities, cfg.watches)
     async with contextlib.AsyncExitStack() as stack:
@@ -64,7 +68,7 @@ async def open_app(
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
         notifiers = build_notifiers(cfg.notify, stdout)
-        for n in notifiers:
+        for n in notifiers.values():
             stack.push_async_callback(n.close)
             try:
                 await n.start()
@@ -74,7 +78,19 @@ async def open_app(
         executor = stack.enter_context(
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="newswatch-parse")
         )
+        policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
+        delivery = Delivery(store, notifiers, policy=policy, worker=worker)
+        try:
+            counts, docs = await store.doc_freq()
+        except StoreError as exc:
+            raise StartupError(f"store unreachable: {exc}") from None
         pipeline = Pipeline(
-            config=cfg, store=store, session=session, matcher=matcher, notifiers=notifiers, executor=executor
+            config=cfg,
+            store=store,
+            session=session,
+            matcher=matcher,
+            delivery=delivery,
+            doc_freq=DocFreq(counts, docs),
+            executor=executor,
         )
         yield App(loaded, store, pipeline)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -105,12 +105,37 @@ class WatchConfig(_Strict):
     name: str = Field(min_length=1)
     query: str = Field(min_length=1)
     channel: str | None = None  # overrides notify.slack.channel
+    digest: Literal["hourly", "daily"] | None = None  # low-priority watch: one digest message per period
+    story_window: Duration | None = None  # overrides stories.window for this watch
+
+
+class StoriesConfig(_Strict):
+    """Story grouping knobs; the defaults come from the evaluation in benchmarks/ (see README)."""
+
+    window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
+    threshold: float = Field(default=0.375, gt=0, le=1)  # similarity to join a story: higher splits more
+
+
+class FloodConfig(_Strict):
+    max_alerts: int = Field(default=10, gt=0)  # top-level messages per channel and window before a digest
+    window: Duration = 60.0
+
+
+class WebhookConfig(_Strict):
+    url: str = Field(min_length=1)
+    secret: str | None = None  # HMAC-SHA256 key for the X-Newswatch-Signature header
+
+    def __repr__(self) -> str:
+        return f"WebhookConfig(url={self.url!r}, secret={'***' if self.secret else None})"
+
+    __str__ = __repr__
 
 
 class SlackConfig(_Strict):
     token: str | None = None  # bot token for chat.postMessage; empty means Slack is off
     channel: str | None = None
     base_url: str = C.DEFAULT_SLACK_BASE_URL
+    min_interval: Duration = 1.0  # between two messages to one channel (Slack allows about one per second)
 
     @field_validator("base_url")
     @classmethod
@@ -126,6 +151,10 @@ class SlackConfig(_Strict):
 class NotifyConfig(_Strict):
     jsonl: str | None = None  # a path or "-" for stdout
     slack: SlackConfig | None = None
+    slack_webhook: str | None = None  # an incoming-webhook URL (no threads); use ${SLACK_WEBHOOK_URL}
+    webhook: WebhookConfig | None = None  # generic JSON webhook
+    flood: FloodConfig = Field(default_factory=FloodConfig)
+    shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
 
     @property
     def slack_enabled(self) -> bool:
@@ -151,6 +180,7 @@ class Config(_Strict):
     watches: list[WatchConfig] = Field(default_factory=list)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
 
     @field_validator("store")
     @classmethod
@@ -341,6 +371,9 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "notify": set(NotifyConfig.model_fields),
     "slack": set(SlackConfig.model_fields),
     "fetch": set(FetchConfig.model_fields),
+    "stories": set(StoriesConfig.model_fields),
+    "flood": set(FloodConfig.model_fields),
+    "webhook": set(WebhookConfig.model_fields),
 }
 
 

@@ -5,9 +5,8 @@ Stages exchange these frozen dataclasses and nothing else, so any stage can be t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,38 +43,3 @@ class Match:
     snippet: str = ""  # plain text around the best hit
     # (start, end) character spans inside ``snippet`` of the hits, for bolding in Slack
     snippet_hits: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A record for notifiers: one watch, one item, one story.
-
-    ``event`` is ``"alert"`` for the first item of a story and ``"update"`` for later reports of it.
-    ``to_record`` gives the JSONL contract: event, watch, story, title, url, source, published, matched, at.
-    """
-
-    event: str
-    watch: str
-    story: str
-    item: Item
-    match: Match
-    at: datetime
-    channel: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_record(self) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "event": self.event,
-            "watch": self.watch,
-            "story": self.story,
-            "title": self.item.title,
-            "url": self.item.url,
-            "source": self.item.source,
-            "published": self.item.published.isoformat() if self.item.published else None,
-            "matched": list(self.match.terms),
-            "at": self.at.isoformat(),
-        }
-        if self.match.snippet:
-            record["snippet"] = self.match.snippet
-        record.update(self.extra)
-        return record

@@ -1,8 +1,9 @@
-"""The orchestrator: the one place that chains fetch → parse → match → dedupe → notify.
+"""The orchestrator: the one place that chains fetch → parse → match → story → outbox → delivery.
 
 Stages never import each other; this module wires them with the resources the application context injects
-(store, HTTP session, matcher, notifiers, an executor for CPU work).  A feed's failure is reported in one line
-and never stops the cycle; only a store failure does, because without it nothing can be decided safely.
+(store, HTTP session, matcher, delivery, an executor for CPU work).  A feed's failure is reported in one line
+and never stops the cycle.  A feed's new state (validators, body hash) is saved only after its items were
+recorded, so a crash in between re-reads the feed instead of losing its items.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -22,17 +24,19 @@ from typing import Any, Literal
 import aiohttp
 
 from newswatch.config import Config, FeedConfig
+from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
 from newswatch.fetch import FetchResult, Validators, fetch
 from newswatch.match import Matcher
-from newswatch.models import Alert, Item
+from newswatch.models import Item, Match
 from newswatch.normalise import text_fingerprint
-from newswatch.notify.base import Notifier, NotifyError
 from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
-from newswatch.store.base import Seen, Store
+from newswatch.store.base import Event, Seen, Sighting, Store, StoreError, StoryConfig, WatchClaim
+from newswatch.stories import DocFreq, StoryParams, assign, item_features
 
 log = logging.getLogger("newswatch")
 
 FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
+RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
 
 
 @dataclass
@@ -48,7 +52,7 @@ class FeedReport:
 
 @dataclass
 class Polled:
-    """A fetched and parsed feed whose new state is saved once its items are processed."""
+    """A fetched and parsed feed whose new state is saved once its items are recorded."""
 
     report: FeedReport
     items: list[Item]
@@ -63,10 +67,18 @@ class Polled:
 @dataclass
 class CycleReport:
     feeds: list[FeedReport] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
-    delivered: int = 0
-    failed: int = 0
+    events: list[Event] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    pending: int = 0
     elapsed: float = 0.0
+
+    @property
+    def alerts(self) -> int:
+        return sum(e.event == "alert" for e in self.events)
+
+    @property
+    def updates(self) -> int:
+        return sum(e.event == "update" for e in self.events)
 
     def summary(self) -> str:
         failed_feeds = sum(r.status == "error" for r in self.feeds)
@@ -75,10 +87,15 @@ class CycleReport:
         parts = [
             f"{len(self.feeds)} feeds ({failed_feeds} failed)",
             f"{items} items ({new} new or changed)",
-            f"{len(self.alerts)} alerts",
+            f"{self.alerts} alerts, {self.updates} updates",
+            f"{self.delivery.sent} delivered",
         ]
-        if self.failed:
-            parts.append(f"{self.failed} deliveries failed")
+        if self.delivery.digests:
+            parts.append(f"{self.delivery.digests} digests")
+        if self.delivery.parked:
+            parts.append(f"{self.delivery.parked} parked")
+        if self.pending:
+            parts.append(f"{self.pending} waiting for retry")
         return "cycle done: " + ", ".join(parts) + f" in {self.elapsed:.1f}s"
 
 
@@ -86,9 +103,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def story_id(watch: str, item_id: str) -> str:
-    """A short, stable id for the story an item opens on a watch."""
-    return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]
+def watch_targets(cfg: Config) -> dict[str, tuple[str, ...]]:
+    """The outbox queues each watch's records go to, from the notify section."""
+    n = cfg.notify
+    out: dict[str, tuple[str, ...]] = {}
+    for w in cfg.watches:
+        targets: list[str] = []
+        if n.jsonl:
+            targets.append("jsonl")
+        if n.slack and n.slack.token:
+            targets.append(f"slack:{w.channel or n.slack.channel or ''}")
+        if n.slack_webhook:
+            targets.append("slack-webhook:")
+        if n.webhook:
+            targets.append("webhook:")
+        if not (n.slack and n.slack.token) and not n.slack_webhook and n.jsonl != "-":
+            targets.append("console")  # without Slack, alerts still reach a person
+        if w.digest:
+            # Files and the console do not flood; only chat targets wait for the digest.
+            targets = [t if t in ("jsonl", "console") else f"{t}{DIGEST_MARK}{w.digest}" for t in targets]
+        out[w.name] = tuple(targets)
+    return out
+
+
+def story_config(cfg: Config) -> StoryConfig:
+    params = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
+    windows = {w.name: w.story_window for w in cfg.watches if w.story_window}
+    return StoryConfig(params, windows)
 
 
 class Pipeline:
@@ -99,7 +140,8 @@ class Pipeline:
         store: Store,
         session: aiohttp.ClientSession,
         matcher: Matcher,
-        notifiers: Sequence[Notifier],
+        delivery: Delivery,
+        doc_freq: DocFreq | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utcnow,
     ):
@@ -107,17 +149,20 @@ class Pipeline:
         self.store = store
         self.session = session
         self.matcher = matcher
-        self.notifiers = list(notifiers)
+        self.delivery = delivery
+        self.df = doc_freq or DocFreq()
         self.executor = executor
         self.clock = clock
-        self._channels = {w.name: w.channel for w in config.watches}
+        self._targets = watch_targets(config)
+        self._stories = story_config(config)
+        self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
 
     # ------------------------------------------------------------------------------------------ one cycle
 
-    async def run_once(self) -> CycleReport:
-        """Poll every feed once, concurrently, then process all new items in publication order and deliver.
+    async def run_once(self, *, grace: float | None = None) -> CycleReport:
+        """Poll every feed once, concurrently; record all new items in publication order; deliver.
 
-        Processing the cycle's items together, oldest first and fuller texts before shorter copies, makes a
+        Recording the cycle's items together, oldest first and fuller texts before shorter copies, makes a
         cycle's alerts independent of which server answered first.
         """
         started = time.monotonic()
@@ -125,20 +170,22 @@ class Pipeline:
         now = self.clock()
         items = [item for p in polled for item in p.items]
         items.sort(key=lambda i: (i.published or now, -len(i.text)))
-        alerts, fresh = await self.process_items(items, now)
-        report = CycleReport(alerts=alerts)
+        events, fresh = await self.process_items(items, now)
+        report = CycleReport(events=events)
         for p in polled:
             p.report.new = sum(1 for i in fresh if i.feed_url == p.report.feed.url)
-            p.report.alerts = sum(1 for a in alerts if a.item.feed_url == p.report.feed.url)
             report.feeds.append(p.report)
             await p.commit()
-        report.alerts.sort(key=_alert_order)
-        report.delivered, report.failed = await self.deliver(report.alerts)
+        grace = self.config.notify.shutdown_grace if grace is None else grace
+        report.delivery = await self.delivery.drain(deadline=time.time() + max(grace, 60.0))
+        report.pending = await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Poll each feed on its own interval until ``stop`` is set."""
+        """Poll each feed on its own interval and deliver until ``stop`` is set; then flush within the grace."""
+        deliver_stop = asyncio.Event()
+        delivery = asyncio.create_task(self.delivery.run(deliver_stop), name="delivery")
         tasks = [
             asyncio.create_task(self._feed_loop(feed, stop), name=feed.url) for feed in self.config.feeds
         ]
@@ -148,29 +195,47 @@ class Pipeline:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            deliver_stop.set()
+            await asyncio.gather(delivery, return_exceptions=True)
+            grace = self.config.notify.shutdown_grace
+            with contextlib.suppress(StoreError):
+                flushed = await self.delivery.drain(deadline=time.time() + grace)
+                pending = await self.store.outbox_pending()
+                log.info(
+                    "shutdown: delivered %d, %d left in the outbox for the next start", flushed.sent, pending
+                )
 
     async def _feed_loop(self, feed: FeedConfig, stop: asyncio.Event) -> None:
         # Spread first polls over a few seconds so a restart does not hit every server at the same instant.
         await _sleep_or_stop(stop, random.uniform(0, min(feed.interval, 5.0)))
+        failures = 0
         while not stop.is_set():
-            _, alerts = await self.poll(feed)
-            await self.deliver(alerts)
-            await _sleep_or_stop(stop, feed.interval * random.uniform(0.9, 1.1))
+            try:
+                await self.poll(feed)
+                failures = 0
+                delay = feed.interval * random.uniform(0.9, 1.1)
+            except StoreError as exc:
+                # The store is down: keep the feed's old state (it will be re-read) and try again soon.
+                failures += 1
+                delay = min(feed.interval, 2.0 * 2**failures) * random.uniform(0.5, 1.0)
+                log.warning(
+                    "store unavailable while polling %s (%s); retrying in %.0fs", feed.url, exc, delay
+                )
+            await _sleep_or_stop(stop, delay)
 
     # ------------------------------------------------------------------------------------------ one feed
 
-    async def poll(self, feed: FeedConfig) -> tuple[FeedReport, list[Alert]]:
-        """Fetch, parse and process one feed; returns its report and its alerts in delivery order."""
+    async def poll(self, feed: FeedConfig) -> FeedReport:
+        """Fetch, parse and record one feed, then wake delivery."""
         polled = await self.collect(feed)
-        alerts, fresh = await self.process_items(polled.items, self.clock())
-        polled.report.new, polled.report.alerts = len(fresh), len(alerts)
+        events, fresh = await self.process_items(polled.items, self.clock())
+        polled.report.new = len(fresh)
+        polled.report.alerts = sum(e.event == "alert" for e in events)
         await polled.commit()
-        alerts.sort(key=_alert_order)
-        return polled.report, alerts
+        return polled.report
 
     async def collect(self, feed: FeedConfig) -> Polled:
-        """Fetch and parse one feed.  Its new state is saved by ``Polled.commit`` only after its items were
-        processed, so a crash in between re-reads the feed instead of losing its items."""
+        """Fetch and parse one feed; its new state is saved by ``Polled.commit`` once its items are recorded."""
         label = feed.name or feed.url
         state = await self.store.get_feed_state(feed.url) or {}
         validators = Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
@@ -179,9 +244,8 @@ class Pipeline:
         if result.status == "error":
             return self._failed(feed, label, state, result.error or "unknown error", now)
         if result.status == "not_modified" or result.body is None:
-            return self._polled(
-                feed, FeedReport(feed, label, "not_modified"), [], state, result, now, state.get("body_hash")
-            )
+            report = FeedReport(feed, label, "not_modified")
+            return self._polled(feed, report, [], state, result, now, state.get("body_hash"))
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
@@ -234,10 +298,10 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------ items
 
-    async def process_items(self, items: Iterable[Item], now: datetime) -> tuple[list[Alert], list[Item]]:
-        """Dedupe, match and claim alerts for items; returns (alerts, the items that were new or changed)."""
+    async def process_items(self, items: Iterable[Item], now: datetime) -> tuple[list[Event], list[Item]]:
+        """Match each item and record it with its claims; returns (events, the items new or changed)."""
         oldest = now - timedelta(seconds=self.config.max_item_age) if self.config.max_item_age else None
-        alerts: list[Alert] = []
+        events: list[Event] = []
         fresh: list[Item] = []
         for item in items:
             if oldest is not None and item.published is not None and item.published < oldest:
@@ -245,57 +309,66 @@ class Pipeline:
             if not item.keys:
                 continue
             fingerprint = text_fingerprint(item.title, item.summary, item.content)
-            obs = await self.store.observe(item.keys, fingerprint, len(item.text), self.config.seen_ttl)
-            if obs.seen is Seen.SAME:
-                continue
-            fresh.append(item)
-            for match in self.matcher.match(item):
-                story = story_id(match.watch, obs.item_id)
-                if await self.store.claim_alert(match.watch, obs.item_id, story, self.config.seen_ttl):
-                    alerts.append(
-                        Alert(
-                            event="alert",
-                            watch=match.watch,
-                            story=story,
-                            item=item,
-                            match=match,
-                            at=now,
-                            channel=self._channels.get(match.watch),
-                        )
-                    )
-        return alerts, fresh
+            memo = (item.keys, fingerprint)
+            if memo in self._recent:
+                continue  # recorded by this process already: costs nothing
+            recorded = await self._record(item, fingerprint, now)
+            self._remember(memo)
+            if recorded.seen is not Seen.SAME:
+                fresh.append(item)
+                events.extend(recorded.events)
+        if events:
+            self.delivery.poke()
+        return events, fresh
 
-    # ------------------------------------------------------------------------------------------ delivery
+    async def _record(self, item: Item, fingerprint: str, now: datetime) -> Any:
+        matches = self.matcher.match(item)
+        features = None
+        if matches:
+            features = item_features(item, self.df if self.df.n_docs else None, self._stories.params)
+        claims = [
+            WatchClaim(m.watch, self._targets.get(m.watch, ()), _record(item, m, now), features)
+            for m in matches
+        ]
+        at = (item.published or now).timestamp()
+        sighting = Sighting(item.keys, fingerprint, len(item.text), self.config.seen_ttl, at)
+        recorded = await self.store.record(sighting, claims, assign, self._stories)
+        if recorded.seen is Seen.NEW and features is not None:
+            self.df.add(features.terms)
+        return recorded
 
-    async def deliver(self, alerts: Sequence[Alert]) -> tuple[int, int]:
-        """Send each alert to every notifier; returns (delivered, failed) counts of alert × notifier."""
-        delivered = failed = 0
-        for alert in alerts:
-            for notifier in self.notifiers:
-                try:
-                    await notifier.send(alert)
-                    delivered += 1
-                except NotifyError as exc:
-                    failed += 1
-                    log.error(
-                        "delivery to %s failed for %r (%s): %s",
-                        notifier.name,
-                        alert.item.title,
-                        alert.watch,
-                        exc,
-                    )
-        return delivered, failed
+    def _remember(self, memo: tuple[tuple[str, ...], str]) -> None:
+        self._recent[memo] = None
+        if len(self._recent) > RECENT_SIGHTINGS:
+            self._recent.popitem(last=False)
+
+
+def _record(item: Item, match: Match, now: datetime) -> dict[str, Any]:
+    """The alert record of the JSONL contract; "event" and "story" are decided by the store."""
+    record: dict[str, Any] = {
+        "event": None,
+        "watch": match.watch,
+        "story": None,
+        "title": item.title,
+        "url": item.url,
+        "source": item.source,
+        "published": item.published.isoformat() if item.published else None,
+        "matched": list(match.terms),
+        "at": now.isoformat(),
+    }
+    if match.snippet:
+        record["snippet"] = match.snippet
+        record["_snippet_hits"] = [list(h) for h in match.snippet_hits]
+    return record
 
 
 def _feed_name(feed: FeedConfig, label: str) -> str:
     return f"{label!r} ({feed.url})" if label != feed.url else repr(feed.url)
 
 
-def _alert_order(alert: Alert) -> tuple[datetime, str, str]:
-    far_future = datetime.max.replace(tzinfo=UTC)
-    return (alert.item.published or far_future, alert.watch, alert.item.url)
-
-
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+__all__ = ["CycleReport", "FeedReport", "Pipeline", "Sequence", "story_config", "watch_targets"]

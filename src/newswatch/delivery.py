@@ -1,0 +1,275 @@
+"""Delivery: moving records from the store's outbox to their notifiers, exactly as often as needed.
+
+Owns the guarantees of the outbox: a record leaves the outbox only once its notifier confirmed it, so a crash
+at any moment loses nothing and repeats at most the one message that was in flight.  Each target (a Slack
+channel, a webhook, the JSONL file) is a FIFO queue delivered by one worker at a time (a lease in the store),
+so order per channel holds with any number of workers.  Also owns pacing (one message per second per Slack
+channel, shared through the store), retries with back-off, parking of records that can never be delivered,
+flood control (overflow rolled into one digest) and digest watches (hourly/daily).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from newswatch.notify.base import Notifier, NotifyError
+from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
+
+log = logging.getLogger("newswatch.delivery")
+
+DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
+LEASE_S = 30.0
+HEAD_BATCH = 50
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 300.0
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    flood_max: int = 10  # top-level messages per target and window before the rest is rolled into a digest
+    flood_window: float = 60.0
+    backoff_base: float = BACKOFF_BASE_S
+    backoff_cap: float = BACKOFF_CAP_S
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    digests: int = 0
+    retried: int = 0
+    parked: int = 0
+    errors: list[str] = field(default_factory=list)
+    next_due: float | None = None  # earliest time a waiting entry may be retried
+
+
+def target_kind(target: str) -> str:
+    return target.split(":", 1)[0].split("|", 1)[0]
+
+
+def digest_due(created: float, period: str) -> float:
+    """When a digest watch's entry queued at ``created`` is sent: the start of the next hour or day (UTC)."""
+    t = datetime.fromtimestamp(created, UTC)
+    if period == "daily":
+        start = t.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    else:
+        start = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return start.timestamp()
+
+
+class Delivery:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        *,
+        policy: DeliveryPolicy | None = None,
+        worker: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.policy = policy or DeliveryPolicy()
+        self.worker = worker or uuid.uuid4().hex[:12]
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._warned: set[tuple[str, str]] = set()
+
+    def poke(self) -> None:
+        """New entries were queued: deliver now rather than at the next tick."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
+        """Deliver until ``stop`` is set, waking on :meth:`poke`, on the next retry time, or every ``idle`` s."""
+        failures = 0
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                report = await self.drain()
+                failures = 0
+            except StoreError as exc:
+                failures += 1
+                wait = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
+                log.warning("outbox unavailable (%s); retrying in %.1fs", exc, wait)
+                report = DeliveryReport(next_due=self.clock() + wait)
+            timeout = (
+                idle if report.next_due is None else max(0.05, min(idle, report.next_due - self.clock()))
+            )
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+    async def drain(self, deadline: float | None = None) -> DeliveryReport:
+        """Deliver every entry that is due now, each target in parallel, each target in order."""
+        report = DeliveryReport()
+        targets = await self.store.outbox_targets()
+        await asyncio.gather(*(self._drain_target(t, report, deadline) for t in targets))
+        return report
+
+    # ------------------------------------------------------------------------------------------ one queue
+
+    async def _drain_target(self, target: str, report: DeliveryReport, deadline: float | None) -> None:
+        lease = f"outbox:{target}"
+        if not await self.store.lease(lease, self.worker, LEASE_S):
+            return  # another worker is delivering this queue; order per channel needs a single sender
+        try:
+            notifier = self.notifiers.get(target_kind(target))
+            while deadline is None or self.clock() < deadline:
+                entries = await self.store.outbox_head(target, HEAD_BATCH)
+                if not entries:
+                    return
+                if notifier is None:
+                    await self._park(
+                        target, entries, f"no notifier configured for {target_kind(target)!r}", report
+                    )
+                    continue
+                if DIGEST_MARK in target:
+                    if not await self._digest_queue(target, notifier, entries, report):
+                        return
+                    continue
+                progressed = await self._send_in_order(target, notifier, entries, report, deadline)
+                if not progressed:
+                    return
+                await self.store.lease(lease, self.worker, LEASE_S)
+        finally:
+            await self.store.release(lease, self.worker)
+
+    async def _send_in_order(
+        self,
+        target: str,
+        notifier: Notifier,
+        entries: Sequence[OutboxEntry],
+        report: DeliveryReport,
+        deadline: float | None,
+    ) -> bool:
+        """Send entries from the head; False when the head has to wait (back-off) or the deadline passed."""
+        for i, entry in enumerate(entries):
+            now = self.clock()
+            if deadline is not None and now >= deadline:
+                return False
+            if entry.not_before > now:
+                # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
+                report.next_due = min(report.next_due or entry.not_before, entry.not_before)
+                return False
+            if entry.event == "alert" and notifier.name != "jsonl" and await self._flooded(target, now):
+                overflow = [e for e in entries[i:] if e.event == "alert" and e.not_before <= now]
+                if len(overflow) > 1:
+                    await self._send_digest(
+                        target, notifier, overflow, "more alerts than the flood limit", report
+                    )
+                    return True
+            if notifier.pace > 0:
+                wait = await self.store.reserve_slot(target, notifier.pace, now)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if not await self._send_one(target, notifier, entry, report):
+                return False
+        return True
+
+    async def _send_one(
+        self, target: str, notifier: Notifier, entry: OutboxEntry, report: DeliveryReport
+    ) -> bool:
+        key = thread_key(target, entry.watch, entry.story)
+        thread = await self.store.get_thread(key) if entry.event == "update" and notifier.threads else None
+        try:
+            state = await notifier.send(target, entry.record, thread)
+        except NotifyError as exc:
+            if exc.permanent:
+                await self._park(target, [entry], str(exc), report)
+                return True
+            attempts = entry.attempts + 1
+            delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
+            not_before = self.clock() + delay
+            await self.store.outbox_retry(target, entry.id, attempts, not_before, str(exc))
+            report.retried += 1
+            report.next_due = min(report.next_due or not_before, not_before)
+            log.warning(
+                "delivery to %s failed (attempt %d, retry in %.1fs): %s", target, attempts, delay, exc
+            )
+            return False
+        await self.store.outbox_ack(target, [entry.id], thread=(key, state) if state else None)
+        if entry.event == "alert":
+            await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
+        report.sent += 1
+        return True
+
+    async def _flooded(self, target: str, now: float) -> bool:
+        count = await self.store.count_window(f"flood:{target}", self.policy.flood_window, now)
+        return count >= self.policy.flood_max
+
+    async def _digest_queue(
+        self, target: str, notifier: Notifier, entries: Sequence[OutboxEntry], report: DeliveryReport
+    ) -> bool:
+        period = target.split(DIGEST_MARK, 1)[1]
+        now = self.clock()
+        due = [e for e in entries if digest_due(e.created, period) <= now]
+        if not due:
+            first = digest_due(entries[0].created, period)
+            report.next_due = min(report.next_due or first, first)
+            return False
+        alerts = [e for e in due if e.event == "alert"]
+        if alerts:
+            await self._send_digest(target, notifier, alerts, f"{period} digest", report, ack_also=due)
+        else:
+            await self.store.outbox_ack(target, [e.id for e in due])
+        return True
+
+    async def _send_digest(
+        self,
+        target: str,
+        notifier: Notifier,
+        alerts: Sequence[OutboxEntry],
+        reason: str,
+        report: DeliveryReport,
+        ack_also: Sequence[OutboxEntry] = (),
+    ) -> None:
+        if notifier.pace > 0:
+            wait = await self.store.reserve_slot(target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock())
+            if wait > 0:
+                await asyncio.sleep(wait)
+        try:
+            await notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
+        except NotifyError as exc:
+            if exc.permanent:
+                await self._park(target, list(alerts), str(exc), report)
+                return
+            head = alerts[0]
+            delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
+            await self.store.outbox_retry(target, head.id, head.attempts + 1, self.clock() + delay, str(exc))
+            report.retried += 1
+            return
+        ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
+        await self.store.outbox_ack(target, ids)
+        await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
+        report.digests += 1
+        report.sent += len(alerts)
+
+    async def _park(
+        self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport
+    ) -> None:
+        await self.store.outbox_park(target, [e.id for e in entries], reason)
+        report.parked += len(entries)
+        # Reported once per target and reason, not once per record: a wrong channel must not flood the log.
+        if (target, reason) not in self._warned:
+            self._warned.add((target, reason))
+            log.error(
+                "cannot deliver to %s: %s; %d record(s) parked (see `newswatch outbox`)",
+                target,
+                reason,
+                len(entries),
+            )
+        report.errors.append(f"{target}: {reason}")
+
+    def _backoff(self, attempts: int) -> float:
+        # Exponential with full jitter, so many workers retrying one outage do not return in lockstep.
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
