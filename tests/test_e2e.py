@@ -51,7 +51,7 @@ def serve_fixtures(server: FeedServer) -> None:
 
 
 def write_config(
-    tmp_path: Path, server: FeedServer, store_url: str, slack: SlackStub, feeds: list[str]
+    tmp_path: Path, server: FeedServer, store_url: str, slack: SlackStub, feeds: list[str], extra: str = ""
 ) -> Path:
     feed_lines = "\n".join(f"  - url: {server.url('/' + name)}" for name in feeds)
     cfg = tmp_path / "newswatch.yaml"
@@ -70,6 +70,7 @@ watches:
     channel: "#mideast"
   - name: {W2}
     query: 'gaza AND "aid blockade"'
+{extra}
 notify:
   jsonl: {tmp_path / "alerts.jsonl"}
   slack:
@@ -216,3 +217,44 @@ async def test_fetch_order_does_not_change_alerts(tmp_path: Path, store_url: str
     expected = {(W1, url) for url in W1_URLS} | {(W2, S1)}
     assert alert_set(recs) == expected
     assert len(recs) == len(expected)  # nothing twice
+
+
+T1, T2 = sorted(TRAP_URLS)[1], sorted(TRAP_URLS)[2]
+STORY_A = W1_URLS - {
+    "https://meridiandaily.example/world/2025/03/09/us-envoy-calls-hamas-talks-very-helpful",
+    "https://levantobserver.example/2025/05/12/hamas-frees-edan-alexander/",
+}
+
+
+@pytest.mark.usefixtures("slack_env")
+async def test_one_alert_per_story_with_threaded_updates(tmp_path: Path, store_url: str) -> None:
+    """The manifest's story expectations: S1–S6 one story; S7 (3 days later) and S8 (May) new stories;
+    a catch-all watch keeps the Cairo talks and the Gaza traders apart from the US–Hamas story."""
+    extra = "  - name: everything\n    query: '*'"
+    async with FeedServer() as server, SlackStub() as slack:
+        serve_fixtures(server)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, ALL_FEEDS, extra))
+        await run(loaded, once=True)
+    recs = records(tmp_path)
+    for watch in (W1, "everything"):
+        mine = [r for r in recs if r["watch"] == watch]
+        stories: dict[str, list[dict[str, Any]]] = {}
+        for r in mine:
+            stories.setdefault(r["story"], []).append(r)
+        story_a = {s for s, rs in stories.items() if {r["url"] for r in rs} & STORY_A}
+        assert len(story_a) == 1, f"{watch}: story A split into {len(story_a)}"
+        (a,) = story_a
+        assert {r["url"] for r in stories[a]} == STORY_A
+        assert [r["event"] for r in stories[a]] == ["alert"] + ["update"] * (len(STORY_A) - 1)
+        others = [rs for s, rs in stories.items() if s != a]
+        assert all(len(rs) == 1 and rs[0]["event"] == "alert" for rs in others)
+    everything = {r["url"]: r["story"] for r in recs if r["watch"] == "everything"}
+    assert len(everything) == 15  # every distinct item of the fixtures, once
+    assert len(set(everything.values())) == 10  # story A + 9 items that are each their own story
+    for trap in TRAP_URLS:
+        assert everything[trap] != everything[S1]
+    # Slack: one top-level message per story, the rest as replies in its thread.
+    top = [p for p in slack.posts if "thread_ts" not in p]
+    replies = [p for p in slack.posts if "thread_ts" in p]
+    assert len(top) == sum(r["event"] == "alert" for r in recs)
+    assert len(replies) == sum(r["event"] == "update" for r in recs)

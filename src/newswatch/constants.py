@@ -59,3 +59,6 @@ TRACKING_PARAMS = frozenset(
     }
 )
 TRACKING_PARAM_PREFIXES = ("utm_",)
+
+# Story grouping: learned document frequencies are used once this many distinct matched items were seen.
+MIN_DOC_FREQ_DOCS = 200

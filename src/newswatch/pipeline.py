@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
 from newswatch.fetch import FetchResult, Validators, fetch
@@ -325,7 +326,10 @@ class Pipeline:
         matches = self.matcher.match(item)
         features = None
         if matches:
-            features = item_features(item, self.df if self.df.n_docs else None, self._stories.params)
+            # Until enough items were seen, learned rarities are noise: weigh terms alike (names still count
+            # double) rather than let the first handful of documents decide what is telling.
+            df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
+            features = item_features(item, df, self._stories.params)
         claims = [
             WatchClaim(m.watch, self._targets.get(m.watch, ()), _record(item, m, now), features)
             for m in matches
