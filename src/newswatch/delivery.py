@@ -27,6 +27,7 @@ log = logging.getLogger("newswatch.delivery")
 DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
 LEASE_S = 30.0
 HEAD_BATCH = 50
+DIGEST_MAX = 500  # alerts rolled into one flood digest at most
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 300.0
 
@@ -80,6 +81,9 @@ class Delivery:
         self.clock = clock
         self._wake = asyncio.Event()
         self._warned: set[tuple[str, str]] = set()
+        # Entries this process has tried and failed: their back-off holds.  An entry that failed in an earlier
+        # process (a cron run, a restart) is tried once at once, so `run --once` after an outage delivers.
+        self._failed_here: set[str] = set()
 
     def poke(self) -> None:
         """New entries were queued: deliver now rather than at the next tick."""
@@ -156,12 +160,17 @@ class Delivery:
             now = self.clock()
             if deadline is not None and now >= deadline:
                 return False
-            if entry.not_before > now:
+            if entry.not_before > now and entry.id in self._failed_here:
                 # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
                 report.next_due = min(report.next_due or entry.not_before, entry.not_before)
                 return False
             if entry.event == "alert" and notifier.name != "jsonl" and await self._flooded(target, now):
-                overflow = [e for e in entries[i:] if e.event == "alert" and e.not_before <= now]
+                # Roll everything waiting into one message, not one digest per batch read.
+                pending = await self.store.outbox_head(target, DIGEST_MAX)
+                start = next((k for k, e in enumerate(pending) if e.id == entry.id), 0)
+                overflow = [
+                    e for e in pending[start:] if e.event == "alert" and e.id not in self._failed_here
+                ]
                 if len(overflow) > 1:
                     await self._send_digest(
                         target, notifier, overflow, "more alerts than the flood limit", report
@@ -187,6 +196,7 @@ class Delivery:
                 await self._park(target, [entry], str(exc), report)
                 return True
             attempts = entry.attempts + 1
+            self._failed_here.add(entry.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
             not_before = self.clock() + delay
             await self.store.outbox_retry(target, entry.id, attempts, not_before, str(exc))
@@ -243,6 +253,7 @@ class Delivery:
                 await self._park(target, list(alerts), str(exc), report)
                 return
             head = alerts[0]
+            self._failed_here.add(head.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
             await self.store.outbox_retry(target, head.id, head.attempts + 1, self.clock() + delay, str(exc))
             report.retried += 1
