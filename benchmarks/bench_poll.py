@@ -1,0 +1,376 @@
+"""One poll cycle over N generated feeds × 25 news-length items, served locally: the floor vs newswatch.
+
+    python benchmarks/bench_poll.py [--feeds 2000] [--quick] [--items 25] [--no-run]
+
+A feed server (aiohttp, in its own process, ETag + 304 support) serves the feeds from 16 loopback addresses
+(127.0.0.1–16), like feeds spread over many hosts, so per-host connection limits behave as in real use.
+Each measurement runs in a fresh interpreter so its peak RSS is its own:
+
+* floor: one aiohttp session fetches every feed and feedparser (defaults) parses it in a
+  ProcessPoolExecutor(2), i.e. on both cores; the worker returns only the entry count.
+* ours: newswatch.fetch.fetch (bounded, conditional GET) + newswatch.parse.parse_feed in a
+  ProcessPoolExecutor(2), returning the parsed items; a first cycle, then an unchanged second cycle that sends
+  the validators back and gets 304s.
+* run --once: the real pipeline (newswatch.cli.run, embedded SQLite store, two watches, JSONL sink) over a
+  generated config, first cycle then an unchanged second cycle on the same store.
+
+Issue 5's targets: first cycle ≤ 0.5× the floor; unchanged second cycle ≥ 5× cheaper than the first; peak RSS
+≤ 250 MB.  The server shares the machine's cores with whatever is measured, equally for every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+HOSTS = 16
+_TOPICS = [
+    "The city council approved a new budget for road repairs after a long debate on Tuesday evening.",
+    "Shares in the carmaker fell sharply after it cut its forecast for the rest of the year.",
+    "Heavy rain flooded several villages in the valley, and rescue teams evacuated hundreds of residents.",
+    "The national team won the qualifier with a late goal, keeping its hopes for the tournament alive.",
+    "A new study suggests that regular walking lowers the risk of heart disease in older adults.",
+    "The central bank left interest rates unchanged but signalled that cuts could come later this year.",
+    "Museum curators unveiled a restored painting that had been hidden in storage for decades.",
+    "Farmers protested outside parliament against proposed changes to subsidies and import rules.",
+    "The White House confirmed that a US envoy held direct talks with Hamas about captives in Gaza.",
+    "Engineers began testing a new high-speed rail line linking the two largest cities in the region.",
+]
+_FILLER = [
+    "Officials said more details would be released in the coming days, and that consultations continue.",
+    "Critics argued that the decision came too late and that the costs had been underestimated from the start.",
+    "Residents interviewed on Wednesday said they had been waiting for months for a clear answer.",
+    "Analysts noted that the move followed similar steps elsewhere, with mixed results so far.",
+    "A spokesperson declined to comment on the timing, saying only that all options remained open.",
+    "The opposition called for an inquiry, while supporters said the plan was the best available.",
+]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Generated feeds
+
+
+def make_feed(feed: int, n_items: int, now: datetime) -> bytes:
+    """An RSS 2.0 feed shaped like a news site's: HTML summary, full content, tracking links, dates."""
+    items = []
+    for i in range(n_items):
+        k = feed * n_items + i
+        lead = _TOPICS[k % len(_TOPICS)]
+        paras = [lead, *(_FILLER[(k + j) % len(_FILLER)] for j in range(5))]
+        content = "".join(f"<p>{p} (Report {feed}-{i}, paragraph {j}.)</p>" for j, p in enumerate(paras))
+        published = format_datetime(now - timedelta(minutes=7 * i + feed % 60))
+        items.append(
+            f"""  <item>
+    <title>{lead.split(",")[0].rstrip(".")} – report {feed}-{i}</title>
+    <link>https://site{feed % 97}.example/news/{feed}/{i}/story?utm_source=rss&amp;utm_medium=feed</link>
+    <guid isPermaLink="false">site-{feed}-item-{i}</guid>
+    <pubDate>{published}</pubDate>
+    <dc:creator>Staff reporter</dc:creator>
+    <category>News</category>
+    <description><![CDATA[<p>{lead}</p><p>{paras[1]}</p>]]></description>
+    <content:encoded><![CDATA[{content}]]></content:encoded>
+  </item>"""
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        f"<channel>\n  <title>Site {feed}</title>\n  <link>https://site{feed}.example/</link>\n"
+        f"  <description>News from site {feed}</description>\n" + "\n".join(items) + "\n</channel>\n</rss>\n"
+    ).encode()
+
+
+def feed_urls(port: int, n_feeds: int) -> list[str]:
+    return [f"http://127.0.0.{f % HOSTS + 1}:{port}/feed/{f}.xml" for f in range(n_feeds)]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The server (own process)
+
+
+def serve(n_feeds: int, n_items: int) -> None:
+    from aiohttp import web
+
+    now = datetime.now(UTC)
+    bodies = [make_feed(f, n_items, now) for f in range(n_feeds)]
+    etags = [f'"f{f}-v1"' for f in range(n_feeds)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            f = int(request.match_info["n"])
+            body = bodies[f]
+        except (ValueError, IndexError):
+            raise web.HTTPNotFound() from None
+        if request.headers.get("If-None-Match") == etags[f]:
+            return web.Response(status=304, headers={"ETag": etags[f]})
+        return web.Response(body=body, content_type="application/rss+xml", headers={"ETag": etags[f]})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/feed/{n}.xml", handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        first = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await first.start()
+        port = runner.addresses[0][1]
+        for h in range(2, HOSTS + 1):
+            await web.TCPSite(runner, f"127.0.0.{h}", port, backlog=1024).start()
+        total = sum(map(len, bodies))
+        print(f"PORT {port} {total}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Measurements (each in a fresh interpreter)
+
+
+def _floor_parse(body: bytes) -> int:
+    import feedparser
+
+    return len(feedparser.parse(io.BytesIO(body)).entries)
+
+
+def _our_parse(body: bytes, url: str, now: datetime) -> Any:
+    from newswatch.parse import parse_feed
+
+    return parse_feed(body, url, None, now)
+
+
+def _warm(pool: ProcessPoolExecutor) -> None:
+    # Start both workers and import what they need before the clock starts.
+    warmups = [
+        pool.submit(_floor_parse, b"<rss/>"),
+        pool.submit(_our_parse, b"<rss/>", "x", datetime.now(UTC)),
+    ]
+    for f in warmups:
+        with contextlib.suppress(Exception):  # a warm-up parse of an empty feed may well fail
+            f.result()
+
+
+async def phase_floor(port: int, n_feeds: int) -> dict[str, Any]:
+    import aiohttp
+
+    urls = feed_urls(port, n_feeds)
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(2) as pool:
+        _warm(pool)
+        start = time.perf_counter()
+        async with aiohttp.ClientSession() as session:
+
+            async def one(url: str) -> int:
+                async with session.get(url) as resp:
+                    body = await resp.read()
+                return await loop.run_in_executor(pool, _floor_parse, body)
+
+            counts = await asyncio.gather(*(one(u) for u in urls))
+        elapsed = time.perf_counter() - start
+    return {"seconds": elapsed, "items": sum(counts), "errors": 0}
+
+
+async def phase_ours(port: int, n_feeds: int) -> dict[str, Any]:
+    from newswatch.config import FetchConfig
+    from newswatch.fetch import Validators, fetch, make_session
+
+    urls = feed_urls(port, n_feeds)
+    limits = FetchConfig()
+    loop = asyncio.get_running_loop()
+    validators: dict[str, Validators] = {}
+    out: dict[str, Any] = {}
+    with ProcessPoolExecutor(2) as pool:
+        _warm(pool)
+        async with make_session(limits) as session:
+            for cycle in ("first", "second"):
+                now = datetime.now(UTC)
+                start = time.perf_counter()
+                statuses: dict[str, int] = {}
+
+                async def one(url: str, now: datetime = now, statuses: dict[str, int] = statuses) -> int:
+                    r = await fetch(session, url, limits, validators.get(url, Validators()))
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                    validators[url] = r.validators
+                    if r.status != "ok" or r.body is None:
+                        return 0
+                    parsed = await loop.run_in_executor(pool, _our_parse, r.body, url, now)
+                    return len(parsed.items)
+
+                counts = await asyncio.gather(*(one(u) for u in urls))
+                out[cycle] = {
+                    "seconds": time.perf_counter() - start,
+                    "items": sum(counts),
+                    "statuses": statuses,
+                }
+    return out
+
+
+def phase_run(config: str) -> dict[str, Any]:
+    import logging
+
+    from newswatch.cli import run
+    from newswatch.config import load_config
+
+    logging.basicConfig(level=logging.WARNING)
+    loaded = load_config(config)
+    start = time.perf_counter()
+    code = asyncio.run(run(loaded, once=True))
+    return {"seconds": time.perf_counter() - start, "exit": code}
+
+
+def write_config(path: Path, port: int, n_feeds: int) -> None:
+    feeds = "\n".join(f"  - url: {u}" for u in feed_urls(port, n_feeds))
+    path.write_text(
+        f"""store: sqlite:///{path.parent / "state.db"}
+max_item_age: 3d
+feeds:
+{feeds}
+entities:
+  us: {{name: United States, aliases: ["United States", "US", "U.S.", "Washington", "White House"]}}
+  hamas: {{aliases: ["Hamas"]}}
+watches:
+  - name: US–Hamas talks
+    query: '@us AND @hamas AND (talks OR negotiations)'
+  - name: Floods
+    query: 'flooded OR "heavy rain"'
+notify:
+  jsonl: {path.parent / "alerts.jsonl"}
+""",
+        encoding="utf-8",
+    )
+
+
+def _rss() -> dict[str, float]:
+    # ru_maxrss is in KiB on Linux.  Children: the largest pool worker that has been waited for.
+    return {
+        "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def run_phase(args: argparse.Namespace) -> None:
+    if args.phase == "floor":
+        result = asyncio.run(phase_floor(args.port, args.feeds))
+    elif args.phase == "ours":
+        result = asyncio.run(phase_ours(args.port, args.feeds))
+    else:
+        with open(os.devnull, "w") as devnull:  # the console notifier prints every alert
+            saved, sys.stdout = sys.stdout, devnull
+            try:
+                result = phase_run(args.config)
+            finally:
+                sys.stdout = saved
+    result.update(_rss())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The driver
+
+
+def sub_phase(phase: str, port: int, n_feeds: int, config: str | None = None) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--phase", phase, "--port", str(port), "--feeds", str(n_feeds)]
+    if config:
+        cmd += ["--config", config]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[7:])
+            if proc.stderr.strip():
+                result["stderr"] = proc.stderr.strip().splitlines()[-3:]
+            return result
+    raise RuntimeError(f"phase {phase} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="200 feeds")
+    parser.add_argument("--items", type=int, default=25)
+    parser.add_argument("--no-run", action="store_true", help="skip the real `run --once` rows")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["floor", "ours", "run"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.feeds = 200
+    if args.serve:
+        serve(args.feeds, args.items)
+        return
+    if args.phase:
+        run_phase(args)
+        return
+
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--feeds", str(args.feeds), "--items", str(args.items)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().split()
+        port, total_bytes = int(line[1]), int(line[2])
+        print(
+            f"{args.feeds} feeds × {args.items} items = {args.feeds * args.items} items, "
+            f"{total_bytes / 1e6:.1f} MB per full cycle, served from {HOSTS} loopback addresses; "
+            f"{os.cpu_count()} CPUs\n"
+        )
+        floor = sub_phase("floor", port, args.feeds)
+        ours = sub_phase("ours", port, args.feeds)
+        rows: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
+            ("floor: aiohttp + feedparser (defaults), 2 processes", floor, floor),
+            ("ours: fetch + parse_feed, 2 processes, cycle 1", ours["first"], ours),
+            ("ours: unchanged cycle 2 (304s, no parsing)", ours["second"], None),
+        ]
+        if not args.no_run:
+            with tempfile.TemporaryDirectory() as tmp:
+                cfg = Path(tmp) / "bench.yaml"
+                write_config(cfg, port, args.feeds)
+                first = sub_phase("run", port, args.feeds, str(cfg))
+                second = sub_phase("run", port, args.feeds, str(cfg))
+                alerts = (Path(tmp) / "alerts.jsonl").read_text(encoding="utf-8").count("\n")
+            first["alerts"] = alerts
+            rows += [
+                ("run --once (embedded store), cycle 1", first, first),
+                ("run --once, unchanged cycle 2", second, second),
+            ]
+        base = floor["seconds"]
+        print(f"{'':54} {'seconds':>8} {'items':>7} {'÷ floor':>8} {'RSS MB (main/worker)':>21}")
+        for label, r, mem in rows:
+            items = r.get("items", "—")
+            rss = f"{mem['rss_self_mb']:.0f} / {mem['rss_child_mb']:.0f}" if mem else ""
+            print(f"{label:54} {r['seconds']:8.2f} {items!s:>7} {r['seconds'] / base:8.2f} {rss:>21}")
+        print()
+        print(f"ours cycle 1 statuses: {ours['first']['statuses']}; cycle 2: {ours['second']['statuses']}")
+        print(
+            f"ours: cycle 1 / cycle 2 = {ours['first']['seconds'] / ours['second']['seconds']:.1f}× (target ≥ 5×)"
+        )
+        if not args.no_run:
+            print(f"run --once: cycle 1 ÷ floor = {first['seconds'] / base:.2f} (target ≤ 0.5); ", end="")
+            print(f"cycle 1 / cycle 2 = {first['seconds'] / second['seconds']:.1f}× (target ≥ 5×); ", end="")
+            print(f"exit codes {first['exit']}, {second['exit']}; {first['alerts']} alerts in cycle 1")
+            for r in (first, second):
+                if r.get("stderr"):
+                    print("  run stderr (last lines):", *r["stderr"], sep="\n    ")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
