@@ -336,15 +336,12 @@ def test_callback_and_secret_are_stable_per_topic_and_unguessable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"callback_url": "ftp://x/", "secret": "0123456789abcdef"}, "http"),
-        ({"callback_url": "https://x/", "secret": "short"}, "16 characters"),
-    ],
+    ("callback_url", "secret", "message"),
+    [("ftp://x/", "0123456789abcdef", "http"), ("https://x/", "short", "16 characters")],
 )
-def test_settings_are_validated(kwargs: dict[str, str], message: str) -> None:
+def test_settings_are_validated(callback_url: str, secret: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        WebSubSettings(**kwargs)
+        WebSubSettings(callback_url, secret)
 
 
 # --------------------------------------------------------------------------------------------------------------
