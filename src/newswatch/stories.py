@@ -49,17 +49,15 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import re
 import time
-import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
-from datasketch import MinHash
 
 from newswatch.models import Item
 
@@ -171,8 +169,110 @@ theirs them themselves then there these they this those through to too under unt
 where which while who whom why will with would you your yours yourself yourselves said says say told according one
 two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_TOKEN_RE = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
-_SENTENCE_END = frozenset(".!?:\n\r\t|•")
+
+# Tokenising ----------------------------------------------------------------------------------------------------
+#
+# Feature extraction must cost well under a millisecond per article in pure Python, and a Unicode word regex
+# alone costs about half of that.  So text is normalised with C-speed bytes operations: punctuation becomes a
+# space, sentence ends become a marker byte glued to the next word, whitespace collapses; then one
+# ``bytes.split`` yields the written forms, and each distinct form is classified once per process (news
+# vocabulary repeats) into a term and whether that use of it is a name.
+
+_START = b"\x02"  # glued to the first word of a sentence: capitalised there, a word is no evidence of a name
+_TABLE = bytearray(range(256))
+for _c in range(32):
+    _TABLE[_c] = 32
+for _c in b"\n\r\t!?:|":
+    _TABLE[_c] = _START[0]
+for _c in b'"#$%&()*+,-/;<=>@[\\]^_`{}~\x7f':
+    _TABLE[_c] = 32
+_BYTES_TABLE = bytes(_TABLE)
+# Non-ASCII punctuation and spaces that would otherwise stick to words (looked for only in non-ASCII text).
+_UNICODE_SUBS = (
+    *((c, " ") for c in "\xa0\u2002\u2003\u2009\u200a\u200b\u202f“”‘«»„‹›—–‐‑…¿¡′″·"),
+    ("•", "\n"),
+)
+_STRIP = ".'’\""
+_PLAIN, _NAME, _NUMBER = 0, 1, 2
+
+
+def _normalise(text: str) -> bytes:
+    """Words separated by spaces, ``_START`` glued to each sentence's first word."""
+    if not text.isascii():
+        for old, new in _UNICODE_SUBS:
+            if old in text:
+                text = text.replace(old, new)
+    raw = b" ".join(text.encode("utf-8", "replace").translate(_BYTES_TABLE).split())
+    # A full stop ends a sentence when a space follows ("U.S. officials" starts one too, as it always did).
+    raw = raw.replace(b". ", b" \x02").replace(b"\x02 ", b"\x02").replace(b"\x02", b" \x02")
+    return _START + raw
+
+
+def _classify(raw: bytes) -> tuple[str, int]:
+    """The term of a written form ("" for none) and its kind."""
+    word = raw.decode("utf-8", "replace")
+    start = word.startswith("\x02")
+    word = word.strip("\x02").strip(_STRIP)
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if "." in word:
+        word = word.replace(".", "")
+    word = word.strip(_STRIP)
+    if not word:
+        return "", _PLAIN
+    if word[0].isdigit():
+        # Numbers of 2+ digits (years, counts, scores) are telling; "3" or "4th" are not.
+        return (word, _NUMBER) if len(word) >= 2 and word.isdigit() else ("", _PLAIN)
+    if len(word) >= 2 and word.isupper():
+        return word.lower(), _NAME  # an acronym is a name wherever it stands ("US" is not "us")
+    lower = word.lower()
+    if lower in _STOPWORDS or len(lower) < 2:
+        return "", _PLAIN
+    if word[0].isupper() and not start:
+        return lower, _NAME  # names are never stemmed: "Hamas" must not become "hama"
+    if len(lower) > 4 and lower.endswith("ies"):
+        lower = lower[:-3] + "y"
+    elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        lower = lower[:-1]
+    return lower, _PLAIN
+
+
+class _Forms(dict[bytes, int]):
+    """Written form -> ``term id << 2 | kind of this use`` (0: no term).
+
+    A dict whose ``__missing__`` classifies unseen forms, so a whole article is looked up with one C-level
+    ``map`` and only new forms cost Python code.  Term ids index ``vocab`` and mean nothing outside it.
+    """
+
+    MAX = 300_000  # forms remembered per process: a few tens of MB at most
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: list[str] = [""]
+        self.ids: dict[str, int] = {}
+
+    def __missing__(self, raw: bytes) -> int:
+        term, kind = _classify(raw)
+        code = 0
+        if term:
+            tid = self.ids.get(term)
+            if tid is None:
+                tid = self.ids[term] = len(self.vocab)
+                self.vocab.append(term)
+            code = tid << 2 | kind
+        self[raw] = code
+        return code
+
+
+_FORMS = _Forms()
+
+
+def _forms() -> _Forms:
+    global _FORMS
+    if len(_FORMS) > _Forms.MAX:
+        # Start afresh rather than clear in place: a call running in another thread keeps a consistent table.
+        _FORMS = _Forms()
+    return _FORMS
 
 
 def tokenize(text: str) -> list[tuple[str, bool]]:
@@ -180,74 +280,105 @@ def tokenize(text: str) -> list[tuple[str, bool]]:
 
     A name is a capitalised word that does not start a sentence, or an acronym ("U.S.", "NATO"); names are not
     stemmed ("Hamas" must not become "hama").  Other words lose a plural "s" so "hostages" meets "hostage".
+    (:func:`item_features` counts the same terms without building this list.)
     """
-    out: list[tuple[str, bool]] = []
-    prev_end = 0
-    for m in _TOKEN_RE.finditer(text):
-        word = m.group()
-        start = m.start()
-        sentence_start = prev_end == 0 or not _SENTENCE_END.isdisjoint(text[prev_end:start])
-        prev_end = m.end()
-        if word.endswith(("'s", "’s")):
-            word = word[:-2]
-        if "." in word:
-            word = word.replace(".", "")
-        if not word:
-            continue
-        first = word[0]
-        if first.isdigit():
-            if len(word) >= 2 and word.isdigit():
-                out.append((word, False))
-            continue
-        acronym = len(word) >= 2 and word.isupper()
-        lower = word.lower()
-        if acronym:
-            out.append((lower, True))
-            continue
-        if lower in _STOPWORDS or len(lower) < 2:
-            continue
-        if first.isupper() and not sentence_start:
-            out.append((lower, True))
-            continue
-        if len(lower) > 4 and lower.endswith("ies"):
-            lower = lower[:-3] + "y"
-        elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
-            lower = lower[:-1]
-        out.append((lower, False))
-    return out
+    forms = _forms()
+    codes = [forms[w] for w in _normalise(text).split()]
+    return [(forms.vocab[c >> 2], c & 3 == _NAME) for c in codes if c]
 
 
-# One permutation table shared by every fingerprint, so band keys from different processes agree.
-_PERMUTATIONS: dict[int, Any] = {}
+def _term_counts(words: Sequence[bytes]) -> tuple[list[str], Any, Any]:
+    """Distinct terms, their counts, and their kinds (a name if any use is one), in no useful order."""
+    forms = _forms()
+    codes = np.fromiter(map(forms.__getitem__, words), dtype=np.int64, count=len(words))
+    # Group by term id with one sort (np.unique costs more on arrays this small); codes below 4 carry no term.
+    # Within a group the kinds sort ascending, so the last use of a term tells whether any use was a name.
+    codes = np.sort(codes)
+    codes = codes[np.searchsorted(codes, 4) :]
+    if not len(codes):
+        return [], codes, codes
+    ids = codes >> 2
+    starts = np.flatnonzero(np.concatenate([np.ones(1, dtype=bool), ids[1:] != ids[:-1]]))
+    ends = np.concatenate([starts[1:], np.full(1, len(ids), dtype=starts.dtype)])
+    terms = list(map(forms.vocab.__getitem__, ids[starts].tolist()))
+    return terms, ends - starts, codes[ends - 1] & 3
 
 
-def _permutations(num_perm: int) -> Any:
-    perms = _PERMUTATIONS.get(num_perm)
-    if perms is None:
-        perms = _PERMUTATIONS[num_perm] = MinHash(num_perm=num_perm, seed=1).permutations
-    return perms
+def _top(weights: Any, terms: Sequence[str], k: int) -> list[int]:
+    """Indices of the ``k`` heaviest terms, heaviest first, equal weights in alphabetical order.
 
-
-def _band_keys(words: Sequence[str], params: StoryParams) -> tuple[str, ...]:
-    n = params.shingle
-    if len(words) < n:
-        if not words:
-            return ()
-        shingles = {" ".join(words).encode()}
+    Only the candidates are sorted in Python: at a cold start many terms weigh the same, and the cut through
+    them must not depend on anything but the terms themselves.
+    """
+    if len(terms) > k:
+        cut = np.partition(weights, len(terms) - k)[len(terms) - k]  # the k-th largest weight
+        above = np.flatnonzero(weights > cut).tolist()
+        tied = sorted(np.flatnonzero(weights == cut).tolist(), key=terms.__getitem__)
+        chosen = above + tied[: k - len(above)]
     else:
-        shingles = {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)}
-    # crc32 as the base hash: the affine permutations on top supply the independence MinHash needs, and it
-    # is four times cheaper than the default sha1 on a full article.
-    mh = MinHash(
-        num_perm=params.num_perm,
-        permutations=_permutations(params.num_perm),
-        scheme="affine32",
-        hashfunc=zlib.crc32,
-    )
-    mh.update_batch(list(shingles))
-    rows = params.num_perm // params.bands
-    values = np.asarray(mh.hashvalues, dtype=np.uint32)
-    return tuple(f"{b}:{values[b * rows : (b + 1) * rows].tobytes().hex()}" for b in range(params.bands))
+        chosen = list(range(len(terms)))
+    w = weights.tolist()
+    return sorted(chosen, key=lambda i: (-w[i], terms[i]))
+
+
+# MinHash over word 3-shingles, vectorised with numpy, in O(shingles) rather than O(shingles x num_perm):
+#
+# - each shingle's 64-bit hash is a polynomial hash of its bytes read off prefix sums, so no string per shingle
+#   is built and no Python function is called per shingle;
+# - one permutation hashing with rotation densification (Li, Owen & Zhang 2012; Shrivastava & Li 2014): the
+#   hash range is cut into ``num_perm`` bins and each bin keeps its smallest hash, which agrees between two
+#   documents with probability about their shingle Jaccard, as a MinHash value does.  An empty bin borrows the
+#   next non-empty bin's value, tagged with the distance, so two short texts do not agree on empty bins.
+#
+# The constants are fixed so band keys from different processes and runs agree.
+# Bytes of normalised text fingerprinted: the rest of a very long article adds nothing.
+_MAX_SHINGLED = 1 << 16
+_R = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+_POW = np.concatenate(
+    [np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, _R, dtype=np.uint64))]
+)  # R**k modulo 2**64 (numpy integer products wrap)
+_IPOW = np.concatenate(
+    [np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, pow(_R, -1, 2**64), dtype=np.uint64))]
+)  # R**-k
+_SHIFT = np.uint64(29)
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+# Case, full stops, apostrophes and sentence marks do not count: a copy may differ in those.
+_SHINGLE_TABLE = bytes.maketrans(_START, b" ")
+_EDGES: dict[int, tuple[Any, Any]] = {}
+
+
+def _edges(num_perm: int) -> tuple[Any, Any]:
+    edges = _EDGES.get(num_perm)
+    if edges is None:
+        lower = np.array([-(-i * 2**64 // num_perm) for i in range(num_perm)], dtype=np.uint64)
+        edges = _EDGES[num_perm] = (lower, np.arange(num_perm))
+    return edges
+
+
+def _band_keys(normalised: bytes, params: StoryParams) -> tuple[str, ...]:
+    # Whitespace collapsed again: a copy with other line breaks must give the same shingles.
+    text = b" ".join(normalised.lower().translate(_SHINGLE_TABLE, b".'").split())[:_MAX_SHINGLED]
+    arr = np.frombuffer(text, dtype=np.uint8)
+    n = len(arr)
+    spaces = np.flatnonzero(arr == 32)
+    if len(spaces) == n:
+        return ()
+    starts = np.concatenate([np.zeros(1, dtype=np.intp), spaces + 1])
+    ends = np.concatenate([spaces, np.full(1, n, dtype=np.intp)])
+    k = min(params.shingle, len(starts))
+    lo, hi = starts[: len(starts) - k + 1], ends[k - 1 :]
+    edges, bins = _edges(params.num_perm)
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(arr * _POW[:n], dtype=np.uint64)])
+        x = (prefix[hi] - prefix[lo]) * _IPOW[lo]  # sum of byte * R**offset over each shingle
+        x = (x ^ (x >> _SHIFT)) * _MIX  # polynomial hashes are weak in their low bits: mix
+        x = np.sort(x ^ (x >> _SHIFT))  # sorted: the first hash at or after a bin's lower edge is its minimum
+        v = x[np.searchsorted(x, edges) % len(x)]  # past the last hash: wrap round to the first
+        dist = (np.searchsorted(edges, v, side="right") - 1 - bins) % len(bins)  # 0 unless borrowed
+        values = ((v * _MIX) >> np.uint64(32)).astype(np.uint32) ^ dist.astype(np.uint32)
+    step = params.num_perm // params.bands * 8  # hex digits per band
+    raw = values.tobytes().hex()
+    return tuple(f"{i}:{raw[i * step : (i + 1) * step]}" for i in range(params.bands))
 
 
 def item_features(item: Item, df: DocFreq | None, params: StoryParams = DEFAULT_PARAMS) -> StoryFeatures:
@@ -256,35 +387,24 @@ def item_features(item: Item, df: DocFreq | None, params: StoryParams = DEFAULT_
     ``df`` None weighs every term as if equally rare (a cold start); the caller learns ``df`` from
     ``features.terms`` afterwards.
     """
-    text = item.text
-    tokens = tokenize(text)
-    # Shingles over the plain lowercase word sequence: punctuation, case and stop words all still count, as
-    # they do in a verbatim copy.
-    words = [w.lower() for w in _TOKEN_RE.findall(text)]
-    tf: Counter[str] = Counter()
-    names: set[str] = set()
-    for term, is_name in tokens:
-        tf[term] += 1
-        if is_name:
-            names.add(term)
-    weights: dict[str, float] = {}
-    for term, count in tf.items():
-        w = 1.0 + math.log(count)
+    normalised = _normalise(item.text)
+    terms, counts, kinds = _term_counts(normalised.split())
+    vector: tuple[tuple[str, float], ...] = ()
+    if terms:
+        w = 1.0 + np.log(counts)
         if df is not None:
-            w *= df.idf(term)
-        if term in names:
-            w *= params.name_boost
-        elif term[0].isdigit():
-            w *= params.number_boost
-        weights[term] = w
-    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: params.top_k]
-    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+            seen = np.fromiter(map(df.counts.get, terms, repeat(0)), dtype=np.float64, count=len(terms))
+            w *= np.log((df.n_docs + 1) / (seen + 1.0)) + 1.0
+        if params.name_boost != 1.0 or params.number_boost != 1.0:
+            w *= np.array([1.0, params.name_boost, params.number_boost])[kinds]
+        top = _top(w, terms, params.top_k)
+        wt = w[top]
+        # np.round divides by 1e5 after rounding, so each value prints as short as Python's round() would.
+        wt = np.round(wt / (math.sqrt(float(wt @ wt)) or 1.0), 5)
+        vector = tuple(zip(map(terms.__getitem__, top), wt.tolist(), strict=True))
     published = item.published.timestamp() if item.published is not None else None
     return StoryFeatures(
-        bands=_band_keys(words, params),
-        vector=tuple((t, round(w / norm, 5)) for t, w in top),
-        terms=tuple(sorted(tf)),
-        published=published,
+        bands=_band_keys(normalised, params), vector=vector, terms=tuple(sorted(terms)), published=published
     )
 
 
