@@ -8,7 +8,8 @@ Public API (the pipeline, ``check`` and ``match`` commands code against these na
     validate_watches(entities, watches) -> list[str]  # every problem, for `newswatch check`
 
 Modules: ``text`` (normalising and tokenising), ``query`` (the language), ``entities`` (aliases, case rule,
-exclusions, fuzzy spellings), ``engine`` (the automaton), ``evaluate`` (operators), ``matcher`` (compile and
+exclusions, fuzzy spellings), ``engine`` (the automaton), ``evaluate`` (operators: the reference semantics,
+positions, explanations), ``compiled`` (queries as closures for the fast truth test), ``matcher`` (compile and
 presearch), ``snippet`` and ``explain`` (display), ``validate`` (``check``), ``cli`` (``newswatch match``).
 """
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newswatch.match.engine import Span
+from newswatch.match.engine import Scan, Span
 from newswatch.match.entities import EntityKeys
 from newswatch.match.query import All, And, EntityRef, Near, Node, Not, Or, Scope, Term
-from newswatch.match.text import FIELDS, Prepared
+from newswatch.match.text import FIELDS
 
 Leaf = Term | EntityRef
 
@@ -36,10 +36,11 @@ class Resolved:
 class Evaluation:
     """Lazy evaluation of any number of query trees over one item's scan."""
 
-    def __init__(self, resolved: Resolved, prep: Prepared, occ: dict[int, list[Span]]) -> None:
+    def __init__(self, resolved: Resolved, scan: Scan) -> None:
         self.resolved = resolved
-        self.prep = prep
-        self.occ = occ
+        self.scan = scan
+        self.prep = scan.prep
+        self.present = scan.present
         self._entity: dict[str, list[Span]] = {}
         self._tok: dict[int, int] = {}
 
@@ -58,26 +59,30 @@ class Evaluation:
             ent = self.resolved.entities.get(name)
             got = []
             if ent is not None:
-                # Fuzzy entities have hundreds of alias atoms and an item a few dozen: walk the smaller side.
-                if len(self.occ) < len(ent.alias_atoms):
-                    for atom, spans in self.occ.items():
-                        if atom in ent.alias_set:
-                            got.extend(spans)
-                else:
-                    for atom in ent.alias_atoms:
-                        got.extend(self.occ.get(atom, ()))
-                vetoes = [s for atom in ent.exclude_atoms for s in self.occ.get(atom, ())]
+                # Fuzzy entities have hundreds of alias atoms and an item a few dozen: intersect the sets.
+                for atom in ent.alias_set & self.present:
+                    got.extend(self.scan.spans(atom))
+                vetoes = [s for atom in ent.exclude_atoms for s in self.scan.spans(atom)]
                 if vetoes and got:
                     got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]
                 got = _outermost(sorted(set(got)))
             self._entity[name] = got
         return got
 
+    def any_in_field(self, spans: list[Span], fld: int) -> bool:
+        """Whether any of ``spans`` lies in field ``fld``."""
+        b0, b1 = self.prep.bounds
+        if fld == 0:
+            return any(s[0] < b0 for s in spans)
+        if fld == 1:
+            return any(b0 < s[0] < b1 for s in spans)
+        return any(s[0] > b1 for s in spans)
+
     def spans(self, node: Node, fld: int | None = None) -> list[Span]:
         """Where a position-bearing node occurs (empty for nodes without positions)."""
         if isinstance(node, Term):
             atom = self.resolved.terms.get(node)
-            found = self.occ.get(atom, []) if atom is not None else []
+            found = self.scan.spans(atom) if atom is not None else []
         elif isinstance(node, EntityRef):
             found = self.entity_spans(node.name)
         elif isinstance(node, Scope):

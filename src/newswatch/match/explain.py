@@ -93,7 +93,7 @@ def miss_reason(ev: Evaluation, node: Node, fld: int | None, query: str) -> str:
         ent = ev.resolved.entities.get(node.name)
         if ent is None:
             return f"unknown entity @{node.name}"
-        raw = sum(len(ev.occ.get(a, ())) for a in ent.alias_atoms)
+        raw = sum(len(ev.scan.spans(a)) for a in ent.alias_set & ev.present)
         aliases = ", ".join(ent.keys.alias_texts) or "none"
         text = f"no alias of @{node.name} ({ent.keys.label}: {aliases}){where}"
         if raw and not ev.entity_spans(node.name):

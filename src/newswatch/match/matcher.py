@@ -1,18 +1,25 @@
 """Compiling a watchlist once, and testing items against it: :func:`compile_watches` and :class:`Matcher`.
 
-Owns the presearcher (as in Lucene Monitor): at compile time each watch gets a set of atoms at least one of
-which must occur for it to match; at match time only the watches registered under an atom that did occur
-are evaluated, plus the few that can match without any term (``*``, ``NOT x``).  So an item costs one
-automaton pass plus the watches it is actually about, however long the watchlist.
+Owns the presearcher (as in Lucene Monitor).  At compile time each watch's query is reduced to its
+*requirements*: groups of atoms, each of which must have at least one atom in the item for the watch to be
+true (``@us AND @hamas AND (talks OR deal)`` needs one alias of each entity and one of the two words).  The
+group expected to be rarest is the watch's *trigger*: the watch is registered under the trigger's atoms only.
+At match time the watches registered under the atoms that occurred are the candidates; a candidate whose
+other groups are not all met is dropped with one C-level set test per group, and only the rest are evaluated
+(compiled closures, ``compiled``).  Watches without requirements (``*``, ``NOT x``) are always evaluated.
+So an item costs one automaton pass plus the watches it is actually about, however long the watchlist;
+positions, terms and the snippet are worked out only for the watches that matched.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from newswatch.config import EntityConfig, WatchConfig
+from newswatch.match.compiled import Truth, compile_truth
 from newswatch.match.engine import Index
 from newswatch.match.entities import entity_keys
 from newswatch.match.evaluate import CompiledEntity, Evaluation, Resolved
@@ -65,33 +72,113 @@ def entity_refs(node: Node) -> list[EntityRef]:
     return []
 
 
+# Trigger choice: a group's expected frequency is the sum of its atoms' frequencies (the share of items in
+# which the atom occurs).  Until items have been seen, the shape of a key is the guide (as Lucene Monitor's
+# default term weighting): longer words are rarer (half as frequent every three letters), an entity's name is
+# rarer than a query word, a phrase rarer than a word (each extra word about five times), a misspelling (fuzzy
+# variant) very rare, and a prefix stands for many words.  The matcher then counts which atoms occur and
+# re-plans after 256, 1,024, 4,096 ... items with observed frequencies (the prior counting as PRIOR_ITEMS
+# items).  A wrong guess costs a few more set tests per item, never a different answer: every group is a
+# necessary condition, so any choice of trigger finds the same watches.
+_WORD_PRIOR = 0.05
+_ALIAS_PRIOR = 0.01
+_FUZZY_PRIOR = 0.00002
+_PHRASE_FACTOR = 0.2
+_PREFIX_FACTOR = 3.0
+_HALVING_LETTERS = 3.0
+PRIOR_ITEMS = 64
+FIRST_REPLAN = 256
+REPLAN_GROWTH = 4
+MAX_REPLAN_INTERVAL = 65536
+
+Group = frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which watches to consider for an item: replaced as a whole, so a concurrent match() sees one plan."""
+
+    by_atom: dict[int, tuple[int, ...]]  # trigger atom -> watches (indices, ascending)
+    checks: tuple[tuple[Group, ...], ...]  # per watch: requirement groups not implied by its trigger
+
+
 class Matcher:
-    """Every watch compiled into one automaton plus query trees; :meth:`match` is pure and synchronous."""
+    """Every watch compiled into one automaton plus query trees; :meth:`match` is pure and synchronous.
+
+    (Pure in its results: the matcher does keep counts of the atoms it has seen, to pick better triggers.)
+    """
 
     def __init__(self, entities: Mapping[str, EntityConfig], watches: Sequence[CompiledWatch]) -> None:
         self.watches = tuple(watches)
         self._index = Index()
         self._resolved = Resolved()
+        self._prior: dict[int, float] = {}
         for name in sorted({r.name for w in watches for r in entity_refs(w.node)}):
             keys = entity_keys(name, entities[name])
-            aliases = tuple(self._index.add(a.key, a.cased) for a in keys.aliases)
+            aliases = []
+            for alias in keys.aliases:
+                atom = self._index.add(alias.key, alias.cased)
+                aliases.append(atom)
+                self._weigh(atom, alias.key, _FUZZY_PRIOR if alias.fuzzy else _ALIAS_PRIOR)
             excludes = tuple(self._index.add(k) for k in keys.excludes)
-            self._resolved.entities[name] = CompiledEntity(keys, aliases, excludes, frozenset(aliases))
-        self._always: list[int] = []
-        self._by_atom: dict[int, list[int]] = {}
-        for i, w in enumerate(self.watches):
+            self._resolved.entities[name] = CompiledEntity(keys, tuple(aliases), excludes, frozenset(aliases))
+        self._groups: list[list[Group] | None] = []
+        self._truth: list[Truth] = []
+        for w in self.watches:
             self._resolve(w.node)
-            needed = self._need(w.node)
-            if needed is None:
-                self._always.append(i)
-            for atom in sorted(needed or ()):
-                self._by_atom.setdefault(atom, []).append(i)
+            self._groups.append(self._requirements(w.node))
+            self._truth.append(compile_truth(w.node, self._resolved))
+        self._always = tuple(i for i, g in enumerate(self._groups) if g is None)
         self._index.build()
+        self._seen: Counter[int] = Counter()
+        self._items = 0
+        self._next_plan = FIRST_REPLAN
+        self._plan = self._make_plan(self._prior.__getitem__)
 
     def __len__(self) -> int:
         return len(self.watches)
 
     # -- compiling ------------------------------------------------------------------------------------------
+
+    def _weigh(self, atom: int, key: str, prior: float) -> None:
+        words = key.split()
+        letters = sum(map(len, words))
+        prior *= _PHRASE_FACTOR ** (len(words) - 1) * 0.5 ** ((letters - 4) / _HALVING_LETTERS)
+        if not key.endswith(" "):
+            prior *= _PREFIX_FACTOR
+        self._prior[atom] = min(prior, self._prior.get(atom, prior))
+
+    def _prior_cost(self, group: Group) -> float:
+        return sum(map(self._prior.__getitem__, group))
+
+    def _make_plan(self, frequency: Callable[[int], float]) -> _Plan:
+        """Each watch under its rarest requirement group, by ``frequency`` of atoms."""
+        by_atom: dict[int, list[int]] = {}
+        checks: list[tuple[Group, ...]] = []
+        costs: dict[Group, float] = {}
+        for i, groups in enumerate(self._groups):
+            if groups is None:
+                checks.append(())
+                continue
+            for g in groups:
+                if g not in costs:
+                    costs[g] = sum(map(frequency, g))
+            trigger = min(groups, key=costs.__getitem__)
+            for atom in trigger:
+                by_atom.setdefault(atom, []).append(i)
+            # A group containing the trigger is met whenever the trigger is: no need to test it again.
+            checks.append(tuple(dict.fromkeys(g for g in groups if not trigger <= g)))
+        return _Plan({a: tuple(ws) for a, ws in by_atom.items()}, tuple(checks))
+
+    def _replan(self) -> None:
+        """Triggers from the frequencies observed so far (the prior counting as PRIOR_ITEMS items)."""
+        seen, prior, n = self._seen, self._prior, self._items + PRIOR_ITEMS
+
+        def frequency(atom: int) -> float:
+            return (seen[atom] + prior[atom] * PRIOR_ITEMS) / n
+
+        self._plan = self._make_plan(frequency)
+        self._next_plan = self._items + min(self._items * (REPLAN_GROWTH - 1), MAX_REPLAN_INTERVAL)
 
     def _resolve(self, node: Node) -> None:
         if isinstance(node, Term):
@@ -101,7 +188,9 @@ class Matcher:
                     self._resolved.terms[node] = None
                 else:
                     key = key_of(words)
-                    self._resolved.terms[node] = self._index.add(key[:-1] if node.kind == "prefix" else key)
+                    key = key[:-1] if node.kind == "prefix" else key
+                    atom = self._resolved.terms[node] = self._index.add(key)
+                    self._weigh(atom, key, _WORD_PRIOR)
         elif isinstance(node, And | Or):
             for c in node.children:
                 self._resolve(c)
@@ -111,62 +200,69 @@ class Matcher:
             self._resolve(node.left)
             self._resolve(node.right)
 
-    def _need(self, node: Node) -> set[int] | None:
-        """Atoms of which at least one must occur for ``node`` to be true; None when there is no such set."""
+    def _requirements(self, node: Node) -> list[Group] | None:
+        """Groups of atoms, each of which must have one atom in an item for ``node`` to be true; None when
+        ``node`` can be true with no atom at all (``*``, ``NOT x``).  An empty group means "never true"."""
         if isinstance(node, Term):
             atom = self._resolved.terms[node]
-            return set() if atom is None else {atom}
+            return [frozenset() if atom is None else frozenset((atom,))]
         if isinstance(node, EntityRef):
-            return set(self._resolved.entities[node.name].alias_atoms)
+            return [self._resolved.entities[node.name].alias_set]
         if isinstance(node, Scope):
-            return self._need(node.child)
+            return self._requirements(node.child)
+        if isinstance(node, And | Near):
+            children = node.children if isinstance(node, And) else (node.left, node.right)
+            subs = [sub for sub in map(self._requirements, children) if sub is not None]
+            return [g for sub in subs for g in sub] if subs else None
         if isinstance(node, Or):
+            # One group: any alternative's requirement.  Each alternative contributes its rarest group.
             union: set[int] = set()
             for c in node.children:
-                sub = self._need(c)
+                sub = self._requirements(c)
                 if sub is None:
                     return None
-                union |= sub
-            return union
-        if isinstance(node, And | Near):
-            parts = [
-                self._need(c) for c in (node.children if isinstance(node, And) else (node.left, node.right))
-            ]
-            known = [p for p in parts if p is not None]
-            # The rarest requirement would be best; the smallest set is a cheap stand-in for it.
-            return min(known, key=len) if known else None
+                best: Group = min(sub, key=self._prior_cost)
+                union.update(best)
+            return [frozenset(union)]
         return None  # Not, All
 
     # -- matching -------------------------------------------------------------------------------------------
 
-    def _evaluate(self, item: Item) -> tuple[Evaluation, list[int]]:
-        prep = prepare(item.title, item.summary, item.content)
-        occ = self._index.scan(prep)
-        candidates = set(self._always)
-        by_atom = self._by_atom
-        for atom in occ:
-            registered = by_atom.get(atom)
-            if registered:
-                candidates.update(registered)
-        return Evaluation(self._resolved, prep, occ), sorted(candidates)
-
     def match(self, item: Item) -> list[Match]:
         """The watches ``item`` matches, in watchlist order, each with its terms and snippet."""
-        ev, candidates = self._evaluate(item)
+        scan = self._index.scan(prepare(item.title, item.summary, item.content))
+        present = scan.present
+        plan = self._plan  # read once: a re-plan replaces it as a whole
+        self._seen.update(present)
+        self._items += 1
+        if self._items >= self._next_plan:
+            self._replan()
+        by_atom = plan.by_atom
+        candidates = set(self._always)
+        for atom in by_atom.keys() & present:
+            candidates.update(by_atom[atom])
+        if not candidates:
+            return []
+        ev = Evaluation(self._resolved, scan)
         out: list[Match] = []
         display: Display | None = None
-        for i in candidates:
-            w = self.watches[i]
-            if ev.truth(w.node):
-                display = display or Display(ev.prep)
-                found = self._found(ev, display, w, matched=True)
-                snippet, spans = make_snippet(display.text, found)
-                out.append(Match(w.name, unique_terms(found), snippet, spans))
+        checks, truth = plan.checks, self._truth
+        for i in sorted(candidates):
+            for group in checks[i]:
+                if group.isdisjoint(present):
+                    break
+            else:
+                if truth[i](ev):
+                    w = self.watches[i]
+                    display = display or Display(ev.prep)
+                    found = self._found(ev, display, w, matched=True)
+                    snippet, spans = make_snippet(display.text, found)
+                    out.append(Match(w.name, unique_terms(found), snippet, spans))
         return out
 
     def explain(self, item: Item) -> list[Explanation]:
         """For every watch, whether ``item`` matches and why (slow path: evaluates every watch)."""
-        ev, _ = self._evaluate(item)
+        ev = Evaluation(self._resolved, self._index.scan(prepare(item.title, item.summary, item.content)))
         display = Display(ev.prep)
         out: list[Explanation] = []
         for w in self.watches:

@@ -55,12 +55,12 @@ class Display:
 
     def locate(self, span: Span, clause: str) -> Found:
         prep = self.prep
-        first, last = prep.token_index(span[0]), prep.token_index(span[1])
-        f, a, _ = prep.display_span(first)
-        f_end, _, b = prep.display_span(last)
-        if f_end != f:  # cannot happen for a single term (the field separator breaks phrases); be safe
-            b = len(prep.texts[f])
-        word = first - sum(prep.counts[:f]) - f
+        f, a, b, word = prep.locate_word(span[0])
+        last = prep.lower.rfind(" ", span[0], span[1])  # the space before a phrase's last word, if any
+        if last >= 0:
+            f_end, _, b, _ = prep.locate_word(last + 1)
+            if f_end != f:  # cannot happen for a single term (the field separator breaks phrases); be safe
+                b = len(prep.texts[f])
         base = self.bases[f]
         return Found(prep.texts[f][a:b], clause, FIELDS[f], base + a, base + b, word)
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, compress, count
-from operator import add
 
 FIELDS = ("title", "summary", "content")
 FIELD_SEP = "\x1f"  # a token no key can contain, so phrases never run from the title into the summary
@@ -74,13 +72,35 @@ def _fold_char(ch: str) -> str:
     return base if len(base.lower()) == 1 else base.lower()[0]
 
 
+# Typography that news copy is full of, folded first by plain replace() (all fold to ASCII, so order is free).
+_COMMON_FOLDS = tuple((ch, _fold_char(ch)) for ch in "’“”‘—–")
+
+
 def _fold_match(m: re.Match[str]) -> str:
     return _fold_char(m.group())
 
 
 def fold(text: str) -> str:
     """Dashes, quotes and diacritics folded, case kept; ``len(fold(t)) == len(t)``."""
-    return text if text.isascii() else _NON_ASCII_RE.sub(_fold_match, text)
+    if text.isascii():
+        return text
+    # News copy repeats a handful of non-ASCII characters (’ “ ” —): one replace() per character beats a
+    # Python call per occurrence, and most items are ASCII afterwards.
+    for ch, folded in _COMMON_FOLDS:
+        if ch in text:
+            text = text.replace(ch, folded)
+    if text.isascii():
+        return text
+    # Sequential replacing is only right when no character folds into another one being replaced; otherwise
+    # fall back to one substitution pass.
+    chars = set(_NON_ASCII_RE.findall(text))
+    folds = [(ch, _fold_char(ch)) for ch in chars]
+    if any(f != ch and f in chars for ch, f in folds):
+        return _NON_ASCII_RE.sub(_fold_match, text)
+    for ch, f in folds:
+        if f != ch:
+            text = text.replace(ch, f)
+    return text
 
 
 def _blank_apostrophe(m: re.Match[str]) -> str:
@@ -101,36 +121,63 @@ def tokenize(text: str) -> list[str]:
     return skeleton(fold(clean(text))).replace(ACRO_MARK, "").split()
 
 
-def token_spans(skel: str, display: str) -> list[tuple[int, int]]:
-    """(start, end) in the display text of each word of a skeleton, aligned with its ``split()``."""
-    # Offsets from piece lengths with C-level iterators: a regex match object per word costs 5x more.
-    pieces = skel.split(" ")
-    starts = list(compress(map(add, accumulate(map(len, pieces), initial=0), count()), pieces))
-    words = [p for p in pieces if p]
-    ends = list(map(add, starts, map(len, words)))
-    if ACRO_MARK in skel:  # show an acronym with its final dot ("U.S." rather than "U.S")
-        for i, word in enumerate(words):
-            if ACRO_MARK in word and display[ends[i] : ends[i] + 1] == ".":
-                ends[i] += 1
-    return list(zip(starts, ends, strict=True))
-
-
 def key_of(tokens: list[str]) -> str:
     """The automaton key of a word sequence: lower-cased, one space either side of every word."""
     return " " + " ".join(tokens).lower() + " "
 
 
+# The three fields are normalised as one string, "title\x1fsummary\x1fcontent": one call per step instead of
+# three.  FIELD_SEP is a non-word character for every regex above, exactly like the ends of a string, so the
+# joined skeleton is the three skeletons joined; the stream tables below keep it instead of blanking it.
+# ASCII text is translated as bytes: a 256-byte table is several times faster than str.translate's dict.
+_STREAM_SEPARATORS = bytes(
+    c if chr(c) in _WORD_CHARS or chr(c) == FIELD_SEP or c >= 128 else 32 for c in range(256)
+)
+_STREAM_SEPARATOR_RE = re.compile(r"[^\w'\x00\x1f]")
+# A word made only of invisible characters ("a \u200b b") has no letters: it is no word at all.  It becomes
+# spaces so that the skeleton and the stream count the same words.
+_LONE_MARKS_RE = re.compile(r"(?<![^ \x1f])\x00+(?![^ \x1f])")
+_GAP_RE = re.compile(r"[ \x00]*")
+_WORD_RE = re.compile(r"[^ \x1f]*")
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group())
+
+
+def _stream_skeleton(folded: str) -> str:
+    """:func:`skeleton` of the joined fields, keeping FIELD_SEP (and without words of invisible characters)."""
+    if "." in folded:
+        folded = _ACRO_DOT_RE.sub(ACRO_MARK, folded)
+    if "'" in folded:
+        folded = _APOS_RE.sub(_blank_apostrophe, folded)
+    ascii_only = folded.isascii()
+    if ascii_only:
+        skel = folded.encode("ascii").translate(_STREAM_SEPARATORS).decode("ascii")
+    else:
+        skel = _STREAM_SEPARATOR_RE.sub(" ", folded)
+    if ACRO_MARK in skel:
+        skel = _LONE_MARKS_RE.sub(_blank, skel)
+    return skel
+
+
 @dataclass(slots=True)
 class Prepared:
-    """One item as a word stream, plus what is needed to map hits back to its display text."""
+    """One item as a word stream, plus what is needed to map hits back to its display text.
+
+    ``skel`` is the three fields' skeletons joined by FIELD_SEP, so ``skel[starts[f]:starts[f] + len(texts[f])]``
+    is aligned character for character with ``texts[f]``.  Display positions are found per hit, on demand
+    (:meth:`locate_word`): listing every word's offsets costs an object per word, which is most of an item's
+    budget, and only the few hits of a matching watch are ever shown.
+    """
 
     texts: tuple[str, str, str]  # cleaned title, summary, content
-    skeletons: tuple[str, str, str]  # same lengths as texts
+    skel: str  # the fields' skeletons joined by FIELD_SEP
+    starts: tuple[int, int, int]  # offset of each field in skel
     cased: str  # " Tok Tok \x1f Tok " (diacritics folded, case kept)
     lower: str  # cased.lower(), same length
     bounds: tuple[int, int]  # stream offsets of the two field separators
-    _counts: tuple[int, int, int] | None = None
-    _spans: list[list[tuple[int, int]] | None] = field(default_factory=lambda: [None, None, None])
+    marks: bool  # whether skel holds ACRO_MARKs (acronym dots, invisible characters)
 
     def token_index(self, offset: int) -> int:
         """Index of the word starting at stream ``offset`` (the separators count as words)."""
@@ -139,36 +186,60 @@ class Prepared:
     def field_of(self, offset: int) -> int:
         return 0 if offset < self.bounds[0] else (1 if offset < self.bounds[1] else 2)
 
-    @property
-    def counts(self) -> tuple[int, int, int]:
-        """Words per field."""
-        if self._counts is None:
-            b0, b1, s = self.bounds[0], self.bounds[1], self.lower
-            self._counts = (s.count(" ", 0, b0) - 1, s.count(" ", b0 + 1, b1) - 1, s.count(" ", b1 + 1) - 1)
-        return self._counts
+    def field_start(self, fld: int) -> int:
+        """Stream offset of the first word of a field."""
+        return 1 if fld == 0 else self.bounds[fld - 1] + 2
 
-    def display_span(self, token: int) -> tuple[int, int, int]:
-        """(field, start, end) in the cleaned field text of stream word number ``token``."""
-        counts = self.counts
-        for f in range(3):
-            if token < counts[f]:
-                spans = self._spans[f]
-                if spans is None:
-                    spans = self._spans[f] = token_spans(self.skeletons[f], self.texts[f])
-                return f, spans[token][0], spans[token][1]
-            token -= counts[f] + 1
-        raise IndexError("token outside the item")
+    def locate_word(self, offset: int) -> tuple[int, int, int, int]:
+        """(field, start, end, word index in the field) of the word starting at stream ``offset``.
+
+        ``start``/``end`` are offsets in the field's cleaned text.  The word is found by counting: before word
+        ``k`` of a field the stream holds ``offset - first - k`` letters (one space after each word), and the
+        skeleton the same letters plus runs of spaces and acronym marks.  Starting from the stream offset
+        (a lower bound), each step adds the letters still missing; a step or three reach the word.
+        """
+        fld = self.field_of(offset)
+        first = self.field_start(fld)
+        k = self.lower.count(" ", first, offset)
+        letters = offset - first - k
+        skel, base = self.skel, self.starts[fld]
+        # A lower bound: the letters, plus one space after each of the k - 1 words before the last one.
+        pos = base + letters + max(k - 1, 0)
+        while True:
+            have = pos - base - skel.count(" ", base, pos)
+            if self.marks:
+                have -= skel.count(ACRO_MARK, base, pos)
+            if have >= letters:
+                break
+            pos += letters - have
+        # pos is just after the last letter before the word: skip the gap, keeping marks that start the word.
+        gap_end = _GAP_RE.match(skel, pos).end()  # type: ignore[union-attr]  # matches the empty string
+        space = skel.rfind(" ", pos, gap_end)
+        start = space + 1 if space >= 0 else pos
+        end = _WORD_RE.match(skel, start).end()  # type: ignore[union-attr]
+        start, end = start - base, end - base
+        if (
+            self.marks
+            and ACRO_MARK in skel[base + start : base + end]
+            and self.texts[fld][end : end + 1] == "."
+        ):
+            end += 1  # show an acronym with its final dot ("U.S." rather than "U.S")
+        return fld, start, end, k
 
 
 def prepare(title: str, summary: str, content: str) -> Prepared:
     """Clean, fold and tokenise an item's three fields into one word stream."""
     texts = (clean(title), clean(summary), clean(content))
-    skels = (skeleton(fold(texts[0])), skeleton(fold(texts[1])), skeleton(fold(texts[2])))
-    cased = f" {skels[0]} {FIELD_SEP} {skels[1]} {FIELD_SEP} {skels[2]} "
-    if ACRO_MARK in cased:
+    joined = FIELD_SEP.join(t.replace(FIELD_SEP, " ") if FIELD_SEP in t else t for t in texts)
+    skel = _stream_skeleton(fold(joined))
+    marks = ACRO_MARK in skel
+    cased = " " + skel.replace(FIELD_SEP, f" {FIELD_SEP} ") + " "
+    if marks:
         cased = cased.replace(ACRO_MARK, "")
     # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
     while "  " in cased:
         cased = cased.replace("  ", " ")
     b0 = cased.index(FIELD_SEP)
-    return Prepared(texts, skels, cased, cased.lower(), (b0, cased.index(FIELD_SEP, b0 + 1)))
+    s1 = len(texts[0]) + 1
+    starts = (0, s1, s1 + len(texts[1]) + 1)
+    return Prepared(texts, skel, starts, cased, cased.lower(), (b0, cased.index(FIELD_SEP, b0 + 1)), marks)
