@@ -54,7 +54,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any, Protocol
 
 import numpy as np
@@ -412,12 +412,12 @@ def cosine(vector: Sequence[tuple[str, float]], centroid: Mapping[str, float], c
     """Cosine of a normalised item vector and a story centroid of the given norm."""
     if centroid_norm <= 0.0:
         return 0.0
-    dot = 0.0
-    for term, w in vector:
-        c = centroid.get(term)
-        if c is not None:
-            dot += w * c
-    return dot / centroid_norm
+    return _dot([t for t, _ in vector], [w for _, w in vector], centroid) / centroid_norm
+
+
+def _dot(terms: Sequence[str], weights: Sequence[float], centroid: Mapping[str, float]) -> float:
+    # C-level map/sum: this runs for every candidate story of every item, tens of times per item.
+    return math.fsum(map(mul, weights, map(centroid.get, terms, repeat(0.0))))
 
 
 # --------------------------------------------------------------------------------------------------- decision
@@ -447,21 +447,26 @@ class StoryRecord:
         )
 
     def to_json(self) -> str:
+        # The norm travels with the centroid: a store reads tens of records per item, and recomputing each
+        # norm cost more than parsing the JSON.
         return json.dumps(
             {"id": self.story_id, "first": self.first, "latest": self.latest, "size": self.size,
-             "centroid": {t: round(w, 5) for t, w in self.centroid.items()}},
+             "centroid": {t: round(w, 5) for t, w in self.centroid.items()}, "norm": round(self.norm, 6)},
             separators=(",", ":"),
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> StoryRecord:
         d = json.loads(raw)
-        centroid = {str(k): float(v) for k, v in d["centroid"].items()}
-        return cls(d["id"], d["first"], d["latest"], d["size"], centroid, _norm(centroid))
+        centroid: dict[str, float] = d["centroid"]  # written by to_json: string keys, float values
+        norm = d.get("norm")
+        return cls(
+            d["id"], d["first"], d["latest"], d["size"], centroid, _norm(centroid) if norm is None else norm
+        )
 
 
 def _norm(centroid: Mapping[str, float]) -> float:
-    return math.sqrt(sum(w * w for w in centroid.values()))
+    return math.hypot(*centroid.values())
 
 
 def _record(
@@ -508,8 +513,12 @@ def assign(
         return best_dup.story_id
     best: StoryRecord | None = None
     best_sim = params.threshold
+    terms = [t for t, _ in features.vector]
+    weights = [w for _, w in features.vector]
     for story in in_window:
-        sim = cosine(features.vector, story.centroid, story.norm)
+        if story.norm <= 0.0:
+            continue
+        sim = _dot(terms, weights, story.centroid) / story.norm
         if sim >= best_sim:
             best, best_sim = story, sim
     return best.story_id if best is not None else None
