@@ -216,3 +216,47 @@ def test_tokenize_marks_names_and_keeps_them_unstemmed() -> None:
 def test_invalid_params_are_rejected() -> None:
     with pytest.raises(ValueError, match="multiple of bands"):
         StoryParams(num_perm=65, bands=16)
+
+
+def test_line_breaks_and_case_do_not_change_the_fingerprint() -> None:
+    params = StoryParams()
+    reflowed = Item(
+        title=ORIGINAL.title.upper(),
+        url="https://radio-b.example/x",
+        source="Radio B",
+        content=ORIGINAL.content.replace(". ", ".\n\n").replace(" the ", "  the "),
+    )
+    assert item_features(reflowed, None, params).bands == item_features(ORIGINAL, None, params).bands
+
+
+def test_short_texts_do_not_share_bands_by_chance() -> None:
+    # Headlines fill few of the 64 MinHash bins; empty bins must not make two different headlines agree.
+    params = StoryParams()
+    titles = ["Hamas frees hostage", "Storm hits Florida coast", "Fed holds rates", "Apple unveils phone"]
+    keys = [set(item_features(Item(title=t, url="u", source="s"), None, params).bands) for t in titles]
+    for i, a in enumerate(keys):
+        assert len(a) == params.bands
+        for b in keys[i + 1 :]:
+            assert len(a & b) < params.dup_min_bands
+
+
+def test_unicode_punctuation_and_spaces_split_words() -> None:
+    tokens = dict(tokenize("The envoy\u00a0met “Hamas” officials—and Israel’s leaders…"))
+    assert tokens["hamas"] is True and tokens["israel"] is True
+    assert "official" in tokens and "leader" in tokens
+
+
+def test_features_do_not_depend_on_what_the_process_saw_before() -> None:
+    import newswatch.stories as stories_module
+
+    first = item_features(REWRITE, None, StoryParams())
+    stories_module._FORMS = stories_module._Forms()  # a fresh process: no written form classified yet
+    item_features(CAIRO, None, StoryParams())
+    assert item_features(REWRITE, None, StoryParams()) == first
+
+
+def test_records_written_without_a_norm_still_load() -> None:
+    old = '{"id":"s","first":1.0,"latest":2.0,"size":2,"centroid":{"hamas":0.6,"boehler":0.8}}'
+    record = StoryRecord.from_json(old)
+    assert record.norm == pytest.approx(1.0)
+    assert StoryRecord.from_json(record.to_json()) == record
