@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import subprocess
@@ -24,7 +25,7 @@ def free_port() -> int:
 class RedisServer:
     """A throwaway redis-server: nothing on disk, its own port, stopped at the end of the session."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *, persistent: bool = False):
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError(
@@ -34,12 +35,16 @@ class RedisServer:
         self.workdir = workdir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.persistent = persistent  # an append-only file, so a restart keeps the data (outage tests)
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        durability = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
         self.proc = subprocess.Popen(
             [
                 self.exe,
@@ -49,8 +54,7 @@ class RedisServer:
                 "127.0.0.1",
                 "--save",
                 "",
-                "--appendonly",
-                "no",
+                *durability,
                 "--dir",
                 str(self.workdir),
                 "--logfile",
@@ -114,3 +118,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for var in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    # The CLI configures the "newswatch" logger (own handler, no propagation); undo it after each test so the
+    # next one's caplog sees every record.
+    yield
+    logger = logging.getLogger("newswatch")
+    for handler in logger.handlers[:]:
+        logger.removeHandler(handler)
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)

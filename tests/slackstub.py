@@ -7,6 +7,7 @@ call so tests can compare what Slack received with what the JSONL sink wrote.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Callable
@@ -39,6 +40,7 @@ class SlackStub:
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     port: int = 0
+    delay: float = 0.0  # seconds each call takes, to catch a process in the middle of delivering
 
     @property
     def base_url(self) -> str:
@@ -79,6 +81,8 @@ class SlackStub:
             body = json.loads(raw)
         else:
             body = dict(await request.post())
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.interceptor is not None:
             answer = self.interceptor(method, body)
             if answer is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -168,7 +169,7 @@ async def test_burst_becomes_a_digest_and_pace_holds(store: Store, slack: SlackS
     )  # the digest lists 40 and "… 55 more"
     # Never faster than the channel's pace: slots are reserved a pace apart; arrival jitter may shorten a
     # single gap, never the span of a run of messages.
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert stamps[-1] - stamps[0] >= (len(stamps) - 1) * PACE * 0.9
     assert min(gaps) >= PACE * 0.5
     assert await store.outbox_pending() == 0

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 from newswatch import __version__
 from newswatch.config import ConfigError, LoadedConfig, format_duration, load_config, store_url
+from newswatch.logs import setup_logging
 from newswatch.models import Item
 
 EXIT_OK = 0
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
         p.add_argument("-v", "--verbose", action="store_true", help="log every feed and item decision")
         p.add_argument("-q", "--quiet", action="store_true", help="log only errors")
+        p.add_argument(
+            "--log-format",
+            choices=("text", "json"),
+            default="text",
+            help="text lines for people, or one JSON object per line for log pipelines (default: text)",
+        )
 
     run = sub.add_parser(
         "run",
@@ -89,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(verbose=args.verbose, quiet=args.quiet)
+    setup_logging("debug" if args.verbose else "error" if args.quiet else "info", args.log_format)
     if args.command == "match":
         from newswatch.match.cli import run_match
 
@@ -114,16 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         return asyncio.run(replay(loaded, args.archive))
     return asyncio.run(run(loaded, once=args.once))
-
-
-def _setup_logging(*, verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    root = logging.getLogger("newswatch")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def _watch_problems(loaded: LoadedConfig) -> list[str]:

@@ -25,9 +25,11 @@ from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
 log = logging.getLogger("newswatch.delivery")
 
 DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
-LEASE_S = 30.0
+LEASE_S = 10.0  # a dead worker's queues are taken over this long after its last renewal
 HEAD_BATCH = 50
-DIGEST_MAX = 500  # alerts rolled into one flood digest at most
+UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
+DIGEST_MAX = 500
+ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered  # alerts rolled into one flood digest at most
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 300.0
 
@@ -84,6 +86,7 @@ class Delivery:
         # Entries this process has tried and failed: their back-off holds.  An entry that failed in an earlier
         # process (a cron run, a restart) is tried once at once, so `run --once` after an outage delivers.
         self._failed_here: set[str] = set()
+        self._renewed: dict[str, float] = {}
 
     def poke(self) -> None:
         """New entries were queued: deliver now rather than at the next tick."""
@@ -112,6 +115,24 @@ class Delivery:
                 for w in waiters:
                     w.cancel()
 
+    async def drain_all(self, deadline: float) -> DeliveryReport:
+        """Deliver until the outbox is empty or ``deadline`` passes, waiting out back-offs and the leases of
+        a worker that died (``run --once`` and shutdown)."""
+        total = DeliveryReport()
+        while True:
+            report = await self.drain(deadline)
+            total.sent += report.sent
+            total.digests += report.digests
+            total.retried += report.retried
+            total.parked += report.parked
+            total.errors += report.errors
+            now = self.clock()
+            if now >= deadline or not await self.store.outbox_pending():
+                total.next_due = report.next_due
+                return total
+            wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
+            await asyncio.sleep(max(0.01, wake - now))
+
     async def drain(self, deadline: float | None = None) -> DeliveryReport:
         """Deliver every entry that is due now, each target in parallel, each target in order."""
         report = DeliveryReport()
@@ -125,6 +146,7 @@ class Delivery:
         lease = f"outbox:{target}"
         if not await self.store.lease(lease, self.worker, LEASE_S):
             return  # another worker is delivering this queue; order per channel needs a single sender
+        self._renewed[target] = self.clock()
         try:
             notifier = self.notifiers.get(target_kind(target))
             while deadline is None or self.clock() < deadline:
@@ -143,7 +165,6 @@ class Delivery:
                 progressed = await self._send_in_order(target, notifier, entries, report, deadline)
                 if not progressed:
                     return
-                await self.store.lease(lease, self.worker, LEASE_S)
         finally:
             await self.store.release(lease, self.worker)
 
@@ -156,15 +177,23 @@ class Delivery:
         deadline: float | None,
     ) -> bool:
         """Send entries from the head; False when the head has to wait (back-off) or the deadline passed."""
-        for i, entry in enumerate(entries):
+        for entry in entries:
             now = self.clock()
             if deadline is not None and now >= deadline:
                 return False
+            if now - self._renewed.get(target, 0.0) > LEASE_S / 3:
+                if not await self.store.lease(f"outbox:{target}", self.worker, LEASE_S):
+                    return False  # we stalled and another worker took the queue over: let it go on
+                self._renewed[target] = now
             if entry.not_before > now and entry.id in self._failed_here:
                 # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
                 report.next_due = min(report.next_due or entry.not_before, entry.not_before)
                 return False
-            if entry.event == "alert" and notifier.name != "jsonl" and await self._flooded(target, now):
+            if (
+                entry.event == "alert"
+                and notifier.name not in UNFLOODABLE
+                and await self._flooded(target, now)
+            ):
                 # Roll everything waiting into one message, not one digest per batch read.
                 pending = await self.store.outbox_head(target, DIGEST_MAX)
                 start = next((k for k, e in enumerate(pending) if e.id == entry.id), 0)
@@ -206,11 +235,27 @@ class Delivery:
                 "delivery to %s failed (attempt %d, retry in %.1fs): %s", target, attempts, delay, exc
             )
             return False
-        await self.store.outbox_ack(target, [entry.id], thread=(key, state) if state else None)
+        await self._ack_durably(target, [entry.id], (key, state) if state else None)
         if entry.event == "alert":
             await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
         report.sent += 1
         return True
+
+    async def _ack_durably(self, target: str, ids: Sequence[str], thread: tuple[str, str] | None) -> None:
+        """Remove delivered entries, waiting out a store outage: the message is already in Slack, and giving
+        up here would send it again once the store is back."""
+        delay = 0.5
+        deadline = time.monotonic() + ACK_PATIENCE_S
+        while True:
+            try:
+                await self.store.outbox_ack(target, ids, thread=thread)
+                return
+            except StoreError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("cannot confirm a delivery to %s (%s); retrying in %.1fs", target, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _flooded(self, target: str, now: float) -> bool:
         count = await self.store.count_window(f"flood:{target}", self.policy.flood_window, now)
@@ -259,7 +304,7 @@ class Delivery:
             report.retried += 1
             return
         ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
-        await self.store.outbox_ack(target, ids)
+        await self._ack_durably(target, ids, None)
         await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
         report.digests += 1
         report.sent += len(alerts)

@@ -53,8 +53,11 @@ def setup_logging(level: str, fmt: LogFormat, stream: TextIO | None = None) -> l
         raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}") from None
     if fmt not in ("text", "json"):
         raise ValueError(f"log format {fmt!r} is not one of text, json")
-    # Resolved at call time, not as a default argument, so a replaced sys.stderr (pytest, a daemon) is used.
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    # Without a stream, sys.stderr is looked up at each line, so a replaced stderr (pytest, a daemon) is used
+    # and a closed one left behind by an earlier caller never is.
+    handler: logging.StreamHandler[TextIO] = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter())
     logger = logging.getLogger(LOGGER_NAME)
@@ -65,6 +68,21 @@ def setup_logging(level: str, fmt: LogFormat, stream: TextIO | None = None) -> l
     logger.setLevel(numeric)
     logger.propagate = False
     return logger
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """A stream handler on whatever ``sys.stderr`` is when a line is written."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
 
 
 # ------------------------------------------------------------------------------------------------ redaction

@@ -37,6 +37,7 @@ from newswatch.stories import DocFreq, StoryParams, assign, item_features
 log = logging.getLogger("newswatch")
 
 FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
+ONCE_DELIVERY_S = 60.0  # `run --once` keeps delivering this long at most (a dead worker's lease expires in 10 s)
 RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
 
 
@@ -160,7 +161,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------ one cycle
 
-    async def run_once(self, *, grace: float | None = None) -> CycleReport:
+    async def run_once(self) -> CycleReport:
         """Poll every feed once, concurrently; record all new items in publication order; deliver.
 
         Recording the cycle's items together, oldest first and fuller texts before shorter copies, makes a
@@ -177,8 +178,9 @@ class Pipeline:
             p.report.new = sum(1 for i in fresh if i.feed_url == p.report.feed.url)
             report.feeds.append(p.report)
             await p.commit()
-        grace = self.config.notify.shutdown_grace if grace is None else grace
-        report.delivery = await self.delivery.drain(deadline=time.time() + max(grace, 60.0))
+        # Deliver what this cycle queued and anything an earlier run left behind, waiting out short back-offs
+        # and a dead worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
+        report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
         report.pending = await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
@@ -196,7 +198,7 @@ class Pipeline:
             report.events.extend(events)
             if progress is not None and n % 500 == 0:
                 progress(n)
-        report.delivery = await self.delivery.drain()
+        report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
         report.pending = await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
@@ -218,7 +220,7 @@ class Pipeline:
             await asyncio.gather(delivery, return_exceptions=True)
             grace = self.config.notify.shutdown_grace
             with contextlib.suppress(StoreError):
-                flushed = await self.delivery.drain(deadline=time.time() + grace)
+                flushed = await self.delivery.drain_all(deadline=time.time() + grace)
                 pending = await self.store.outbox_pending()
                 log.info(
                     "shutdown: delivered %d, %d left in the outbox for the next start", flushed.sent, pending

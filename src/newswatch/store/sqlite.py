@@ -100,6 +100,10 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            if exclusive:
+                # We hold the file alone, so every lease in it belongs to a process that died: drop them now
+                # rather than wait for them to expire.
+                self._db.execute("DELETE FROM leases")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
 
