@@ -79,8 +79,8 @@ def child_log(cfg: Path) -> str:
     return (cfg.parent / "newswatch.log").read_text(encoding="utf-8", errors="replace")
 
 
-async def wait_for(cond: object, timeout: float, what: str, cfg: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(cond: object, within: float, what: str, cfg: Path | None = None) -> None:
+    deadline = time.monotonic() + within
     while not cond():  # type: ignore[operator]
         if time.monotonic() > deadline:
             raise AssertionError(

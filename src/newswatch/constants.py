@@ -6,7 +6,7 @@ from __future__ import annotations
 KEY_PREFIX = "nw:"
 ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item id
 ITEM_PREFIX = KEY_PREFIX + "item:"  # item id -> hash of text fingerprints and longest text length
-ALERTED_PREFIX = KEY_PREFIX + "alerted:"  # watch + item id -> story id, set once an alert or update was issued
+ALERTED_PREFIX = KEY_PREFIX + "alerted:"  # watch|item id -> story id, once the watch reported it
 FEED_PREFIX = KEY_PREFIX + "feed:"  # feed url -> fetch state (validators, errors, next poll)
 STORY_PREFIX = KEY_PREFIX + "story:"  # watch + "|rec:"/"|band:"/"|term:" -> story records and indexes
 DF_KEY = KEY_PREFIX + "df"  # hash term -> number of distinct items containing it

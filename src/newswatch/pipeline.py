@@ -37,7 +37,7 @@ from newswatch.stories import DocFreq, StoryParams, assign, item_features
 log = logging.getLogger("newswatch")
 
 FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
-ONCE_DELIVERY_S = 60.0  # `run --once` keeps delivering this long at most (a dead worker's lease expires in 10 s)
+ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
 RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
 
 
