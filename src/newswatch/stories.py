@@ -24,6 +24,13 @@ Decision rules (precision first: merging two events hides a new event, a split o
 A story is in the window of an item published at ``t`` when ``first - window_s <= t <= latest + window_s``
 (publication times; items without a date use the time they were assigned).
 
+Features cost under a millisecond for a news article in pure Python + numpy: text is tokenised with bytes
+operations and each distinct written form is classified once per process; the near-duplicate fingerprint is a
+one-permutation MinHash (one hash per shingle, binned, empty bins densified) over polynomial shingle hashes read
+off prefix sums, so neither a string nor a Python call is made per shingle.  Band keys are therefore not those
+of datasketch's MinHash: a store that holds bands written by an older version simply finds no near-duplicate
+among them until they expire (one window).
+
 Store integration (the in-memory implementation mirrors it key for key; every value is plain data):
 
 ``stories:<watch>:band:<band key>`` -> story id (string, TTL = window)
@@ -98,7 +105,7 @@ class StoryParams:
     query_terms: int = 16  # item terms looked up in the term index
     postings_per_term: int = 64  # most recent stories read per looked-up term
     max_candidates: int = 32  # story records fetched and scored per item
-    name_boost: float = 2.0  # weight multiplier for capitalised mid-sentence words and acronyms
+    name_boost: float = 4.0  # weight multiplier for capitalised mid-sentence words and acronyms
     number_boost: float = 1.0  # weight multiplier for numbers of 2+ digits (years, counts)
 
     def __post_init__(self) -> None:
