@@ -12,13 +12,14 @@ per hit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
+from operator import itemgetter
 
 import ahocorasick
 
 from newswatch.match.text import Prepared
 
 Span = tuple[int, int]  # [start, end) in the item's word stream: first letter .. the space after the last
+_second = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +35,28 @@ class Atom:
 class Scan:
     """One item's automaton hits: which atoms occurred, and (lazily, cached) where."""
 
-    __slots__ = ("_index", "_spans", "ends", "prep", "present")
+    __slots__ = ("_ends", "_index", "_spans", "hits", "prep", "present")
 
-    def __init__(self, index: Index, prep: Prepared, ends: dict[int, list[int]], present: set[int]) -> None:
+    def __init__(self, index: Index, prep: Prepared, hits: list[tuple[int, int]], present: set[int]) -> None:
         self._index = index
         self.prep = prep
-        self.ends = ends  # key number -> end offsets (last character) in the stream, in text order
+        self.hits = hits  # (end offset of the last character, automaton value), in text order
         self.present = present  # atoms with at least one occurrence that passes its case rule
+        self._ends: dict[int, list[int]] | None = None
         self._spans: dict[int, list[Span]] = {}
+
+    def ends(self, value: int) -> list[int]:
+        """End offsets of one automaton value's hits (grouped once per item, on the first request)."""
+        if self._ends is None:
+            grouped: dict[int, list[int]] = {}
+            for end, v in self.hits:
+                got = grouped.get(v)
+                if got is None:
+                    grouped[v] = [end]
+                else:
+                    got.append(end)
+            self._ends = grouped
+        return self._ends.get(value, [])
 
     def spans(self, atom: int) -> list[Span]:
         """Stream spans of an atom's occurrences, in text order (empty when it did not occur)."""
@@ -52,10 +67,10 @@ class Scan:
 
     def _compute(self, atom: int) -> list[Span]:
         index = self._index
-        k = index.key_of_atom[atom]
-        klen = index.key_lengths[k]
-        ends = self.ends[k]
-        if index.prefix_keys[k]:  # a prefix ends inside a word; the occurrence is the whole word
+        value = index.value_of_atom[atom]
+        klen = index.key_lengths[value]
+        ends = self.ends(value)
+        if index.prefix_keys[value]:  # a prefix ends inside a word; the occurrence is the whole word
             find = self.prep.lower.find
             spans = [(end - klen + 2, find(" ", end)) for end in ends]
         else:
@@ -79,12 +94,15 @@ class Index:
         self.atoms: list[Atom] = []
         self._ids: dict[Atom, int] = {}
         self._automaton: ahocorasick.Automaton | None = None
-        # Per key number (the automaton's value), filled by build():
-        self.key_lengths: list[int] = []
-        self.prefix_keys: list[bool] = []
-        self._plain: list[tuple[int, ...]] = []  # atoms of the key without a case rule: present on any hit
-        self._cased: dict[int, tuple[tuple[int, str], ...]] = {}  # key -> (atom, case-kept key) to check
-        self.key_of_atom: list[int] = []
+        # Automaton values: a key whose only atom has no case rule (almost every key) has that atom's id as
+        # its value, so the atoms present are just the set of values seen.  Other keys (a capitalised alias,
+        # or one key shared by several atoms) get values from len(atoms) up and are expanded per item.
+        self.value_of_atom: list[int] = []
+        self.key_lengths: dict[int, int] = {}  # value -> key length
+        self.prefix_keys: dict[int, bool] = {}  # value -> whether the key is a prefix
+        self._special: frozenset[int] = frozenset()
+        self._plain: dict[int, tuple[int, ...]] = {}  # special value -> atoms without a case rule
+        self._cased: dict[int, tuple[tuple[int, str], ...]] = {}  # special value -> (atom, case-kept key)
 
     def add(self, key: str, cased: str | None = None) -> int:
         """The id of the atom (``key``, ``cased``), adding it if new."""
@@ -96,55 +114,56 @@ class Index:
         return got
 
     def build(self) -> None:
-        keys: dict[str, int] = {}
-        plain: list[list[int]] = []
-        cased: dict[int, list[tuple[int, str]]] = {}
-        self.key_of_atom = []
+        by_key: dict[str, list[int]] = {}
         for i, atom in enumerate(self.atoms):
-            k = keys.get(atom.key)
-            if k is None:
-                k = keys[atom.key] = len(keys)
-                plain.append([])
-            self.key_of_atom.append(k)
-            if atom.cased is None:
-                plain[k].append(i)
+            by_key.setdefault(atom.key, []).append(i)
+        self.value_of_atom = [0] * len(self.atoms)
+        values: dict[str, int] = {}
+        plain: dict[int, tuple[int, ...]] = {}
+        cased: dict[int, tuple[tuple[int, str], ...]] = {}
+        for key, atoms in by_key.items():
+            if len(atoms) == 1 and self.atoms[atoms[0]].cased is None:
+                value = atoms[0]
             else:
-                cased.setdefault(k, []).append((i, atom.cased))
-        self.key_lengths = [len(key) for key in keys]
-        self.prefix_keys = [not key.endswith(" ") for key in keys]
-        self._plain = [tuple(p) for p in plain]
-        self._cased = {k: tuple(v) for k, v in cased.items()}
-        if not keys:
+                value = len(self.atoms) + len(plain)
+                plain[value] = tuple(a for a in atoms if self.atoms[a].cased is None)
+                cased[value] = tuple((a, c) for a in atoms if (c := self.atoms[a].cased) is not None)
+            values[key] = value
+            for a in atoms:
+                self.value_of_atom[a] = value
+        self.key_lengths = {v: len(k) for k, v in values.items()}
+        self.prefix_keys = {v: not k.endswith(" ") for k, v in values.items()}
+        self._special, self._plain, self._cased = frozenset(plain), plain, cased
+        if not values:
             self._automaton = None
             return
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for key, k in keys.items():
-            automaton.add_word(key, k)
+        for key, value in values.items():
+            automaton.add_word(key, value)
         automaton.make_automaton()
         self._automaton = automaton
 
     def scan(self, prep: Prepared) -> Scan:
         """One automaton pass over the item; spans are worked out later, only for atoms that are asked about."""
-        ends: dict[int, list[int]] = {}
         if self._automaton is None:
-            return Scan(self, prep, ends, set())
-        # The hot loop only records end offsets per key; everything else is done once per distinct key.
-        for end, k in self._automaton.iter(prep.lower):
-            got = ends.get(k)
-            if got is None:
-                ends[k] = [end]
-            else:
-                got.append(end)
-        present = set(chain.from_iterable(map(self._plain.__getitem__, ends)))
-        if self._cased:
-            cased, lengths = prep.cased, self.key_lengths
-            for k in self._cased.keys() & ends.keys():
-                klen = lengths[k]
-                for atom, case_key in self._cased[k]:
+            return Scan(self, prep, [], set())
+        # No Python code per hit here: the hits list and the set of values seen are built in C.
+        hits: list[tuple[int, int]] = list(self._automaton.iter(prep.lower))
+        present = set(map(_second, hits))
+        special = present.intersection(self._special)
+        if special:
+            present -= special
+            scan = Scan(self, prep, hits, present)
+            cased = prep.cased
+            for value in special:
+                present.update(self._plain[value])
+                klen = self.key_lengths[value]
+                for atom, case_key in self._cased[value]:
                     # A case-kept key is a whole word or phrase: it must equal the stream slice exactly.
-                    if any(cased[end - klen + 1 : end + 1] == case_key for end in ends[k]):
+                    if any(cased[end - klen + 1 : end + 1] == case_key for end in scan.ends(value)):
                         present.add(atom)
-        return Scan(self, prep, ends, present)
+            return scan
+        return Scan(self, prep, hits, present)
 
     def __len__(self) -> int:
         return len(self.atoms)
