@@ -13,7 +13,9 @@ from typing import TextIO
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
+from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth
 from newswatch.match import compile_watches
+from newswatch.metrics import Metrics, instrument_store
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.notify.jsonl import JsonlNotifier
@@ -33,9 +35,14 @@ class App:
     loaded: LoadedConfig
     store: Store
     pipeline: Pipeline
+    metrics: Metrics
+    heartbeat: Heartbeat
+    ops: OpsServer | None = None
 
 
-def build_notifiers(cfg: NotifyConfig, stdout: TextIO | None = None) -> dict[str, Notifier]:
+def build_notifiers(
+    cfg: NotifyConfig, stdout: TextIO | None = None, metrics: Metrics | None = None
+) -> dict[str, Notifier]:
     """Every notifier the config asks for, by the target kind it serves (see pipeline.watch_targets)."""
     notifiers: list[Notifier] = [
         ConsoleNotifier(stdout)
@@ -43,7 +50,9 @@ def build_notifiers(cfg: NotifyConfig, stdout: TextIO | None = None) -> dict[str
     if cfg.jsonl:
         notifiers.append(JsonlNotifier(cfg.jsonl, stream=stdout if cfg.jsonl == "-" else None))
     if cfg.slack and cfg.slack.token:
-        notifiers.append(SlackNotifier(cfg.slack.token, cfg.slack.base_url, pace=cfg.slack.min_interval))
+        notifiers.append(
+            SlackNotifier(cfg.slack.token, cfg.slack.base_url, pace=cfg.slack.min_interval, metrics=metrics)
+        )
     if cfg.slack_webhook:
         notifiers.append(SlackWebhookNotifier(cfg.slack_webhook))
     if cfg.webhook:
@@ -57,17 +66,20 @@ async def open_app(
 ) -> AsyncIterator[App]:
     cfg = loaded.config
     matcher = compile_watches(cfg.entities, cfg.watches)
+    metrics = Metrics()
+    metrics.feeds_configured.set(len(cfg.feeds))
     async with contextlib.AsyncExitStack() as stack:
         try:
-            store = open_store(store_url(cfg), exclusive=exclusive)
+            raw_store = open_store(store_url(cfg), exclusive=exclusive)
         except StoreError as exc:
             raise StartupError(str(exc)) from None
-        stack.push_async_callback(store.close)
+        stack.push_async_callback(raw_store.close)
+        store = instrument_store(raw_store, metrics)
         try:
             await store.ping()
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
-        notifiers = build_notifiers(cfg.notify, stdout)
+        notifiers = build_notifiers(cfg.notify, stdout, metrics)
         for n in notifiers.values():
             stack.push_async_callback(n.close)
             try:
@@ -79,7 +91,7 @@ async def open_app(
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="newswatch-parse")
         )
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
-        delivery = Delivery(store, notifiers, policy=policy, worker=worker)
+        delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)
         try:
             counts, docs = await store.doc_freq()
         except StoreError as exc:
@@ -92,5 +104,19 @@ async def open_app(
             delivery=delivery,
             doc_freq=DocFreq(counts, docs),
             executor=executor,
+            metrics=metrics,
         )
-        yield App(loaded, store, pipeline)
+        heartbeat = Heartbeat()
+        ops = None
+        if cfg.http.listen:
+
+            async def collect() -> None:
+                metrics.alerts_pending.set(await store.outbox_pending())
+
+            ops = OpsServer(cfg.http.listen, metrics, StoreHealth(store, heartbeat), collect=collect)
+            try:
+                await ops.start()
+            except (OSError, ValueError) as exc:
+                raise StartupError(f"http.listen: {exc}") from None
+            stack.push_async_callback(ops.stop)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops)

@@ -13,11 +13,17 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newswatch import __version__
 from newswatch.config import ConfigError, LoadedConfig, format_duration, load_config, store_url
 from newswatch.logs import setup_logging
 from newswatch.models import Item
+
+if TYPE_CHECKING:
+    from newswatch.app import App
+    from newswatch.scheduler import Scheduler
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -194,16 +200,21 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
                 report = await app.pipeline.run_once()
                 log.info(report.summary())
                 return EXIT_OK
+            from newswatch.scheduler import Scheduler
+
+            scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(signal.SIGHUP, lambda: _reload(loaded.path, app, scheduler))
             log.info(
-                "watching %d feeds for %d watches; Ctrl-C to stop",
+                "watching %d feeds for %d watches; Ctrl-C to stop%s",
                 len(loaded.config.feeds),
                 len(loaded.config.watches),
+                f"; health and metrics on {app.ops.url}" if app.ops else "",
             )
-            await app.pipeline.run_forever(stop)
+            await scheduler.run(stop)
             log.info("stopped")
             return EXIT_OK
     except StartupError as exc:
@@ -212,6 +223,33 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
     except StoreError as exc:
         print(f"newswatch: store failed: {exc}", file=sys.stderr)
         return EXIT_STARTUP
+
+
+def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
+    """SIGHUP: check the config file again and take it if it is valid; otherwise keep the running one."""
+    from newswatch.match import compile_watches
+
+    try:
+        fresh = load_config(path)
+        problems = _watch_problems(fresh)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        matcher = compile_watches(fresh.config.entities, fresh.config.watches)
+    except ConfigError as exc:
+        app.metrics.config_reloads.labels("rejected").inc()
+        log.error("config reload rejected; still running the previous config:\n%s", exc)
+        return
+    old = app.loaded.config
+    if (old.store, old.notify, old.http) != (fresh.config.store, fresh.config.notify, fresh.config.http):
+        log.warning("config reload: store, notify and http settings take effect only after a restart")
+    # Connections and notifiers are the running ones; routing must not name a notifier that is not there.
+    kept = fresh.config.model_copy(update={"store": old.store, "notify": old.notify, "http": old.http})
+    app.pipeline.reload(kept, matcher)
+    app.loaded = fresh
+    app.metrics.feeds_configured.set(len(fresh.config.feeds))
+    app.metrics.config_reloads.labels("ok").inc()
+    scheduler.reload()
+    log.info("config reloaded: %d feeds, %d watches", len(fresh.config.feeds), len(fresh.config.watches))
 
 
 async def replay(loaded: LoadedConfig, archive: str) -> int:

@@ -171,6 +171,20 @@ class FetchConfig(_Strict):
     user_agent: str | None = None
 
 
+class ScheduleConfig(_Strict):
+    max_interval: Duration = 3600.0  # slowest a healthy, quiet feed is polled
+    backoff_cap: Duration = 6 * 3600.0  # slowest a failing feed is retried (it is never given up)
+
+
+class OpsConfig(_Strict):
+    channel: str | None = None  # Slack channel for feed down/recovered alerts; None: the log and console only
+    feed_down_after: Duration = 6 * 3600.0  # a feed failing this long raises one ops alert
+
+
+class HttpConfig(_Strict):
+    listen: str | None = None  # "127.0.0.1:9464": /healthz and /metrics; None: no HTTP endpoint
+
+
 class Config(_Strict):
     store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
     max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
@@ -181,6 +195,9 @@ class Config(_Strict):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
 
     @field_validator("store")
     @classmethod
@@ -372,6 +389,9 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "slack": set(SlackConfig.model_fields),
     "fetch": set(FetchConfig.model_fields),
     "stories": set(StoriesConfig.model_fields),
+    "schedule": set(ScheduleConfig.model_fields),
+    "ops": set(OpsConfig.model_fields),
+    "http": set(HttpConfig.model_fields),
     "flood": set(FloodConfig.model_fields),
     "webhook": set(WebhookConfig.model_fields),
 }

@@ -19,6 +19,7 @@ OUTBOX_PARKED_KEY = KEY_PREFIX + "outbox:parked"  # list of entries that can nev
 THREAD_PREFIX = KEY_PREFIX + "thread:"  # target|watch|story -> Slack ts of the story's parent message
 LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (feed polls, outbox queues)
 SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
+SCHEDULE_KEY = KEY_PREFIX + "schedule"  # sorted set: feed url -> epoch seconds it is next due
 WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control)
 
 # Time to live of dedupe state: how long an item is remembered after it was last seen.

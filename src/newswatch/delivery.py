@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from newswatch.metrics import Metrics
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
 
@@ -75,7 +76,9 @@ class Delivery:
         policy: DeliveryPolicy | None = None,
         worker: str | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ):
+        self.metrics = metrics
         self.store = store
         self.notifiers = dict(notifiers)
         self.policy = policy or DeliveryPolicy()
@@ -221,6 +224,8 @@ class Delivery:
         try:
             state = await notifier.send(target, entry.record, thread)
         except NotifyError as exc:
+            if self.metrics is not None:
+                self.metrics.alert_failures.labels(target_kind(target)).inc()
             if exc.permanent:
                 await self._park(target, [entry], str(exc), report)
                 return True
@@ -236,6 +241,12 @@ class Delivery:
             )
             return False
         await self._ack_durably(target, [entry.id], (key, state) if state else None)
+        if self.metrics is not None:
+            published = entry.record.get("published")
+            lag_from = datetime.fromisoformat(published) if published and entry.event == "alert" else None
+            self.metrics.alert_delivered(
+                target_kind(target), entry.event, lag_from, datetime.now(UTC) if lag_from else None
+            )
         if entry.event == "alert":
             await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
         report.sent += 1

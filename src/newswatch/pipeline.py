@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import random
@@ -26,12 +27,14 @@ import aiohttp
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
-from newswatch.fetch import FetchResult, Validators, fetch
+from newswatch.fetch import Validators, fetch
 from newswatch.match import Matcher
+from newswatch.metrics import Metrics
 from newswatch.models import Item, Match
 from newswatch.normalise import text_fingerprint
 from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
-from newswatch.store.base import Event, Seen, Sighting, Store, StoreError, StoryConfig, WatchClaim
+from newswatch.schedule import PollOutcome, health_transition, next_poll
+from newswatch.store.base import Event, Seen, Sighting, Store, StoryConfig, WatchClaim
 from newswatch.stories import DocFreq, StoryParams, assign, item_features
 
 log = logging.getLogger("newswatch")
@@ -54,16 +57,15 @@ class FeedReport:
 
 @dataclass
 class Polled:
-    """A fetched and parsed feed whose new state is saved once its items are recorded."""
+    """A fetched and parsed feed; :meth:`Pipeline.commit` saves its new state once its items are recorded."""
 
     report: FeedReport
     items: list[Item]
-    store: Store
-    feed_url: str
-    state: dict[str, Any]
-
-    async def commit(self) -> None:
-        await self.store.set_feed_state(self.feed_url, self.state)
+    state_before: dict[str, Any]
+    updates: dict[str, Any]  # validators, body hash, title, error
+    retry_after: float | None = None
+    max_age: float | None = None
+    ttl: float | None = None
 
 
 @dataclass
@@ -128,6 +130,14 @@ def watch_targets(cfg: Config) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def ops_targets(cfg: Config) -> tuple[str, ...]:
+    """Where feed down/recovered alerts go: the ops channel on Slack, else the console."""
+    n = cfg.notify
+    if cfg.ops.channel and n.slack and n.slack.token:
+        return (f"slack:{cfg.ops.channel}",)
+    return ("console",) if n.jsonl != "-" else ()
+
+
 def story_config(cfg: Config) -> StoryConfig:
     params = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
     windows = {w.name: w.story_window for w in cfg.watches if w.story_window}
@@ -146,6 +156,7 @@ class Pipeline:
         doc_freq: DocFreq | None = None,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ):
         self.config = config
         self.store = store
@@ -158,6 +169,17 @@ class Pipeline:
         self._targets = watch_targets(config)
         self._stories = story_config(config)
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
+        self._rng = random.Random()
+        self.metrics = metrics
+        self._ops_targets = ops_targets(config)
+
+    def reload(self, config: Config, matcher: Matcher) -> None:
+        """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
+        self.config = config
+        self.matcher = matcher
+        self._targets = watch_targets(config)
+        self._stories = story_config(config)
+        self._ops_targets = ops_targets(config)
 
     # ------------------------------------------------------------------------------------------ one cycle
 
@@ -177,7 +199,7 @@ class Pipeline:
         for p in polled:
             p.report.new = sum(1 for i in fresh if i.feed_url == p.report.feed.url)
             report.feeds.append(p.report)
-            await p.commit()
+            await self.commit(p)
         # Deliver what this cycle queued and anything an earlier run left behind, waiting out short back-offs
         # and a dead worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
         report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
@@ -203,47 +225,6 @@ class Pipeline:
         report.elapsed = time.monotonic() - started
         return report
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        """Poll each feed on its own interval and deliver until ``stop`` is set; then flush within the grace."""
-        deliver_stop = asyncio.Event()
-        delivery = asyncio.create_task(self.delivery.run(deliver_stop), name="delivery")
-        tasks = [
-            asyncio.create_task(self._feed_loop(feed, stop), name=feed.url) for feed in self.config.feeds
-        ]
-        try:
-            await stop.wait()
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            deliver_stop.set()
-            await asyncio.gather(delivery, return_exceptions=True)
-            grace = self.config.notify.shutdown_grace
-            with contextlib.suppress(StoreError):
-                flushed = await self.delivery.drain_all(deadline=time.time() + grace)
-                pending = await self.store.outbox_pending()
-                log.info(
-                    "shutdown: delivered %d, %d left in the outbox for the next start", flushed.sent, pending
-                )
-
-    async def _feed_loop(self, feed: FeedConfig, stop: asyncio.Event) -> None:
-        # Spread first polls over a few seconds so a restart does not hit every server at the same instant.
-        await _sleep_or_stop(stop, random.uniform(0, min(feed.interval, 5.0)))
-        failures = 0
-        while not stop.is_set():
-            try:
-                await self.poll(feed)
-                failures = 0
-                delay = feed.interval * random.uniform(0.9, 1.1)
-            except StoreError as exc:
-                # The store is down: keep the feed's old state (it will be re-read) and try again soon.
-                failures += 1
-                delay = min(feed.interval, 2.0 * 2**failures) * random.uniform(0.5, 1.0)
-                log.warning(
-                    "store unavailable while polling %s (%s); retrying in %.0fs", feed.url, exc, delay
-                )
-            await _sleep_or_stop(stop, delay)
-
     # ------------------------------------------------------------------------------------------ one feed
 
     async def poll(self, feed: FeedConfig) -> FeedReport:
@@ -252,70 +233,117 @@ class Pipeline:
         events, fresh = await self.process_items(polled.items, self.clock())
         polled.report.new = len(fresh)
         polled.report.alerts = sum(e.event == "alert" for e in events)
-        await polled.commit()
+        await self.commit(polled)
         return polled.report
 
     async def collect(self, feed: FeedConfig) -> Polled:
-        """Fetch and parse one feed; its new state is saved by ``Polled.commit`` once its items are recorded."""
+        """Fetch and parse one feed; its new state is saved by :meth:`commit` once its items are recorded."""
         label = feed.name or feed.url
         state = await self.store.get_feed_state(feed.url) or {}
         validators = Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
-        result = await fetch(self.session, feed.url, self.config.fetch, validators)
+        # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
+        address = state.get("moved_to") or feed.url
+        result = await fetch(self.session, address, self.config.fetch, validators)
         now = self.clock()
+        hints = {"retry_after": result.retry_after, "max_age": result.max_age}
         if result.status == "error":
-            return self._failed(feed, label, state, result.error or "unknown error", now)
+            return self._failed(feed, label, state, result.error or "unknown error", result.elapsed, hints)
+        updates: dict[str, Any] = {
+            "etag": result.validators.etag,
+            "last_modified": result.validators.last_modified,
+        }
+        if result.permanent_redirect:
+            updates["moved_to"] = result.permanent_redirect
+            log.info("feed %s moved permanently to %s", _feed_name(feed, label), result.permanent_redirect)
         if result.status == "not_modified" or result.body is None:
-            report = FeedReport(feed, label, "not_modified")
-            return self._polled(feed, report, [], state, result, now, state.get("body_hash"))
+            self._observe_poll("not_modified", result.elapsed)
+            return Polled(FeedReport(feed, label, "not_modified"), [], state, updates, **hints)
         body_hash = hashlib.sha256(result.body).hexdigest()
+        updates["body_hash"] = body_hash
         if body_hash == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
-            return self._polled(feed, FeedReport(feed, label, "unchanged"), [], state, result, now, body_hash)
+            self._observe_poll("unchanged", result.elapsed)
+            return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)
         try:
-            parsed = await self._parse(result.body, feed, now)
+            parsed = await self._parse(result.body, feed, now, result.content_type)
         except FeedParseError as exc:
-            return self._failed(feed, label, state, str(exc), now)
+            return self._failed(feed, label, state, str(exc), result.elapsed, hints)
+        if parsed.warning:
+            log.info("feed %s: %s", _feed_name(feed, label), parsed.warning)
         label = feed.name or parsed.title or feed.url
+        if parsed.title:
+            updates["title"] = parsed.title
+        self._observe_poll("ok", result.elapsed)
+        if self.metrics is not None:
+            self.metrics.items_parsed.inc(len(parsed.items))
         report = FeedReport(feed, label, "ok", items=len(parsed.items))
-        return self._polled(feed, report, parsed.items, state, result, now, body_hash, parsed.title)
+        return Polled(report, parsed.items, state, updates, ttl=parsed.ttl, **hints)
 
-    async def _parse(self, body: bytes, feed: FeedConfig, now: datetime) -> ParsedFeed:
+    async def commit(self, polled: Polled) -> None:
+        """Save a polled feed's state with its next poll time, and raise an ops alert when its health changed."""
+        feed = polled.report.feed
+        now = self.clock().timestamp()
+        outcome = PollOutcome(
+            status=polled.report.status,
+            new_items=polled.report.new,
+            error=polled.report.error,
+            retry_after=polled.retry_after,
+            max_age=polled.max_age,
+            feed_ttl=polled.ttl,
+        )
+        sched = self.config.schedule
+        when, fields = next_poll(
+            polled.state_before, outcome, feed.interval, sched.max_interval, now, self._rng,
+            backoff_cap=sched.backoff_cap,
+        )  # fmt: skip
+        state = {**polled.state_before, **polled.updates, **fields}
+        state["items_seen"] = int(state.get("items_seen") or 0) + polled.report.new
+        change = health_transition(polled.state_before, state, self.config.ops.feed_down_after, now)
+        if change == "down":
+            state["down_alerted"] = True
+        await self.store.set_feed_state(feed.url, state)
+        await self.store.schedule({feed.url: when})
+        if change is not None:
+            await self._ops_alert(polled.report, change, state)
+
+    async def _ops_alert(self, report: FeedReport, change: str, state: dict[str, Any]) -> None:
+        feed = report.feed
+        if change == "down":
+            title = f"Feed {report.label} has been failing since {_iso(state.get('failing_since'))}: {state.get('last_error')}"
+            log.error("feed %s is down: %s", _feed_name(feed, report.label), state.get("last_error"))
+        else:
+            title = f"Feed {report.label} has recovered"
+            log.warning("feed %s recovered", _feed_name(feed, report.label))
+        record: dict[str, Any] = {"event": f"feed_{change}", "watch": "ops", "story": "", "title": title, "url": feed.url,
+                  "source": "newswatch", "published": None, "matched": [], "at": self.clock().isoformat()}  # fmt: skip
+        for target in self._ops_targets:
+            await self.store.enqueue(target, record)
+        self.delivery.poke()
+
+    async def _parse(
+        self, body: bytes, feed: FeedConfig, now: datetime, content_type: str | None
+    ) -> ParsedFeed:
         loop = asyncio.get_running_loop()
         # Parsing is CPU work; run it off the event loop so polling and delivery stay responsive.
-        return await loop.run_in_executor(self.executor, parse_feed, body, feed.url, feed.name, now)
+        call = functools.partial(parse_feed, body, feed.url, feed.name, now, content_type=content_type)
+        return await loop.run_in_executor(self.executor, call)
 
     def _failed(
-        self, feed: FeedConfig, label: str, state: dict[str, Any], error: str, now: datetime
-    ) -> Polled:
-        log.warning("feed %s failed: %s", _feed_name(feed, label), error)
-        state = dict(state)
-        state["last_error"] = error
-        state["last_error_at"] = now.isoformat()
-        state["failures"] = int(state.get("failures", 0)) + 1
-        return Polled(FeedReport(feed, label, "error", error=error), [], self.store, feed.url, state)
-
-    def _polled(
         self,
         feed: FeedConfig,
-        report: FeedReport,
-        items: list[Item],
+        label: str,
         state: dict[str, Any],
-        result: FetchResult,
-        now: datetime,
-        body_hash: str | None,
-        title: str | None = None,
+        error: str,
+        elapsed: float | None,
+        hints: dict[str, float | None],
     ) -> Polled:
-        state = dict(state)
-        state.update(
-            etag=result.validators.etag,
-            last_modified=result.validators.last_modified,
-            body_hash=body_hash,
-            last_success=now.isoformat(),
-            failures=0,
-        )
-        if title:
-            state["title"] = title
-        return Polled(report, items, self.store, feed.url, state)
+        log.warning("feed %s failed: %s", _feed_name(feed, label), error)
+        self._observe_poll("error", elapsed, error)
+        return Polled(FeedReport(feed, label, "error", error=error), [], state, {}, **hints)
+
+    def _observe_poll(self, status: FeedStatus, elapsed: float | None, error: str | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.feed_polled(status, elapsed, error)
 
     # ------------------------------------------------------------------------------------------ items
 
@@ -384,6 +412,13 @@ def _record(item: Item, match: Match, now: datetime) -> dict[str, Any]:
         record["snippet"] = match.snippet
         record["_snippet_hits"] = [list(h) for h in match.snippet_hits]
     return record
+
+
+def _iso(epoch: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(epoch)
 
 
 def _feed_name(feed: FeedConfig, label: str) -> str:

@@ -241,3 +241,15 @@ async def test_embedded_store_refuses_a_second_process(tmp_path: object) -> None
 def test_bad_store_url() -> None:
     with pytest.raises(StoreError, match="not a store URL"):
         open_store("postgres://x")
+
+
+async def test_schedule_orders_due_feeds(store: Store) -> None:
+    await store.schedule({"a": NOW + 10, "b": NOW - 5, "c": NOW - 1})
+    assert await store.due_feeds(NOW, 10) == ["b", "c"]
+    assert await store.due_feeds(NOW, 1) == ["b"]
+    await store.schedule({"b": NOW + 100, "d": NOW - 50}, only_new=True)  # b keeps its time, d is added
+    assert await store.due_feeds(NOW, 10) == ["d", "b", "c"]
+    await store.schedule({"b": NOW + 100})
+    await store.unschedule(["d"])
+    assert await store.due_feeds(NOW, 10) == ["c"]
+    assert await store.next_due() == NOW - 1

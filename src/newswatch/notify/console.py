@@ -30,7 +30,7 @@ class ConsoleNotifier:
             lines.append(f"      {when} · {record['url']}")
         else:
             lines = [
-                f"[ALERT] {record['watch']}: {record['title']}",
+                f"[{'ALERT' if record.get('event') == 'alert' else str(record.get('event', '')).upper()}] {record['watch']}: {record['title']}",
                 f"    {record['source']} · {when} · {record['url']}",
             ]
             if record.get("matched"):

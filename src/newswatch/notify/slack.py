@@ -9,6 +9,7 @@ mrkdwn, so a feed can never ping ``<!channel>``, mention a user or forge a link.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from newswatch.metrics import Metrics
 from newswatch.notify.base import NotifyError, Record
 
 # Slack errors that retrying cannot fix: the token or the channel is wrong.
@@ -135,8 +137,17 @@ class SlackNotifier:
     threads = True
     pace = SLACK_PACE_S
 
-    def __init__(self, token: str, base_url: str, *, pace: float = SLACK_PACE_S, timeout: int = 30):
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        pace: float = SLACK_PACE_S,
+        timeout: int = 30,
+        metrics: Metrics | None = None,
+    ):
         self.pace = pace
+        self.metrics = metrics
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
         # Rate limits are paced and retried by the outbox (shared by all workers); here only a dropped
         # connection is retried at once.
@@ -221,9 +232,12 @@ class SlackNotifier:
         )
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        started = time.perf_counter()
         try:
             response = await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
+            if self.metrics is not None and exc.response.status_code == 429:
+                self.metrics.slack_rate_limited.labels(method).inc()
             error = str(exc.response.get("error", "unknown_error"))
             headers = exc.response.headers or {}
             retry_after = headers.get("Retry-After") or headers.get("retry-after")
@@ -235,6 +249,9 @@ class SlackNotifier:
             ) from None
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             raise NotifyError(f"Slack is unreachable: {exc or type(exc).__name__}") from None
+        finally:
+            if self.metrics is not None:
+                self.metrics.slack_seconds.labels(method).observe(time.perf_counter() - started)
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def close(self) -> None:

@@ -148,6 +148,10 @@ class Store(Protocol):
         """Queues that hold entries."""
         ...
 
+    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
+        """Queue one record that no item claims (ops alerts); returns its entry id."""
+        ...
+
     async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
         """The oldest entries of a queue, in order."""
         ...
@@ -188,6 +192,25 @@ class Store(Protocol):
     async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
         """Add to and read a fixed-window counter (flood control): the count in the window containing now."""
         ...
+
+    # ---------------------------------------------------------------------------------------------- schedule
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
+        """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone."""
+        ...
+
+    async def due_feeds(self, now: float, limit: int) -> list[str]:
+        """Feeds due by ``now``, most overdue first (every worker asks; leases decide who polls)."""
+        ...
+
+    async def due_time(self, feed_url: str) -> float | None:
+        """When one feed is next due, or None when it is not scheduled."""
+        ...
+
+    async def next_due(self) -> float | None:
+        """When the earliest feed is due, or None when nothing is scheduled."""
+        ...
+
+    async def unschedule(self, feed_urls: Sequence[str]) -> None: ...
 
     # ---------------------------------------------------------------------------------------------- feeds
     async def get_feed_state(self, feed_url: str) -> dict[str, Any] | None:

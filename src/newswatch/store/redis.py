@@ -16,7 +16,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -437,6 +437,20 @@ class RedisStore:
     async def outbox_targets(self) -> list[str]:
         return sorted(await self._call(self._r.smembers(C.OUTBOX_TARGETS_KEY)))
 
+    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
+        seq = int(await self._call(self._r.incr(C.OUTBOX_SEQ_KEY)))
+        data = {"watch": record.get("watch", ""), "story": record.get("story", ""), "event": record.get("event", ""),
+                "record": dict(record), "created": time.time(), "target": target}  # fmt: skip
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(
+            C.OUTBOX_ENTRY_PREFIX + str(seq),
+            mapping={"data": json.dumps(data), "attempts": 0, "not_before": 0},
+        )
+        pipe.zadd(C.OUTBOX_QUEUE_PREFIX + target, {str(seq): seq})
+        pipe.sadd(C.OUTBOX_TARGETS_KEY, target)
+        await self._call(pipe.execute())
+        return str(seq)
+
     async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
         ids = await self._call(self._r.zrange(C.OUTBOX_QUEUE_PREFIX + target, 0, limit - 1))
         if not ids:
@@ -554,6 +568,27 @@ class RedisStore:
             n, _ = await self._call(pipe.execute())
             return int(n)
         return int(await self._call(self._r.get(key)) or 0)
+
+    # ---------------------------------------------------------------------------------------------- schedule
+
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
+        if due:
+            await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new))
+
+    async def due_feeds(self, now: float, limit: int) -> list[str]:
+        return list(await self._call(self._r.zrangebyscore(C.SCHEDULE_KEY, "-inf", now, start=0, num=limit)))
+
+    async def due_time(self, feed_url: str) -> float | None:
+        score = await self._call(self._r.zscore(C.SCHEDULE_KEY, feed_url))
+        return float(score) if score is not None else None
+
+    async def next_due(self) -> float | None:
+        first = await self._call(self._r.zrange(C.SCHEDULE_KEY, 0, 0, withscores=True))
+        return float(first[0][1]) if first else None
+
+    async def unschedule(self, feed_urls: Sequence[str]) -> None:
+        if feed_urls:
+            await self._call(self._r.zrem(C.SCHEDULE_KEY, *feed_urls))
 
     # ---------------------------------------------------------------------------------------------- feeds
 

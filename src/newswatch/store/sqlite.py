@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (name, idx));
 CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
 """
 
 # Expired rows are ignored at once and deleted every this many writes, so the file stays small without a
@@ -387,6 +389,17 @@ class SQLiteStore:
             lambda db: [r[0] for r in db.execute("SELECT DISTINCT target FROM outbox WHERE parked IS NULL")]
         )
 
+    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
+        def op(db: sqlite3.Connection) -> str:
+            cur = db.execute(
+                "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (target, str(record.get("watch", "")), str(record.get("story", "")), str(record.get("event", "")),
+                 json.dumps(dict(record), ensure_ascii=False), self._clock()),
+            )  # fmt: skip
+            return str(cur.lastrowid)
+
+        return await self._run(op)
+
     async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
         def op(db: sqlite3.Connection) -> list[OutboxEntry]:
             rows = db.execute(
@@ -501,6 +514,46 @@ class SQLiteStore:
                 return int(row[0]) if row else 0
 
         return await self._run(op)
+
+    # ---------------------------------------------------------------------------------------------- schedule
+
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
+        verb = "INSERT OR IGNORE" if only_new else "INSERT OR REPLACE"
+
+        def op(db: sqlite3.Connection) -> None:
+            with self._tx(db):
+                db.executemany(f"{verb} INTO schedule(url, due) VALUES (?, ?)", list(due.items()))
+
+        await self._run(op)
+
+    async def due_feeds(self, now: float, limit: int) -> list[str]:
+        return await self._run(
+            lambda db: [
+                r[0]
+                for r in db.execute(
+                    "SELECT url FROM schedule WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
+                )
+            ]
+        )
+
+    async def due_time(self, feed_url: str) -> float | None:
+        def op(db: sqlite3.Connection) -> float | None:
+            row = db.execute("SELECT due FROM schedule WHERE url = ?", (feed_url,)).fetchone()
+            return float(row[0]) if row else None
+
+        return await self._run(op)
+
+    async def next_due(self) -> float | None:
+        def op(db: sqlite3.Connection) -> float | None:
+            row = db.execute("SELECT min(due) FROM schedule").fetchone()
+            return float(row[0]) if row and row[0] is not None else None
+
+        return await self._run(op)
+
+    async def unschedule(self, feed_urls: Sequence[str]) -> None:
+        await self._run(
+            lambda db: db.executemany("DELETE FROM schedule WHERE url = ?", [(u,) for u in feed_urls])
+        )
 
     # ---------------------------------------------------------------------------------------------- feeds
 
