@@ -24,7 +24,7 @@ from newswatch.store.base import StoreError
 log = logging.getLogger("newswatch")
 
 TICK_S = 1.0  # longest sleep between two looks at the schedule
-FEED_LEASE_MARGIN_S = 30.0  # a feed's lease outlives its fetch timeout by this much
+FEED_LEASE_MARGIN_S = 10.0  # a feed's lease outlives its fetch timeout by this much (parse and record)
 
 
 class Scheduler:
