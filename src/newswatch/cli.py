@@ -88,6 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("archive", metavar="ARCHIVE.jsonl")
     replay.add_argument("--store", metavar="URL", help="use this store instead of the config's")
 
+    feeds = sub.add_parser(
+        "feeds",
+        help="list feeds with their health and next poll",
+        description="List every configured feed with its last success, consecutive failures, last error, items "
+        "seen and next poll, as the store knows them (works beside a running service).",
+    )
+    add_config(feeds)
+    feeds.add_argument("--json", action="store_true", help="machine-readable output")
+
+    opml = sub.add_parser(
+        "import-opml",
+        help="print the feeds: YAML for an OPML export",
+        description="Read an OPML export of a feed reader (FILE, or - for standard input) and print the "
+        "matching `feeds:` YAML block to paste into a config.",
+    )
+    opml.add_argument("file", metavar="FILE.opml")
+
     match = sub.add_parser(
         "match",
         help="explain which watches match an article and why",
@@ -102,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "import-opml":
+        from newswatch.opml import run_import_opml
+
+        return run_import_opml(args.file)
     setup_logging("debug" if args.verbose else "error" if args.quiet else "info", args.log_format)
     if args.command == "match":
         from newswatch.match.cli import run_match
@@ -114,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check":
         return check(loaded)
+    if args.command == "feeds":
+        return asyncio.run(feeds(loaded, as_json=args.json))
     problems = _watch_problems(loaded)
     if problems:
         print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)
@@ -223,6 +246,25 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
     except StoreError as exc:
         print(f"newswatch: store failed: {exc}", file=sys.stderr)
         return EXIT_STARTUP
+
+
+async def feeds(loaded: LoadedConfig, *, as_json: bool) -> int:
+    import json
+
+    from newswatch.feedstatus import feed_rows, format_rows
+    from newswatch.store import StoreError, open_store
+
+    try:
+        store = open_store(store_url(loaded.config))  # not exclusive: a running service may hold the file
+        try:
+            rows = await feed_rows(loaded.config, store)
+        finally:
+            await store.close()
+    except StoreError as exc:
+        print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    print(json.dumps(rows, indent=2) if as_json else format_rows(rows))
+    return EXIT_OK
 
 
 def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
