@@ -1,7 +1,7 @@
-"""Query trees compiled into closures: the fast path's truth test, one Python call per operator.
+"""Query trees compiled into closures: the fast path's truth test and hits, one Python call per operator.
 
-Owns nothing new in meaning: :meth:`Evaluation.truth` (``evaluate``) is the reference, and a property test
-checks that these closures agree with it on generated items and queries.  What they save is work the fast path
+Owns nothing new in meaning: :meth:`Evaluation.truth` and :meth:`Evaluation.hits` (``evaluate``) are the
+reference, and a property test checks that these closures agree with them on generated items and queries.  What they save is work the fast path
 does not need: a term or an entity outside any field scope is true exactly when one of its atoms is in the
 scan's ``present`` set, so no spans are built, sorted or de-duplicated; only NEAR, field scopes and entities
 with an ``exclude`` list that actually occurred fall back to the positional code.
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newswatch.match.evaluate import Evaluation, Resolved
+from newswatch.match.engine import Span
+from newswatch.match.evaluate import Evaluation, Leaf, Resolved
 from newswatch.match.query import All, And, EntityRef, Near, Node, Not, Or, Scope, Term
 from newswatch.match.text import FIELDS
 
@@ -82,3 +83,48 @@ def _boolean(conjunction: bool, parts: list[Truth]) -> Truth:
     if conjunction:
         return lambda ev: all(f(ev) for f in funcs)
     return lambda ev: any(f(ev) for f in funcs)
+
+
+Hits = Callable[[Evaluation], list[tuple[Span, Leaf]]]
+
+
+def _no_hits(ev: Evaluation) -> list[tuple[Span, Leaf]]:
+    return []
+
+
+def compile_hits(node: Node, resolved: Resolved, fld: int | None = None) -> Hits:
+    """A function of an item's :class:`Evaluation` that equals ``ev.hits(node, fld)`` (for a true node)."""
+    if isinstance(node, Term):
+        term, atom = node, resolved.terms[node]
+        if atom is None:
+            return _no_hits
+        if fld is None:
+            return lambda ev: [(s, term) for s in ev.scan.spans(atom)]
+        return lambda ev: [(s, term) for s in ev.spans(term, fld)]
+    if isinstance(node, EntityRef):
+        ref = node
+        if fld is None:
+            return lambda ev: [(s, ref) for s in ev.entity_spans(ref.name)]
+        return lambda ev: [(s, ref) for s in ev.spans(ref, fld)]
+    if isinstance(node, Scope):
+        return compile_hits(node.child, resolved, FIELDS.index(node.field))
+    if isinstance(node, And | Or):
+        # Only the operands that are true contribute (all of them under AND, since the node is true).
+        parts = [(compile_truth(c, resolved, fld), compile_hits(c, resolved, fld)) for c in node.children]
+        return lambda ev: [h for truth, hits in parts if truth(ev) for h in hits(ev)]
+    if isinstance(node, Near):
+        near, left, right = (
+            node,
+            compile_hits(node.left, resolved, fld),
+            compile_hits(node.right, resolved, fld),
+        )
+
+        def near_hits(ev: Evaluation) -> list[tuple[Span, Leaf]]:
+            pairs = ev.near_pairs(near, fld)
+            if not pairs:
+                return []
+            lefts, rights = {a for a, _ in pairs}, {b for _, b in pairs}
+            return [h for h in left(ev) if h[0] in lefts] + [h for h in right(ev) if h[0] in rights]
+
+        return near_hits
+    return _no_hits  # Not, All: nothing under them is shown

@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from newswatch.config import EntityConfig, WatchConfig
-from newswatch.match.compiled import Truth, compile_truth
-from newswatch.match.engine import Index
+from newswatch.match.compiled import Hits, Truth, compile_hits, compile_truth
+from newswatch.match.engine import Index, Span
 from newswatch.match.entities import entity_keys
-from newswatch.match.evaluate import CompiledEntity, Evaluation, Resolved
+from newswatch.match.evaluate import CompiledEntity, Evaluation, Leaf, Resolved
 from newswatch.match.explain import Explanation, miss_reason
 from newswatch.match.query import And, EntityRef, Near, Node, Not, Or, QuerySyntaxError, Scope, Term, parse
 from newswatch.match.snippet import Display, Found, make_snippet, unique_terms
@@ -124,10 +124,12 @@ class Matcher:
             self._resolved.entities[name] = CompiledEntity(keys, tuple(aliases), excludes, frozenset(aliases))
         self._groups: list[list[Group] | None] = []
         self._truth: list[Truth] = []
+        self._hits: list[Hits] = []
         for w in self.watches:
             self._resolve(w.node)
             self._groups.append(self._requirements(w.node))
             self._truth.append(compile_truth(w.node, self._resolved))
+            self._hits.append(compile_hits(w.node, self._resolved))
         self._always = tuple(i for i, g in enumerate(self._groups) if g is None)
         self._index.build()
         self._seen: Counter[int] = Counter()
@@ -255,7 +257,7 @@ class Matcher:
                 if truth[i](ev):
                     w = self.watches[i]
                     display = display or Display(ev.prep)
-                    found = self._found(ev, display, w, matched=True)
+                    found = self._locate(display, w, self._hits[i](ev))
                     snippet, spans = make_snippet(display.text, found)
                     out.append(Match(w.name, unique_terms(found), snippet, spans))
         return out
@@ -279,7 +281,11 @@ class Matcher:
         return out
 
     def _found(self, ev: Evaluation, display: Display, w: CompiledWatch, matched: bool) -> list[Found]:
-        hits = ev.hits(w.node) if matched else ev.leaves(w.node)
+        return self._locate(display, w, ev.hits(w.node) if matched else ev.leaves(w.node))
+
+    @staticmethod
+    def _locate(display: Display, w: CompiledWatch, hits: list[tuple[Span, Leaf]]) -> list[Found]:
+        """Each distinct (span, clause) of ``hits`` as written in the item, in text order."""
         seen: set[tuple[tuple[int, int], str]] = set()
         found: list[Found] = []
         for span, leaf in sorted(hits, key=lambda h: h[0]):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 FIELDS = ("title", "summary", "content")
@@ -178,6 +178,9 @@ class Prepared:
     lower: str  # cased.lower(), same length
     bounds: tuple[int, int]  # stream offsets of the two field separators
     marks: bool  # whether skel holds ACRO_MARKs (acronym dots, invisible characters)
+    # locate_word's cache, and per field the last word it located: (stream offset, word index, skel offset)
+    _located: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    _cursors: list[tuple[int, int, int] | None] = field(default_factory=lambda: [None, None, None])
 
     def token_index(self, offset: int) -> int:
         """Index of the word starting at stream ``offset`` (the separators count as words)."""
@@ -193,38 +196,46 @@ class Prepared:
     def locate_word(self, offset: int) -> tuple[int, int, int, int]:
         """(field, start, end, word index in the field) of the word starting at stream ``offset``.
 
-        ``start``/``end`` are offsets in the field's cleaned text.  The word is found by counting: before word
-        ``k`` of a field the stream holds ``offset - first - k`` letters (one space after each word), and the
-        skeleton the same letters plus runs of spaces and acronym marks.  Starting from the stream offset
-        (a lower bound), each step adds the letters still missing; a step or three reach the word.
+        ``start``/``end`` are offsets in the field's cleaned text.  The word is found by counting: between two
+        word starts the stream holds the letters of the words in between plus one space after each, and the
+        skeleton the same letters plus runs of spaces and acronym marks.  Starting from a lower bound, each
+        step adds the letters still missing; a step or three reach the word.  Counting starts from the last
+        word located in the field when it lies before this one (hits are located in text order), so an item
+        costs about one pass over the text however many hits it shows; results are cached per offset.
         """
+        got = self._located.get(offset)
+        if got is not None:
+            return got
         fld = self.field_of(offset)
-        first = self.field_start(fld)
-        k = self.lower.count(" ", first, offset)
-        letters = offset - first - k
-        skel, base = self.skel, self.starts[fld]
-        # A lower bound: the letters, plus one space after each of the k - 1 words before the last one.
-        pos = base + letters + max(k - 1, 0)
-        while True:
-            have = pos - base - skel.count(" ", base, pos)
-            if self.marks:
-                have -= skel.count(ACRO_MARK, base, pos)
-            if have >= letters:
-                break
-            pos += letters - have
+        cursor = self._cursors[fld]
+        if cursor is None or cursor[0] > offset:
+            cursor = (self.field_start(fld), 0, self.starts[fld])
+        o0, k0, p0 = cursor
+        k = k0 + self.lower.count(" ", o0, offset)
+        letters = offset - o0 - (k - k0)  # letters in the skeleton from p0 to just after word k - 1
+        skel, marks = self.skel, self.marks
+        # A lower bound: the letters, plus one space after each word before the last one.
+        pos = p0 + letters + max(k - k0 - 1, 0)
+        have = pos - p0 - skel.count(" ", p0, pos) - (skel.count(ACRO_MARK, p0, pos) if marks else 0)
+        while have < letters:
+            step = letters - have
+            have += (
+                step
+                - skel.count(" ", pos, pos + step)
+                - (skel.count(ACRO_MARK, pos, pos + step) if marks else 0)
+            )
+            pos += step
         # pos is just after the last letter before the word: skip the gap, keeping marks that start the word.
         gap_end = _GAP_RE.match(skel, pos).end()  # type: ignore[union-attr]  # matches the empty string
         space = skel.rfind(" ", pos, gap_end)
         start = space + 1 if space >= 0 else pos
         end = _WORD_RE.match(skel, start).end()  # type: ignore[union-attr]
-        start, end = start - base, end - base
-        if (
-            self.marks
-            and ACRO_MARK in skel[base + start : base + end]
-            and self.texts[fld][end : end + 1] == "."
-        ):
+        self._cursors[fld] = (offset, k, start)
+        base = self.starts[fld]
+        if marks and ACRO_MARK in skel[start:end] and self.texts[fld][end - base : end - base + 1] == ".":
             end += 1  # show an acronym with its final dot ("U.S." rather than "U.S")
-        return fld, start, end, k
+        got = self._located[offset] = (fld, start - base, end - base, k)
+        return got
 
 
 def prepare(title: str, summary: str, content: str) -> Prepared:
