@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newswatch import __version__
-from newswatch.config import ConfigError, LoadedConfig, format_duration, load_config, store_url
+from newswatch.config import ConfigError, LoadedConfig, WebSubConfig, format_duration, load_config, store_url
 from newswatch.logs import setup_logging
 from newswatch.models import Item
 
@@ -218,7 +219,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
     from newswatch.store import StoreError
 
     try:
-        async with open_app(loaded, exclusive=True) as app:
+        async with open_app(loaded, exclusive=True) as app, contextlib.AsyncExitStack() as stack:
             if once:
                 report = await app.pipeline.run_once()
                 log.info(report.summary())
@@ -226,6 +227,8 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             from newswatch.scheduler import Scheduler
 
             scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
+            if loaded.config.websub is not None:
+                await _start_push(app, loaded.config.websub, stack)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -265,6 +268,21 @@ async def feeds(loaded: LoadedConfig, *, as_json: bool) -> int:
         return EXIT_STARTUP
     print(json.dumps(rows, indent=2) if as_json else format_rows(rows))
     return EXIT_OK
+
+
+async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitStack) -> None:
+    from newswatch.app import StartupError
+    from newswatch.websub import WebSubSettings, WebSubSubscriber
+
+    try:
+        settings = WebSubSettings(cfg.callback_url, cfg.secret, cfg.listen, cfg.lease)
+        subscriber = WebSubSubscriber(settings, app.pipeline.on_push)
+        await subscriber.start()
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"websub: {exc}") from None
+    stack.push_async_callback(subscriber.close)
+    app.pipeline.websub = subscriber
+    log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)
 
 
 def _reload(path: Path, app: App, scheduler: Scheduler) -> None:

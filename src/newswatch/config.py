@@ -185,6 +185,20 @@ class HttpConfig(_Strict):
     listen: str | None = None  # "127.0.0.1:9464": /healthz and /metrics; None: no HTTP endpoint
 
 
+class WebSubConfig(_Strict):
+    """Push: feeds that advertise a WebSub hub are subscribed to; the hub posts new items to us."""
+
+    callback_url: str  # the public URL hubs post to (a reverse proxy forwards it to `listen`)
+    secret: str = Field(min_length=16)  # keys the per-feed HMAC secrets; use ${WEBSUB_SECRET}
+    listen: str = "0.0.0.0:8081"
+    lease: Duration = 86400.0
+
+    def __repr__(self) -> str:
+        return f"WebSubConfig(callback_url={self.callback_url!r}, listen={self.listen!r}, secret=***)"
+
+    __str__ = __repr__
+
+
 class Config(_Strict):
     store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
     max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
@@ -198,6 +212,7 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    websub: WebSubConfig | None = None
 
     @field_validator("store")
     @classmethod
@@ -392,6 +407,7 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "schedule": set(ScheduleConfig.model_fields),
     "ops": set(OpsConfig.model_fields),
     "http": set(HttpConfig.model_fields),
+    "websub": set(WebSubConfig.model_fields),
     "flood": set(FloodConfig.model_fields),
     "webhook": set(WebhookConfig.model_fields),
 }

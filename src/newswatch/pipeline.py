@@ -36,6 +36,7 @@ from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
 from newswatch.schedule import PollOutcome, health_transition, next_poll
 from newswatch.store.base import Event, Seen, Sighting, Store, StoryConfig, WatchClaim
 from newswatch.stories import DocFreq, StoryParams, assign, item_features
+from newswatch.websub import WebSubError, WebSubSubscriber, discover
 
 log = logging.getLogger("newswatch")
 
@@ -171,6 +172,9 @@ class Pipeline:
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
         self._rng = random.Random()
         self.metrics = metrics
+        self.websub: WebSubSubscriber | None = None  # set by the service when push is configured
+        self._topics: dict[str, FeedConfig] = {}  # WebSub topic -> feed
+        self._background: set[asyncio.Task[None]] = set()
         self._ops_targets = ops_targets(config)
 
     def reload(self, config: Config, matcher: Matcher) -> None:
@@ -273,6 +277,8 @@ class Pipeline:
         label = feed.name or parsed.title or feed.url
         if parsed.title:
             updates["title"] = parsed.title
+        if self.websub is not None:
+            self._maybe_subscribe(feed, result.body, address)
         self._observe_poll("ok", result.elapsed)
         if self.metrics is not None:
             self.metrics.items_parsed.inc(len(parsed.items))
@@ -292,8 +298,12 @@ class Pipeline:
             feed_ttl=polled.ttl,
         )
         sched = self.config.schedule
+        interval = feed.interval
+        if self._pushed(feed):
+            # The hub pushes new items; polling stays as a slow safety net for a hub that falls silent.
+            interval = max(interval, sched.max_interval)
         when, fields = next_poll(
-            polled.state_before, outcome, feed.interval, sched.max_interval, now, self._rng,
+            polled.state_before, outcome, interval, sched.max_interval, now, self._rng,
             backoff_cap=sched.backoff_cap,
         )  # fmt: skip
         state = {**polled.state_before, **polled.updates, **fields}
@@ -305,6 +315,65 @@ class Pipeline:
         await self.store.schedule({feed.url: when})
         if change is not None:
             await self._ops_alert(polled.report, change, state)
+
+    # ------------------------------------------------------------------------------------------ push
+
+    def _pushed(self, feed: FeedConfig) -> bool:
+        if self.websub is None:
+            return False
+        return any(self.websub.active(t) for t, f in self._topics.items() if f.url == feed.url)
+
+    def _maybe_subscribe(self, feed: FeedConfig, body: bytes, address: str) -> None:
+        assert self.websub is not None
+        found = discover(body, (), address)
+        if not found.hubs:
+            return
+        topic = found.self_url or address
+        sub = self.websub.subscription(topic)
+        if sub is not None and sub.state in ("pending", "active"):
+            return
+        self._topics[topic] = feed
+        task = asyncio.create_task(self._subscribe(found.hubs[0], topic, feed))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _subscribe(self, hub: str, topic: str, feed: FeedConfig) -> None:
+        assert self.websub is not None
+        try:
+            await self.websub.subscribe(self.session, hub, topic)
+            log.info("feed %s: subscribed for push at %s", _feed_name(feed, feed.name or feed.url), hub)
+        except WebSubError as exc:
+            log.warning("feed %s: push subscription failed (%s); polling as usual", feed.url, exc)
+
+    async def renew_subscriptions(self) -> None:
+        """Subscribe again where a lease is about to run out or a hub never verified us."""
+        if self.websub is None:
+            return
+        for sub in self.websub.renew_due():
+            feed = self._topics.get(sub.topic)
+            if feed is not None:
+                await self._subscribe(sub.hub, sub.topic, feed)
+
+    async def on_push(self, topic: str, body: bytes, content_type: str | None) -> None:
+        """A hub posted new content for a topic: parse and record it now, as if it had been polled."""
+        feed = self._topics.get(topic)
+        if feed is None:
+            log.warning("push for unknown topic %s ignored", topic)
+            return
+        now = self.clock()
+        try:
+            parsed = await self._parse(body, feed, now, content_type)
+        except FeedParseError as exc:
+            log.warning("push for feed %s unreadable: %s", feed.url, exc)
+            return
+        events, fresh = await self.process_items(parsed.items, now)
+        log.info(
+            "push for feed %s: %d items, %d new, %d alerts",
+            feed.url,
+            len(parsed.items),
+            len(fresh),
+            len(events),
+        )
 
     async def _ops_alert(self, report: FeedReport, change: str, state: dict[str, Any]) -> None:
         feed = report.feed

@@ -90,6 +90,7 @@ class Scheduler:
                     await self.sync_feeds()
                     self._synced = True
                 wait = await self._start_due()
+                await self.pipeline.renew_subscriptions()
                 if self._store_failures:
                     log.warning("store is back")
                 self._store_failures = 0
