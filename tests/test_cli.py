@@ -106,7 +106,7 @@ def test_unreadable_feed_file_is_one_line_and_the_cycle_completes(
     path = write(tmp_path, text)
     assert main(["run", "-c", path, "--once"]) == EXIT_OK
     err = capsys.readouterr().err
-    failures = [line for line in err.splitlines() if "failed:" in line]
+    failures = [line for line in err.splitlines() if "feed failed" in line]
     assert any(str(missing) in line for line in failures)
     # root can read a mode-0 file; only assert the unreadable case when permissions are enforced
     if not _can_read(unreadable):

@@ -243,3 +243,30 @@ async def test_slack_webhook_posts_alerts_and_skips_updates(store: Store) -> Non
         await runner.cleanup()
     assert len(posts) == 1 and "copy 0" in posts[0]["text"]  # the update was not posted as a new alert
     assert await store.outbox_pending() == 0
+
+
+def test_outbox_command_lists_waiting_and_parked(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from newswatch.cli import main
+    from newswatch.store import open_store
+
+    url = f"sqlite:///{tmp_path}/s.db"
+
+    async def setup() -> None:
+        store = open_store(url)
+        await queue(store, 2, "slack:#news")
+        await queue(store, 1, "slack:#gone", start=5)
+        head = await store.outbox_head("slack:#gone", 1)
+        await store.outbox_park(
+            "slack:#gone", [head[0].id], "Slack chat.postMessage failed: channel_not_found"
+        )
+        await store.close()
+
+    asyncio.run(setup())
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"store: {url}\n", encoding="utf-8")
+    assert main(["outbox", "-c", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "waiting: 2" in out and "slack:#news: 2" in out
+    assert "parked: 1" in out and "channel_not_found" in out and "Item 5" in out

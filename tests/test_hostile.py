@@ -104,7 +104,7 @@ notify: {{jsonl: {out}}}
     )  # bounded by the 3 s fetch timeout, not by servers
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mb < 250, f"peak RSS {peak_mb:.0f} MB"
-    failures = [line for line in log.splitlines() if " failed: " in line]
+    failures = [line for line in log.splitlines() if "feed failed" in line]
     for path, cause in BAD.items():
         lines = [line for line in failures if server.url(path) in line]
         assert len(lines) == 1, f"{path}: {lines}"  # each bad feed named once

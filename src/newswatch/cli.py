@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_config(feeds)
     feeds.add_argument("--json", action="store_true", help="machine-readable output")
 
+    outbox = sub.add_parser(
+        "outbox",
+        help="show alerts waiting for delivery and those parked",
+        description="Show how many records wait in the outbox per target, and every parked record (one that "
+        "can never be delivered as configured, e.g. to a channel that does not exist) with the reason.",
+    )
+    add_config(outbox)
+
     opml = sub.add_parser(
         "import-opml",
         help="print the feeds: YAML for an OPML export",
@@ -138,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(loaded)
     if args.command == "feeds":
         return asyncio.run(feeds(loaded, as_json=args.json))
+    if args.command == "outbox":
+        return asyncio.run(outbox(loaded))
     problems = _watch_problems(loaded)
     if problems:
         print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)
@@ -283,6 +293,31 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
     stack.push_async_callback(subscriber.close)
     app.pipeline.websub = subscriber
     log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)
+
+
+async def outbox(loaded: LoadedConfig) -> int:
+    from newswatch.store import StoreError, open_store
+
+    try:
+        store = open_store(store_url(loaded.config))
+        try:
+            targets = await store.outbox_targets()
+            waiting = {t: len(await store.outbox_head(t, 100_000)) for t in targets}
+            parked = await store.outbox_parked()
+        finally:
+            await store.close()
+    except StoreError as exc:
+        print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    print(f"waiting: {sum(waiting.values())}")
+    for target, n in sorted(waiting.items()):
+        print(f"  {target}: {n}")
+    print(f"parked: {len(parked)}")
+    for entry, reason in parked:
+        print(
+            f"  {entry.target}  {entry.event}  {entry.watch}  {entry.record.get('title', '')[:60]}  — {reason}"
+        )
+    return EXIT_OK
 
 
 def _reload(path: Path, app: App, scheduler: Scheduler) -> None:

@@ -237,8 +237,10 @@ class Delivery:
             report.retried += 1
             report.next_due = min(report.next_due or not_before, not_before)
             log.warning(
-                "delivery to %s failed (attempt %d, retry in %.1fs): %s", target, attempts, delay, exc
-            )
+                "delivery failed",
+                extra={"target": target, "watch": entry.watch, "story": entry.story, "error": str(exc),
+                       "attempt": attempts, "retry_in": round(delay, 1)},
+            )  # fmt: skip
             return False
         await self._ack_durably(target, [entry.id], (key, state) if state else None)
         if self.metrics is not None:
@@ -333,6 +335,7 @@ class Delivery:
                 target,
                 reason,
                 len(entries),
+                extra={"target": target, "error": reason},
             )
         report.errors.append(f"{target}: {reason}")
 

@@ -29,7 +29,7 @@ from newswatch.config import Config, FeedConfig
 from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
 from newswatch.fetch import Validators, fetch
 from newswatch.match import Matcher
-from newswatch.metrics import Metrics
+from newswatch.metrics import Metrics, classify_error
 from newswatch.models import Item, Match
 from newswatch.normalise import text_fingerprint
 from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
@@ -379,10 +379,12 @@ class Pipeline:
         feed = report.feed
         if change == "down":
             title = f"Feed {report.label} has been failing since {_iso(state.get('failing_since'))}: {state.get('last_error')}"
-            log.error("feed %s is down: %s", _feed_name(feed, report.label), state.get("last_error"))
+            log.error(
+                "feed down", extra={"feed": report.label, "url": feed.url, "error": state.get("last_error")}
+            )
         else:
             title = f"Feed {report.label} has recovered"
-            log.warning("feed %s recovered", _feed_name(feed, report.label))
+            log.warning("feed recovered", extra={"feed": report.label, "url": feed.url})
         record: dict[str, Any] = {"event": f"feed_{change}", "watch": "ops", "story": "", "title": title, "url": feed.url,
                   "source": "newswatch", "published": None, "matched": [], "at": self.clock().isoformat()}  # fmt: skip
         for target in self._ops_targets:
@@ -406,7 +408,10 @@ class Pipeline:
         elapsed: float | None,
         hints: dict[str, float | None],
     ) -> Polled:
-        log.warning("feed %s failed: %s", _feed_name(feed, label), error)
+        log.warning(
+            "feed failed",
+            extra={"feed": label, "url": feed.url, "cause": classify_error(error), "error": error},
+        )
         self._observe_poll("error", elapsed, error)
         return Polled(FeedReport(feed, label, "error", error=error), [], state, {}, **hints)
 
@@ -435,6 +440,10 @@ class Pipeline:
             if recorded.seen is not Seen.SAME:
                 fresh.append(item)
                 events.extend(recorded.events)
+                for e in recorded.events:
+                    log.debug(
+                        f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": item.url}
+                    )
         if events:
             self.delivery.poke()
         return events, fresh

@@ -67,6 +67,8 @@ class Display:
 
 def unique_terms(found: list[Found]) -> tuple[str, ...]:
     """Terms as written, in first-occurrence order, without repeats."""
+    if len(found) == 1:
+        return (found[0].text,)
     return tuple(dict.fromkeys(f.text for f in sorted(found, key=lambda f: f.start)))
 
 
@@ -76,9 +78,13 @@ def make_snippet(
     """About ``width`` characters of ``text`` around the densest group of hits, and the hits' spans in it."""
     if not text:
         return "", ()
-    ordered = sorted(hits, key=lambda h: (h.start, h.end))
+    ordered = sorted(hits, key=lambda h: (h.start, h.end)) if len(hits) > 1 else hits
     if not ordered:
         start, end = 0, min(len(text), width)
+    elif len(ordered) == 1:  # the common case, without the search below (its result for one hit)
+        lead, group_end = ordered[0].start, ordered[0].end
+        start = max(0, lead - max(0, width - (group_end - lead)) // 3)
+        end = min(len(text), max(start + width, group_end))
     else:
         best, best_score = 0, -1
         for i, h in enumerate(ordered):
