@@ -16,6 +16,7 @@ from newswatch.cli import main
 from tests.feedserver import FeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
+SRC = str(Path(__file__).resolve().parents[1] / "src")  # the child imports the code under test
 
 
 def rss(
@@ -90,7 +91,7 @@ notify: {{jsonl: {out}}}
             encoding="utf-8",
         )
         started = time.monotonic()
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+        env = {**os.environ, "PYTHONPATH": SRC}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "newswatch.cli", "run", "-c", str(cfg), "--once",
             stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, env=env,
