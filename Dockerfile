@@ -15,6 +15,9 @@ RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 COPY config /etc/newswatch
 USER newswatch
 ENV XDG_STATE_HOME=/home/newswatch/state
+# Healthy when /healthz answers 200; a config without `http: {listen: "${NEWSWATCH_HTTP_LISTEN:-}"}` has no
+# endpoint, and then only the process itself is watched.  The slim image has no curl: Python does the GET.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python", "-c", "import os, sys, urllib.request; listen = os.environ.get('NEWSWATCH_HTTP_LISTEN'); sys.exit(0) if not listen else urllib.request.urlopen('http://127.0.0.1:' + listen.rsplit(':', 1)[1] + '/healthz', timeout=4)"]
 WORKDIR /home/newswatch
 ENTRYPOINT ["newswatch"]
 CMD ["run", "-c", "/etc/newswatch/example.yaml"]
