@@ -215,22 +215,6 @@ def _normalise(text: str) -> bytes:
     return _START + raw
 
 
-def _normalise_item(item: Item) -> bytes:
-    """:func:`_normalise` of the item's text, headline written in Title Case or capitals read as a sentence start.
-
-    In "Obama Reverses Bush on Species Protection Measure" capitals say nothing about names; taken as names
-    (boosted) they would make every headline-only item look like every other one with the same words.
-    """
-    body = "\n".join(part for part in (item.summary, item.content) if part)
-    title = item.title
-    words = title.split()
-    if len(words) >= 3 and sum(1 for w in words if w[:1].isupper()) >= 0.6 * len(words):
-        head = _normalise(title.lower() if title.isupper() else title).replace(b" ", b" \x02")
-    else:
-        head = _normalise(title)
-    return head + b" " + _normalise(body) if body else head
-
-
 def _classify(raw: bytes) -> tuple[str, int]:
     """The term of a written form ("" for none) and its kind."""
     word = raw.decode("utf-8", "replace")
@@ -410,7 +394,7 @@ def item_features(item: Item, df: DocFreq | None, params: StoryParams = DEFAULT_
     ``df`` None weighs every term as if equally rare (a cold start); the caller learns ``df`` from
     ``features.terms`` afterwards.
     """
-    normalised = _normalise_item(item)
+    normalised = _normalise(item.text)
     terms, counts, kinds = _term_counts(normalised.split())
     vector: tuple[tuple[str, float], ...] = ()
     if terms:
