@@ -1,12 +1,12 @@
 """The one Aho-Corasick automaton over every alias, word, phrase and prefix of every watch.
 
 Owns the atom table (each distinct key + case rule gets one integer id) and the single scan of an item:
-``Index.scan`` runs the C automaton once over the item's lower-cased word stream and records, per key, the
-stream offsets where it ends.  Keys carry a space on each side (a prefix only on the left), so every hit is a
-whole word or a word start without any boundary test.  The :class:`Scan` then knows which atoms occurred
-(``present``, what the presearcher and most operators need) and turns end offsets into spans only for the
-atoms a query asks about; capitalised aliases are checked against the case-kept stream, one slice comparison
-per hit.
+``Index.scan`` runs the C automaton once over the item's lower-cased word stream and keeps its hits (end
+offset, value).  Keys carry a space on each side (a prefix only on the left), so every hit is a whole word or
+a word start without any boundary test.  The :class:`Scan` knows which atoms occurred (``present``, all the
+presearcher and most operators need, built without Python code per hit) and turns hits into spans only for
+the atoms a query asks about; capitalised aliases are checked against the case-kept stream, one slice
+comparison per hit.
 """
 
 from __future__ import annotations

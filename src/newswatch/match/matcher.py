@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from newswatch.config import EntityConfig, WatchConfig
@@ -77,16 +77,17 @@ def entity_refs(node: Node) -> list[EntityRef]:
 # default term weighting): longer words are rarer (half as frequent every three letters), an entity's name is
 # rarer than a query word, a phrase rarer than a word (each extra word about five times), a misspelling (fuzzy
 # variant) very rare, and a prefix stands for many words.  The matcher then counts which atoms occur and
-# re-plans after 256, 1,024, 4,096 ... items with observed frequencies (the prior counting as PRIOR_ITEMS
-# items).  A wrong guess costs a few more set tests per item, never a different answer: every group is a
-# necessary condition, so any choice of trigger finds the same watches.
+# re-plans after 256, 1,024, 4,096 ... items with observed frequencies (counted on every SAMPLE_EVERY-th
+# item; the prior counts as PRIOR_ITEMS sampled items).  A wrong guess costs a few more set tests per item,
+# never a different answer: every group is a necessary condition, so any trigger finds the same watches.
 _WORD_PRIOR = 0.05
 _ALIAS_PRIOR = 0.01
 _FUZZY_PRIOR = 0.00002
 _PHRASE_FACTOR = 0.2
 _PREFIX_FACTOR = 3.0
 _HALVING_LETTERS = 3.0
-PRIOR_ITEMS = 64
+PRIOR_ITEMS = 64  # sampled items' worth of confidence in the prior
+SAMPLE_EVERY = 4  # count the atoms of one item in this many
 FIRST_REPLAN = 256
 REPLAN_GROWTH = 4
 MAX_REPLAN_INTERVAL = 65536
@@ -98,8 +99,9 @@ Group = frozenset[int]
 class _Plan:
     """Which watches to consider for an item: replaced as a whole, so a concurrent match() sees one plan."""
 
-    by_atom: dict[int, tuple[int, ...]]  # trigger atom -> watches (indices, ascending)
+    by_atom: dict[int, tuple[int, ...]]  # trigger atom -> watches (indices)
     checks: tuple[tuple[Group, ...], ...]  # per watch: requirement groups not implied by its trigger
+    triggers: tuple[Group | None, ...]  # per watch: its trigger, None for watches evaluated on every item
 
 
 class Matcher:
@@ -132,10 +134,12 @@ class Matcher:
             self._hits.append(compile_hits(w.node, self._resolved))
         self._always = tuple(i for i, g in enumerate(self._groups) if g is None)
         self._index.build()
-        self._seen: Counter[int] = Counter()
+        self._seen: Counter[int] = Counter()  # atom -> sampled items it occurred in
+        self._sampled = 0
         self._items = 0
         self._next_plan = FIRST_REPLAN
-        self._plan = self._make_plan(self._prior.__getitem__)
+        self._group_priors = {g: self._prior_cost(g) for gs in self._groups if gs for g in gs}
+        self._plan = self._make_plan(self._group_priors)
 
     def __len__(self) -> int:
         return len(self.watches)
@@ -153,33 +157,51 @@ class Matcher:
     def _prior_cost(self, group: Group) -> float:
         return sum(map(self._prior.__getitem__, group))
 
-    def _make_plan(self, frequency: Callable[[int], float]) -> _Plan:
-        """Each watch under its rarest requirement group, by ``frequency`` of atoms."""
-        by_atom: dict[int, list[int]] = {}
-        checks: list[tuple[Group, ...]] = []
-        costs: dict[Group, float] = {}
-        for i, groups in enumerate(self._groups):
-            if groups is None:
-                checks.append(())
-                continue
-            for g in groups:
-                if g not in costs:
-                    costs[g] = sum(map(frequency, g))
-            trigger = min(groups, key=costs.__getitem__)
-            for atom in trigger:
-                by_atom.setdefault(atom, []).append(i)
-            # A group containing the trigger is met whenever the trigger is: no need to test it again.
-            checks.append(tuple(dict.fromkeys(g for g in groups if not trigger <= g)))
-        return _Plan({a: tuple(ws) for a, ws in by_atom.items()}, tuple(checks))
+    def _make_plan(self, costs: dict[Group, float], old: _Plan | None = None) -> _Plan:
+        """Each watch under its cheapest (expected rarest) requirement group; from ``old``, only the watches
+        whose trigger changed are moved (registering every trigger atom of a watchlist takes a while)."""
+        triggers = tuple(None if gs is None else min(gs, key=costs.__getitem__) for gs in self._groups)
+        if old is None:
+            lists: dict[int, list[int]] = {}
+            for i, trigger in enumerate(triggers):
+                for atom in trigger or ():
+                    lists.setdefault(atom, []).append(i)
+            by_atom = {a: tuple(ws) for a, ws in lists.items()}
+            checks = [self._checks(i, t) for i, t in enumerate(triggers)]
+            return _Plan(by_atom, tuple(checks), triggers)
+        moved = [i for i, t in enumerate(triggers) if t is not old.triggers[i] and t != old.triggers[i]]
+        if not moved:
+            return old
+        by_atom, checks = dict(old.by_atom), list(old.checks)
+        for i in moved:
+            for atom in old.triggers[i] or ():
+                rest = tuple(w for w in by_atom[atom] if w != i)
+                if rest:
+                    by_atom[atom] = rest
+                else:
+                    del by_atom[atom]
+            for atom in triggers[i] or ():
+                by_atom[atom] = (*by_atom.get(atom, ()), i)
+            checks[i] = self._checks(i, triggers[i])
+        return _Plan(by_atom, tuple(checks), triggers)
+
+    def _checks(self, i: int, trigger: Group | None) -> tuple[Group, ...]:
+        """The requirement groups of watch ``i`` still to test once its trigger occurred."""
+        if trigger is None:
+            return ()
+        # A group containing the trigger is met whenever the trigger is: no need to test it again.
+        return tuple(dict.fromkeys(g for g in self._groups[i] or () if not trigger <= g))
 
     def _replan(self) -> None:
-        """Triggers from the frequencies observed so far (the prior counting as PRIOR_ITEMS items)."""
-        seen, prior, n = self._seen, self._prior, self._items + PRIOR_ITEMS
-
-        def frequency(atom: int) -> float:
-            return (seen[atom] + prior[atom] * PRIOR_ITEMS) / n
-
-        self._plan = self._make_plan(frequency)
+        """Triggers from the frequencies observed so far (the prior counting as PRIOR_ITEMS sampled items)."""
+        seen = self._seen
+        costs: dict[Group, float] = {}
+        # Expected occurrences per item, summed over a group: counts only for the atoms that were seen (a
+        # fuzzy entity's hundreds of spellings are mostly not), so a re-plan costs milliseconds.
+        for g, prior in self._group_priors.items():
+            counted = sum(map(seen.__getitem__, g & seen.keys())) if seen else 0
+            costs[g] = counted + prior * PRIOR_ITEMS
+        self._plan = self._make_plan(costs, self._plan)
         self._next_plan = self._items + min(self._items * (REPLAN_GROWTH - 1), MAX_REPLAN_INTERVAL)
 
     def _resolve(self, node: Node) -> None:
@@ -235,8 +257,10 @@ class Matcher:
         scan = self._index.scan(prepare(item.title, item.summary, item.content))
         present = scan.present
         plan = self._plan  # read once: a re-plan replaces it as a whole
-        self._seen.update(present)
         self._items += 1
+        if not self._items % SAMPLE_EVERY:  # frequencies from a sample: counting costs a few us per item
+            self._seen.update(present)
+            self._sampled += 1
         if self._items >= self._next_plan:
             self._replan()
         by_atom = plan.by_atom
