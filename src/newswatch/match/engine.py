@@ -81,11 +81,6 @@ class Scan:
             spans = [s for s in spans if cased[s[0] - 1 : s[1] + 1] == case_key]
         return spans
 
-    @property
-    def occ(self) -> dict[int, list[Span]]:
-        """Every atom that occurred -> its spans (for explanations; the fast path asks per atom)."""
-        return {atom: self.spans(atom) for atom in sorted(self.present)}
-
 
 class Index:
     """Atoms added while compiling, then frozen into one automaton with :meth:`build`."""
