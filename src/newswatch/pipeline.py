@@ -15,7 +15,7 @@ import hashlib
 import logging
 import random
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -194,14 +194,23 @@ class Pipeline:
         cycle's alerts independent of which server answered first.
         """
         started = time.monotonic()
-        polled = await asyncio.gather(*(self.collect(feed) for feed in self.config.feeds))
+        outcomes = await asyncio.gather(
+            *(self.collect(feed) for feed in self.config.feeds), return_exceptions=True
+        )
+        # A feed's own trouble is a Polled with an error; anything raised here (the store is gone) ends the cycle,
+        # but only once every poll has finished, so nothing is left running against closed resources.
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
+        polled = [o for o in outcomes if isinstance(o, Polled)]
         now = self.clock()
         items = [item for p in polled for item in p.items]
         items.sort(key=lambda i: (i.published or now, -len(i.text)))
         events, fresh = await self.process_items(items, now)
         report = CycleReport(events=events)
+        fresh_per_feed = Counter(i.feed_url for i in fresh)
         for p in polled:
-            p.report.new = sum(1 for i in fresh if i.feed_url == p.report.feed.url)
+            p.report.new = fresh_per_feed[p.report.feed.url]
             report.feeds.append(p.report)
             await self.commit(p)
         # Deliver what this cycle queued and anything an earlier run left behind, waiting out short back-offs

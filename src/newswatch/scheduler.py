@@ -1,9 +1,9 @@
 """The service loop: which feed to poll when, shared by any number of workers through the store.
 
 Owns `newswatch run` without `--once`.  Every feed's next poll time lives in the store (a sorted set on Redis,
-a table on SQLite).  Each worker asks for the feeds that are due, takes a short lease on each before polling
-it, and gives it back with its next poll time; so a feed is polled once per interval however many workers
-run, and a worker that dies releases its feeds when their leases expire.  Delivery runs beside it; on stop,
+a table on SQLite).  Each worker claims due feeds in one atomic step that also moves their due time past a
+short hold, polls them, and sets their real next poll time; so a feed is polled once per interval however many
+workers run, and the feeds of a worker that dies become due again when the hold passes.  Delivery runs beside it; on stop,
 polling ends and the outbox is flushed within the grace period.
 """
 
@@ -24,7 +24,9 @@ from newswatch.store.base import StoreError
 log = logging.getLogger("newswatch")
 
 TICK_S = 1.0  # longest sleep between two looks at the schedule
-FEED_LEASE_MARGIN_S = 10.0  # a feed's lease outlives its fetch timeout by this much (parse and record)
+# A claimed feed is held this long past its fetch timeout (for parsing and recording); a worker that dies
+# holding it gives it back then.
+FEED_HOLD_MARGIN_S = 10.0
 
 
 class Scheduler:
@@ -102,18 +104,16 @@ class Scheduler:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
 
     async def _start_due(self) -> float:
-        """Start a poll for each due feed this worker can lease; returns how long to sleep."""
+        """Claim due feeds up to this worker's free capacity and poll them; returns how long to sleep."""
         store = self.pipeline.store
         room = self.config.fetch.concurrency - len(self._in_flight)
         if room > 0:
-            for url in await store.due_feeds(time.time(), room * 2):
-                if len(self._in_flight) >= self.config.fetch.concurrency:
-                    break
+            hold = self.config.fetch.timeout + FEED_HOLD_MARGIN_S
+            for url in await store.claim_due(time.time(), room, hold):
                 feed = self._feeds.get(url)
-                if feed is None or url in self._in_flight:
-                    continue
-                ttl = self.config.fetch.timeout + FEED_LEASE_MARGIN_S
-                if await store.lease(f"feed:{url}", self.worker, ttl):
+                if feed is None:
+                    await store.unschedule([url])  # a feed no longer in the config
+                elif url not in self._in_flight:
                     self._in_flight[url] = asyncio.create_task(self._poll(feed), name=url)
         next_due = await store.next_due()
         return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - time.time()))
@@ -121,10 +121,7 @@ class Scheduler:
     async def _poll(self, feed: FeedConfig) -> None:
         store = self.pipeline.store
         try:
-            due = await store.due_time(feed.url)
-            # Another worker may have polled it between our look at the schedule and our lease.
-            if due is not None and due <= time.time():
-                await self.pipeline.poll(feed)
+            await self.pipeline.poll(feed)  # its commit sets the feed's real next poll time
         except StoreError as exc:
             log.warning("store unavailable while polling %s (%s); it will be polled again", feed.url, exc)
         except Exception:  # a bug must not stop the other feeds: say it loudly, retry later, carry on
@@ -133,8 +130,6 @@ class Scheduler:
                 await store.schedule({feed.url: time.time() + feed.interval})
         finally:
             self._in_flight.pop(feed.url, None)
-            with contextlib.suppress(StoreError):
-                await self.pipeline.store.release(f"feed:{feed.url}", self.worker)
 
     def reload(self) -> None:
         """The pipeline took a new config: bring the shared schedule in line at the next tick."""

@@ -253,3 +253,18 @@ async def test_schedule_orders_due_feeds(store: Store) -> None:
     await store.unschedule(["d"])
     assert await store.due_feeds(NOW, 10) == ["c"]
     assert await store.next_due() == NOW - 1
+
+
+async def test_claim_due_hands_each_feed_to_one_worker(store_url: str) -> None:
+    stores = [open_store(store_url) for _ in range(3)]
+    try:
+        await stores[0].schedule({f"f{i}": NOW - i for i in range(30)})
+        claimed = await asyncio.gather(*(s.claim_due(NOW, 15, 60.0) for s in stores))
+        await asyncio.sleep(0)
+        flat = [u for c in claimed for u in c]
+        assert sorted(flat) == sorted(f"f{i}" for i in range(30))  # all taken, none twice
+        assert await stores[0].due_feeds(NOW + 59, 100) == []  # held while being polled
+        assert len(await stores[0].due_feeds(NOW + 61, 100)) == 30  # a dead worker's feeds come back
+    finally:
+        for s in stores:
+            await s.close()

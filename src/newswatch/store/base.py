@@ -202,6 +202,11 @@ class Store(Protocol):
         """Feeds due by ``now``, most overdue first (every worker asks; leases decide who polls)."""
         ...
 
+    async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
+        """Atomically take up to ``limit`` feeds due by ``now`` for this worker: their due time moves to
+        ``now + hold``, so no other worker takes them; a worker that dies gives them back when that passes."""
+        ...
+
     async def due_time(self, feed_url: str) -> float | None:
         """When one feed is next due, or None when it is not scheduled."""
         ...

@@ -12,6 +12,7 @@ this store needs one Redis server (or keys in one hash slot), not a cluster.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -206,6 +207,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
+# Take due feeds for one worker: ZRANGEBYSCORE and moving them past the hold in one step.
+_CLAIM = """
+local urls = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, u in ipairs(urls) do redis.call('ZADD', KEYS[1], ARGV[3], u) end
+return urls
+"""
+
 # Times in integer milliseconds: Lua numbers are doubles, but integers keep the arithmetic exact.
 _SLOT = """
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -216,6 +224,8 @@ return slot - now
 """
 
 LOCK_MS = 5000
+POOL_SIZE = 32  # connections per process
+POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 THREAD_TTL_MS = 30 * 24 * 3600 * 1000
 
 
@@ -233,14 +243,24 @@ class RedisStore:
         self._lease = client.register_script(_LEASE)
         self._release = client.register_script(_RELEASE)
         self._slot = client.register_script(_SLOT)
+        self._claim = client.register_script(_CLAIM)
         self.round_trips = 0  # for benchmarks: scripts and commands sent by record()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        client = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30
+        # A blocking pool: hundreds of concurrent polls queue for a connection instead of failing with
+        # "Too many connections" or opening hundreds of sockets to Redis.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT_S,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+            health_check_interval=30,
         )
-        return cls(client, url=url)
+        return cls(aioredis.Redis(connection_pool=pool), url=url)
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -283,7 +303,13 @@ class RedisStore:
         token = uuid.uuid4().hex
         placed: dict[str, tuple[str, str, list[list[Any]]]] = {}  # watch -> (story, event, ops)
         storied = [c for c in claims if c.features is not None]
-        if storied:
+        if not storied:
+            return await self._record(sighting, keys, base, claims, storied, {}, sighting.keys[0], token)
+        # One contender per watch and process: the Redis lock then only arbitrates between workers, instead of
+        # dozens of this process's own concurrent polls spinning on it.
+        async with contextlib.AsyncExitStack() as held:
+            for watch in sorted({c.watch for c in storied}):
+                await held.enter_async_context(self._local_lock(watch))
             prepared = await self._prepare_with_retry(keys, base, storied, stories, token, sighting.at)
             if prepared["status"] == "same":
                 return Recorded(str(prepared["id"]), Seen.SAME)
@@ -301,8 +327,23 @@ class RedisStore:
                 )
                 chosen = decide(claim.features, candidates, params)
                 placed[claim.watch] = self._story_ops(claim, item_id, sighting.at, chosen, candidates, params)
-        else:
-            item_id = sighting.keys[0]  # the commit script substitutes the stored id when the item is known
+            return await self._record(sighting, keys, base, claims, storied, placed, item_id, token)
+
+    async def _record(
+        self,
+        sighting: Sighting,
+        keys: list[str],
+        base: dict[str, Any],
+        claims: Sequence[WatchClaim],
+        storied: Sequence[WatchClaim],
+        placed: dict[str, tuple[str, str, list[list[Any]]]],
+        item_id: str,
+        token: str,
+    ) -> Recorded:
+        """The commit round trip: observation, claims, story writes and outbox entries in one script.
+
+        Without story claims the item id is a guess (its first key); the script finds the stored one.
+        """
         # cjson turns null into a truthy userdata: send empty values, never None.
         df_terms = next((list(c.features.terms) for c in storied if c.features is not None), [])
         watches: list[dict[str, Any]] = []
@@ -360,6 +401,12 @@ class RedisStore:
         )
         return Recorded(str(out["id"]), Seen(out["status"]), events)
 
+    def _local_lock(self, watch: str) -> asyncio.Lock:
+        lock = self._locks.get(watch)
+        if lock is None:
+            lock = self._locks[watch] = asyncio.Lock()
+        return lock
+
     async def _prepare_with_retry(
         self,
         keys: list[str],
@@ -388,6 +435,7 @@ class RedisStore:
             )
         args = json.dumps({**base, "lock_ms": LOCK_MS, "token": token, "watches": watches})
         deadline = time.monotonic() + LOCK_MS / 1000 * 2
+        pause = 0.001
         while True:
             self.round_trips += 1
             out = cast(dict[str, Any], json.loads(await self._call(self._prepare(keys=keys, args=[args]))))
@@ -397,7 +445,9 @@ class RedisStore:
                 raise StoreError(
                     f"Redis store {self._url}: story state of a watch stayed locked for too long"
                 )
-            await asyncio.sleep(random.uniform(0.002, 0.02))
+            # Another worker holds the watch: back off a little more each time, with jitter.
+            await asyncio.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, 0.05)
 
     def _story_ops(
         self,
@@ -578,6 +628,10 @@ class RedisStore:
     async def due_feeds(self, now: float, limit: int) -> list[str]:
         return list(await self._call(self._r.zrangebyscore(C.SCHEDULE_KEY, "-inf", now, start=0, num=limit)))
 
+    async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
+        urls = await self._call(self._claim(keys=[C.SCHEDULE_KEY], args=[now, limit, now + hold]))
+        return [str(u) for u in urls]
+
     async def due_time(self, feed_url: str) -> float | None:
         score = await self._call(self._r.zscore(C.SCHEDULE_KEY, feed_url))
         return float(score) if score is not None else None
@@ -606,6 +660,7 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._r.aclose()
+        await self._r.connection_pool.disconnect()
 
 
 def _lock_key(watch: str) -> str:

@@ -536,6 +536,20 @@ class SQLiteStore:
             ]
         )
 
+    async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
+        def op(db: sqlite3.Connection) -> list[str]:
+            with self._tx(db):
+                urls = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT url FROM schedule WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
+                    )
+                ]
+                db.executemany("UPDATE schedule SET due = ? WHERE url = ?", [(now + hold, u) for u in urls])
+                return urls
+
+        return await self._run(op)
+
     async def due_time(self, feed_url: str) -> float | None:
         def op(db: sqlite3.Connection) -> float | None:
             row = db.execute("SELECT due FROM schedule WHERE url = ?", (feed_url,)).fetchone()
