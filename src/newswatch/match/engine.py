@@ -35,28 +35,18 @@ class Atom:
 class Scan:
     """One item's automaton hits: which atoms occurred, and (lazily, cached) where."""
 
-    __slots__ = ("_ends", "_index", "_spans", "hits", "prep", "present")
+    __slots__ = ("_index", "_spans", "hits", "prep", "present")
 
     def __init__(self, index: Index, prep: Prepared, hits: list[tuple[int, int]], present: set[int]) -> None:
         self._index = index
         self.prep = prep
         self.hits = hits  # (end offset of the last character, automaton value), in text order
         self.present = present  # atoms with at least one occurrence that passes its case rule
-        self._ends: dict[int, list[int]] | None = None
         self._spans: dict[int, list[Span]] = {}
 
     def ends(self, value: int) -> list[int]:
-        """End offsets of one automaton value's hits (grouped once per item, on the first request)."""
-        if self._ends is None:
-            grouped: dict[int, list[int]] = {}
-            for end, v in self.hits:
-                got = grouped.get(v)
-                if got is None:
-                    grouped[v] = [end]
-                else:
-                    got.append(end)
-            self._ends = grouped
-        return self._ends.get(value, [])
+        """End offsets of one automaton value's hits, in text order."""
+        return [end for end, v in self.hits if v == value]
 
     def spans(self, atom: int) -> list[Span]:
         """Stream spans of an atom's occurrences, in text order (empty when it did not occur)."""

@@ -60,12 +60,17 @@ class Evaluation:
             got = []
             if ent is not None:
                 # Fuzzy entities have hundreds of alias atoms and an item a few dozen: intersect the sets.
-                for atom in ent.alias_set & self.present:
-                    got.extend(self.scan.spans(atom))
+                found = ent.alias_set & self.present
                 vetoes = [s for atom in ent.exclude_atoms for s in self.scan.spans(atom)]
-                if vetoes and got:
-                    got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]
-                got = _outermost(sorted(set(got)))
+                if len(found) == 1 and not vetoes:
+                    # One alias: its spans are already in order, distinct and none inside another.
+                    got = self.scan.spans(next(iter(found)))
+                else:
+                    for atom in found:
+                        got.extend(self.scan.spans(atom))
+                    if vetoes and got:
+                        got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]
+                    got = _outermost(sorted(set(got)))
             self._entity[name] = got
         return got
 
