@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS story_terms (
     PRIMARY KEY (watch, term, story_id)
 );
 CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest);
+CREATE INDEX IF NOT EXISTS story_terms_story ON story_terms (watch, story_id);
 CREATE TABLE IF NOT EXISTS doc_freq (term TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -327,6 +328,7 @@ class SQLiteStore:
         shared: dict[str, float] = {}
         lo = at - p.window_s
         for term, weight in features.vector[: p.query_terms]:
+            # One indexed range read per term, newest first, capped like the Redis store's ZREVRANGEBYSCORE.
             rows = db.execute(
                 "SELECT story_id FROM story_terms WHERE watch = ? AND term = ? AND latest >= ? "
                 "ORDER BY latest DESC LIMIT ?",
@@ -335,14 +337,17 @@ class SQLiteStore:
             for (sid,) in rows:
                 shared[sid] = shared.get(sid, 0.0) + weight
         ranked = sorted(shared, key=shared.__getitem__, reverse=True)[: p.max_candidates]
+        wanted = list(dict.fromkeys([*band_hits, *ranked]))
         records = []
-        for sid in dict.fromkeys([*band_hits, *ranked]):
-            row = db.execute(
-                "SELECT record FROM stories WHERE watch = ? AND story_id = ? AND expires > ?",
-                (watch, sid, now),
-            ).fetchone()
-            if row:
-                records.append(StoryRecord.from_json(row[0]))
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            found = dict(
+                db.execute(
+                    f"SELECT story_id, record FROM stories WHERE watch = ? AND story_id IN ({marks}) AND expires > ?",
+                    (watch, *wanted, now),
+                ).fetchall()
+            )
+            records = [StoryRecord.from_json(found[sid]) for sid in wanted if sid in found]
         return Candidates(at=at, band_hits=band_hits, stories=records)
 
     def _place(
