@@ -5,8 +5,10 @@ notifiers, executor) and hands them to the pipeline.  Nothing else creates a con
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -24,6 +26,8 @@ from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.pipeline import Pipeline
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
+
+PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class StartupError(Exception):
@@ -88,7 +92,8 @@ async def open_app(
                 raise StartupError(str(exc)) from None
         session = await stack.enter_async_context(make_session(cfg.fetch))
         executor = stack.enter_context(
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="newswatch-parse")
+            # Parsing is CPU work: worker processes use every core (threads would share one interpreter lock).
+            ProcessPoolExecutor(max_workers=PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn"))
         )
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
         delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)

@@ -249,7 +249,7 @@ class Delivery:
             self.metrics.alert_delivered(
                 target_kind(target), entry.event, lag_from, datetime.now(UTC) if lag_from else None
             )
-        if entry.event == "alert":
+        if entry.event == "alert" and notifier.name not in UNFLOODABLE:
             await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
         report.sent += 1
         return True
