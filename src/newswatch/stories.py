@@ -24,12 +24,9 @@ Decision rules (precision first: merging two events hides a new event, a split o
 A story is in the window of an item published at ``t`` when ``first - window_s <= t <= latest + window_s``
 (publication times; items without a date use the time they were assigned).
 
-Features cost under a millisecond for a news article in pure Python + numpy: text is tokenised with bytes
-operations and each distinct written form is classified once per process; the near-duplicate fingerprint is a
-one-permutation MinHash (one hash per shingle, binned, empty bins densified) over polynomial shingle hashes read
-off prefix sums, so neither a string nor a Python call is made per shingle.  Band keys are therefore not those
-of datasketch's MinHash: a store that holds bands written by an older version simply finds no near-duplicate
-among them until they expire (one window).
+Features cost about a millisecond for a news article: text is tokenised with bytes operations and each
+distinct written form is classified once per process; the near-duplicate fingerprint is datasketch's MinHash
+fed 32-bit polynomial shingle hashes read off numpy prefix sums, so no string is built per shingle.
 
 Store integration (the in-memory implementation mirrors it key for key; every value is plain data):
 
@@ -65,6 +62,7 @@ from operator import itemgetter, mul
 from typing import Any, Protocol
 
 import numpy as np
+from datasketch import MinHash
 
 from newswatch.models import Item
 
@@ -328,16 +326,10 @@ def _top(weights: Any, terms: Sequence[str], k: int) -> list[int]:
     return sorted(chosen, key=lambda i: (-w[i], terms[i]))
 
 
-# MinHash over word 3-shingles, vectorised with numpy, in O(shingles) rather than O(shingles x num_perm):
-#
-# - each shingle's 64-bit hash is a polynomial hash of its bytes read off prefix sums, so no string per shingle
-#   is built and no Python function is called per shingle;
-# - one permutation hashing with rotation densification (Li, Owen & Zhang 2012; Shrivastava & Li 2014): the
-#   hash range is cut into ``num_perm`` bins and each bin keeps its smallest hash, which agrees between two
-#   documents with probability about their shingle Jaccard, as a MinHash value does.  An empty bin borrows the
-#   next non-empty bin's value, tagged with the distance, so two short texts do not agree on empty bins.
-#
-# The constants are fixed so band keys from different processes and runs agree.
+# MinHash over word 3-shingles.  The MinHash itself is datasketch's (affine permutations, shared by every
+# process through one fixed seed); only the shingle hashes are ours: each shingle's hash is a polynomial hash of
+# its bytes read off numpy prefix sums, so no string is built per shingle.  The constants are fixed so band keys
+# from different processes and runs agree.
 # Bytes of normalised text fingerprinted: the rest of a very long article adds nothing.
 _MAX_SHINGLED = 1 << 16
 _R = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
@@ -351,15 +343,14 @@ _SHIFT = np.uint64(29)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
 # Case, full stops, apostrophes and sentence marks do not count: a copy may differ in those.
 _SHINGLE_TABLE = bytes.maketrans(_START, b" ")
-_EDGES: dict[int, tuple[Any, Any]] = {}
+_PERMUTATIONS: dict[int, Any] = {}
 
 
-def _edges(num_perm: int) -> tuple[Any, Any]:
-    edges = _EDGES.get(num_perm)
-    if edges is None:
-        lower = np.array([-(-i * 2**64 // num_perm) for i in range(num_perm)], dtype=np.uint64)
-        edges = _EDGES[num_perm] = (lower, np.arange(num_perm))
-    return edges
+def _permutations(num_perm: int) -> Any:
+    perms = _PERMUTATIONS.get(num_perm)
+    if perms is None:
+        perms = _PERMUTATIONS[num_perm] = MinHash(num_perm=num_perm, seed=1, scheme="affine32").permutations
+    return perms
 
 
 def _band_keys(normalised: bytes, params: StoryParams) -> tuple[str, ...]:
@@ -374,18 +365,18 @@ def _band_keys(normalised: bytes, params: StoryParams) -> tuple[str, ...]:
     ends = np.concatenate([spaces, np.full(1, n, dtype=np.intp)])
     k = min(params.shingle, len(starts))
     lo, hi = starts[: len(starts) - k + 1], ends[k - 1 :]
-    edges, bins = _edges(params.num_perm)
     with np.errstate(over="ignore"):
         prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(arr * _POW[:n], dtype=np.uint64)])
         x = (prefix[hi] - prefix[lo]) * _IPOW[lo]  # sum of byte * R**offset over each shingle
         x = (x ^ (x >> _SHIFT)) * _MIX  # polynomial hashes are weak in their low bits: mix
-        x = np.sort(x ^ (x >> _SHIFT))  # sorted: the first hash at or after a bin's lower edge is its minimum
-        v = x[np.searchsorted(x, edges) % len(x)]  # past the last hash: wrap round to the first
-        dist = (np.searchsorted(edges, v, side="right") - 1 - bins) % len(bins)  # 0 unless borrowed
-        values = ((v * _MIX) >> np.uint64(32)).astype(np.uint32) ^ dist.astype(np.uint32)
-    step = params.num_perm // params.bands * 8  # hex digits per band
-    raw = values.tobytes().hex()
-    return tuple(f"{i}:{raw[i * step : (i + 1) * step]}" for i in range(params.bands))
+    shingles = np.unique((x >> np.uint64(32)).astype(np.uint32))
+    mh = MinHash(
+        num_perm=params.num_perm, permutations=_permutations(params.num_perm), scheme="affine32", hashfunc=int
+    )
+    mh.update_batch(shingles.tolist())
+    rows = params.num_perm // params.bands
+    values = np.asarray(mh.hashvalues, dtype=np.uint32)
+    return tuple(f"{b}:{values[b * rows : (b + 1) * rows].tobytes().hex()}" for b in range(params.bands))
 
 
 def item_features(item: Item, df: DocFreq | None, params: StoryParams = DEFAULT_PARAMS) -> StoryFeatures:
