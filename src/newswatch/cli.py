@@ -13,9 +13,9 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from newswatch import __version__
 from newswatch.config import ConfigError, LoadedConfig, WebSubConfig, format_duration, load_config, store_url
@@ -25,6 +25,9 @@ from newswatch.models import Item
 if TYPE_CHECKING:
     from newswatch.app import App
     from newswatch.scheduler import Scheduler
+    from newswatch.store.base import OutboxEntry, Store
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -261,20 +264,28 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
         return EXIT_STARTUP
 
 
-async def feeds(loaded: LoadedConfig, *, as_json: bool) -> int:
-    import json
-
-    from newswatch.feedstatus import feed_rows, format_rows
+async def _read_store(loaded: LoadedConfig, read: Callable[[Store], Awaitable[T]]) -> T | None:
+    """Run a read-only look at the store; None (and a message) when it cannot be read."""
     from newswatch.store import StoreError, open_store
 
     try:
         store = open_store(store_url(loaded.config))  # not exclusive: a running service may hold the file
         try:
-            rows = await feed_rows(loaded.config, store)
+            return await read(store)
         finally:
             await store.close()
     except StoreError as exc:
         print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
+        return None
+
+
+async def feeds(loaded: LoadedConfig, *, as_json: bool) -> int:
+    import json
+
+    from newswatch.feedstatus import feed_rows, format_rows
+
+    rows = await _read_store(loaded, lambda store: feed_rows(loaded.config, store))
+    if rows is None:
         return EXIT_STARTUP
     print(json.dumps(rows, indent=2) if as_json else format_rows(rows))
     return EXIT_OK
@@ -296,19 +307,14 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
 
 
 async def outbox(loaded: LoadedConfig) -> int:
-    from newswatch.store import StoreError, open_store
+    async def read(store: Store) -> tuple[dict[str, int], list[tuple[OutboxEntry, str]]]:
+        targets = await store.outbox_targets()
+        return {t: len(await store.outbox_head(t, 100_000)) for t in targets}, await store.outbox_parked()
 
-    try:
-        store = open_store(store_url(loaded.config))
-        try:
-            targets = await store.outbox_targets()
-            waiting = {t: len(await store.outbox_head(t, 100_000)) for t in targets}
-            parked = await store.outbox_parked()
-        finally:
-            await store.close()
-    except StoreError as exc:
-        print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
+    found = await _read_store(loaded, read)
+    if found is None:
         return EXIT_STARTUP
+    waiting, parked = found
     print(f"waiting: {sum(waiting.values())}")
     for target, n in sorted(waiting.items()):
         print(f"  {target}: {n}")
