@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -517,4 +517,4 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-__all__ = ["CycleReport", "FeedReport", "Pipeline", "Sequence", "story_config", "watch_targets"]
+__all__ = ["CycleReport", "FeedReport", "Pipeline", "Polled", "ops_targets", "story_config", "watch_targets"]

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable
 
 from newswatch.config import Config, FeedConfig
@@ -34,11 +33,9 @@ class Scheduler:
         self,
         pipeline: Pipeline,
         *,
-        worker: str | None = None,
         heartbeat: Callable[[], None] | None = None,
     ):
         self.pipeline = pipeline
-        self.worker = worker or uuid.uuid4().hex[:12]
         self._heartbeat = heartbeat or (lambda: None)
         self._feeds: dict[str, FeedConfig] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
