@@ -450,6 +450,8 @@ class Pipeline:
                 fresh.append(item)
                 events.extend(recorded.events)
                 for e in recorded.events:
+                    if self.metrics is not None:
+                        self.metrics.matched(e.watch, new_story=e.event == "alert")
                     log.debug(
                         f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": item.url}
                     )
