@@ -19,12 +19,11 @@ from newswatch.notify.base import Notifier
 from newswatch.notify.jsonl import JsonlNotifier
 from newswatch.notify.slack import SlackNotifier
 from newswatch.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.store import Store
-from newswatch.store.base import Sighting, StoryConfig, WatchClaim
-from newswatch.stories import StoryFeatures, StoryParams, assign
+from newswatch.store import Sighted, Sighting, Store, WatchClaim
+from newswatch.stories import BatchStories, StoryFeatures, StoryParams
 from tests.slackstub import GOOD_TOKEN, SlackStub
 
-STORIES = StoryConfig(StoryParams())
+STORIES = BatchStories({}, StoryParams())
 PACE = 0.02
 
 
@@ -36,7 +35,9 @@ async def queue(store: Store, n: int, target: str, *, start: int = 0, watch: str
         record = {"event": None, "watch": watch, "story": None, "title": f"Item {i} & <b>", "url": url,
                   "source": "Example", "published": None, "matched": ["x"], "at": "2025-03-05T00:00:00+00:00"}  # fmt: skip
         sighting = Sighting((f"guid:{watch}{i}",), f"fp{i}", 10, 3600.0, 1_741_000_000.0 + i)
-        await store.record(sighting, [WatchClaim(watch, (target,), record, None)], assign, STORIES)
+        await store.record(
+            [Sighted(sighting, (WatchClaim(watch, (target,), record, None),))], STORIES.fresh()
+        )
         urls.append(url)
     return urls
 
@@ -234,9 +235,8 @@ async def test_slack_webhook_posts_alerts_and_skips_updates(store: Store) -> Non
             record = {"event": None, "watch": "w", "story": None, "title": f"copy {i}", "url": f"https://x.example/{i}",
                       "source": "S", "published": None, "matched": [], "at": "2025-03-05T00:00:00+00:00"}  # fmt: skip
             sighting = Sighting((f"guid:c{i}",), f"fp{i}", 10, 3600.0, 1.0)
-            await store.record(
-                sighting, [WatchClaim("w", ("slack-webhook:",), record, feats)], assign, STORIES
-            )
+            claim = WatchClaim("w", ("slack-webhook:",), record, feats)
+            await store.record([Sighted(sighting, (claim,))], STORIES.fresh())
         sink = SlackWebhookNotifier(f"http://127.0.0.1:{port}/services/T/B/X")
         await (await deliver(store, {"slack-webhook": sink})).drain()
     finally:

@@ -5,28 +5,25 @@ notifiers, executor) and hands them to the pipeline.  Nothing else creates a con
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
+from newswatch import constants as C
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
+from newswatch.cpu import CpuStage, worker_count
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
 from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth
-from newswatch.match import compile_watches
 from newswatch.metrics import Metrics, instrument_store
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.notify.jsonl import JsonlNotifier
 from newswatch.notify.slack import SlackNotifier
 from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.pipeline import Pipeline
+from newswatch.pipeline import Pipeline, story_params
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
-
-PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 class StartupError(Exception):
@@ -68,7 +65,6 @@ async def open_app(
     loaded: LoadedConfig, *, exclusive: bool = True, stdout: TextIO | None = None, worker: str | None = None
 ) -> AsyncIterator[App]:
     cfg = loaded.config
-    matcher = compile_watches(cfg.entities, cfg.watches)
     metrics = Metrics()
     metrics.feeds_configured.set(len(cfg.feeds))
     async with contextlib.AsyncExitStack() as stack:
@@ -90,27 +86,26 @@ async def open_app(
             except NotifyError as exc:
                 raise StartupError(str(exc)) from None
         session = await stack.enter_async_context(make_session(cfg.fetch))
-        executor = stack.enter_context(
-            # Parsing is CPU work kept off the event loop.  Threads, not processes: worker processes measured no
-            # faster here (recording, not parsing, bounds a cycle) and each one re-imports the whole service.
-            ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="newswatch-parse")
-        )
+        # Parsing, matching and story sketches: CPU work, in worker processes (or a thread with workers: 0).
+        cpu = CpuStage(cfg.entities, cfg.watches, story_params(cfg)[0], worker_count(cfg.workers))
+        stack.callback(cpu.close)
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
         delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)
         try:
-            counts, docs = await store.doc_freq()
+            counts, docs = await store.doc_freq(C.MAX_DF_TERMS)
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
         pipeline = Pipeline(
             config=cfg,
             store=store,
             session=session,
-            matcher=matcher,
+            cpu=cpu,
             delivery=delivery,
             doc_freq=DocFreq(counts, docs),
-            executor=executor,
             metrics=metrics,
         )
+        # What this process learned of document frequencies is written when it stops, too.
+        stack.push_async_callback(_flush_doc_freq, pipeline)
         heartbeat = Heartbeat()
         ops = None
         if cfg.http.listen:
@@ -125,3 +120,8 @@ async def open_app(
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
         yield App(loaded, store, pipeline, metrics, heartbeat, ops)
+
+
+async def _flush_doc_freq(pipeline: Pipeline) -> None:
+    with contextlib.suppress(StoreError):
+        await pipeline.flush_doc_freq(force=True)

@@ -328,14 +328,11 @@ async def outbox(loaded: LoadedConfig) -> int:
 
 def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
     """SIGHUP: check the config file again and take it if it is valid; otherwise keep the running one."""
-    from newswatch.match import compile_watches
-
     try:
         fresh = load_config(path)
         problems = _watch_problems(fresh)
         if problems:
             raise ConfigError("\n".join(problems))
-        matcher = compile_watches(fresh.config.entities, fresh.config.watches)
     except ConfigError as exc:
         app.metrics.config_reloads.labels("rejected").inc()
         log.error("config reload rejected; still running the previous config:\n%s", exc)
@@ -345,7 +342,7 @@ def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
         log.warning("config reload: store, notify and http settings take effect only after a restart")
     # Connections and notifiers are the running ones; routing must not name a notifier that is not there.
     kept = fresh.config.model_copy(update={"store": old.store, "notify": old.notify, "http": old.http})
-    app.pipeline.reload(kept, matcher)
+    app.pipeline.reload(kept)
     app.loaded = fresh
     app.metrics.feeds_configured.set(len(fresh.config.feeds))
     app.metrics.config_reloads.labels("ok").inc()

@@ -201,6 +201,8 @@ class WebSubConfig(_Strict):
 
 class Config(_Strict):
     store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
+    # Processes for parsing, matching and story features: "auto" is one per core; 0 runs them in a thread.
+    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
     max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
     seen_ttl: Duration = C.DEFAULT_SEEN_TTL_S
     feeds: list[FeedConfig] = Field(default_factory=list)

@@ -6,10 +6,11 @@ from __future__ import annotations
 KEY_PREFIX = "nw:"
 ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item id
 ITEM_PREFIX = KEY_PREFIX + "item:"  # item id -> hash of text fingerprints and longest text length
-ALERTED_PREFIX = KEY_PREFIX + "alerted:"  # watch|item id -> story id, once the watch reported it
 FEED_PREFIX = KEY_PREFIX + "feed:"  # feed url -> fetch state (validators, errors, next poll)
-STORY_PREFIX = KEY_PREFIX + "story:"  # watch + "|rec:"/"|band:"/"|term:" -> story records and indexes
-DF_KEY = KEY_PREFIX + "df"  # hash term -> number of distinct items containing it
+# One watch's state, all under the hash tag {watch} (one cluster slot per watch): "alerted:<item id>" -> story id
+# once the watch reported the item, "rec:"/"band:"/"term:" story records and indexes, "ver" its version.
+WATCH_PREFIX = KEY_PREFIX + "w:"
+DF_KEY = KEY_PREFIX + "df:terms"  # sorted set term -> number of distinct matched items containing it
 DF_DOCS_KEY = KEY_PREFIX + "df:docs"  # number of distinct items counted in DF_KEY
 OUTBOX_SEQ_KEY = KEY_PREFIX + "outbox:seq"  # counter: global queueing order
 OUTBOX_ENTRY_PREFIX = KEY_PREFIX + "outbox:e:"  # seq -> hash(data, attempts, not_before)
@@ -63,3 +64,10 @@ TRACKING_PARAM_PREFIXES = ("utm_",)
 
 # Story grouping: learned document frequencies are used once this many distinct matched items were seen.
 MIN_DOC_FREQ_DOCS = 200
+
+# Story document frequencies: terms kept in memory and in the store (the rarest are forgotten past it), and how
+# often a process writes what it learned (documents counted, or seconds, whichever comes first).
+MAX_DF_TERMS = 200_000
+DF_FLUSH_DOCS = 500
+DF_FLUSH_S = 30.0
+REPLAY_BATCH = 200  # archive items per store call in `newswatch replay`

@@ -1,23 +1,23 @@
-"""The orchestrator: the one place that chains fetch → parse → match → story → outbox → delivery.
+"""The orchestrator: the one place that chains fetch → CPU stage → record → outbox → delivery.
 
 Stages never import each other; this module wires them with the resources the application context injects
-(store, HTTP session, matcher, delivery, an executor for CPU work).  A feed's failure is reported in one line
-and never stops the cycle.  A feed's new state (validators, body hash) is saved only after its items were
-recorded, so a crash in between re-reads the feed instead of losing its items.
+(store, HTTP session, the CPU stage's process pool, delivery).  Parsing, matching and story sketches run in the
+pool (:mod:`newswatch.cpu`); the event loop only waits.  A feed's items cross into the store as one batch (one
+:meth:`~newswatch.store.base.Store.record` call).  Any failure of one feed — a fetch error, an unusable body,
+an unexpected exception while parsing or recording it — is that feed's failure: one ``feed failed`` line with
+its cause, its health and back-off, never the cycle's.  A feed's new state (validators, body hash) is saved only
+after its items were recorded, so a crash in between re-reads the feed instead of losing its items.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import hashlib
 import logging
 import random
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -26,16 +26,14 @@ import aiohttp
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
+from newswatch.cpu import CpuStage, Outcome
 from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
 from newswatch.fetch import Validators, fetch
-from newswatch.match import Matcher
 from newswatch.metrics import Metrics, classify_error
 from newswatch.models import Item, Match
-from newswatch.normalise import text_fingerprint
-from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
 from newswatch.schedule import PollOutcome, health_transition, next_poll
-from newswatch.store.base import Event, Seen, Sighting, Store, StoryConfig, WatchClaim
-from newswatch.stories import DocFreq, StoryParams, assign, item_features
+from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
+from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
 from newswatch.websub import WebSubError, WebSubSubscriber, discover
 
 log = logging.getLogger("newswatch")
@@ -43,6 +41,7 @@ log = logging.getLogger("newswatch")
 FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
 ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
 RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
+CYCLE_BATCH = 100  # items per store call when `run --once` records a whole cycle in publication order
 
 
 @dataclass
@@ -61,7 +60,7 @@ class Polled:
     """A fetched and parsed feed; :meth:`Pipeline.commit` saves its new state once its items are recorded."""
 
     report: FeedReport
-    items: list[Item]
+    items: list[Outcome]
     state_before: dict[str, Any]
     updates: dict[str, Any]  # validators, body hash, title, error
     retry_after: float | None = None
@@ -139,10 +138,13 @@ def ops_targets(cfg: Config) -> tuple[str, ...]:
     return ("console",) if n.jsonl != "-" else ()
 
 
-def story_config(cfg: Config) -> StoryConfig:
-    params = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
+def story_params(cfg: Config) -> tuple[StoryParams, dict[str, StoryParams]]:
+    """The story knobs of the config, and the watches whose window differs."""
+    default = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
     windows = {w.name: w.story_window for w in cfg.watches if w.story_window}
-    return StoryConfig(params, windows)
+    return default, {
+        name: StoryParams(threshold=default.threshold, window_s=s) for name, s in windows.items()
+    }
 
 
 class Pipeline:
@@ -152,37 +154,36 @@ class Pipeline:
         config: Config,
         store: Store,
         session: aiohttp.ClientSession,
-        matcher: Matcher,
+        cpu: CpuStage,
         delivery: Delivery,
         doc_freq: DocFreq | None = None,
-        executor: Executor | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
     ):
         self.config = config
         self.store = store
         self.session = session
-        self.matcher = matcher
+        self.cpu = cpu
         self.delivery = delivery
         self.df = doc_freq or DocFreq()
-        self.executor = executor
         self.clock = clock
+        self.metrics = metrics
         self._targets = watch_targets(config)
-        self._stories = story_config(config)
+        self._params, self._windows = story_params(config)
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
         self._rng = random.Random()
-        self.metrics = metrics
+        self._df_flushed = time.monotonic()
         self.websub: WebSubSubscriber | None = None  # set by the service when push is configured
         self._topics: dict[str, FeedConfig] = {}  # WebSub topic -> feed
         self._background: set[asyncio.Task[None]] = set()
         self._ops_targets = ops_targets(config)
 
-    def reload(self, config: Config, matcher: Matcher) -> None:
+    def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
         self.config = config
-        self.matcher = matcher
+        self.cpu.reload(config.entities, config.watches)
         self._targets = watch_targets(config)
-        self._stories = story_config(config)
+        self._params, self._windows = story_params(config)
         self._ops_targets = ops_targets(config)
 
     # ------------------------------------------------------------------------------------------ one cycle
@@ -195,7 +196,7 @@ class Pipeline:
         """
         started = time.monotonic()
         outcomes = await asyncio.gather(
-            *(self.collect(feed) for feed in self.config.feeds), return_exceptions=True
+            *(self._collect_safely(f) for f in self.config.feeds), return_exceptions=True
         )
         # A feed's own trouble is a Polled with an error; anything raised here (the store is gone) ends the cycle,
         # but only once every poll has finished, so nothing is left running against closed resources.
@@ -204,15 +205,36 @@ class Pipeline:
             raise failure
         polled = [o for o in outcomes if isinstance(o, Polled)]
         now = self.clock()
-        items = [item for p in polled for item in p.items]
-        items.sort(key=lambda i: (i.published or now, -len(i.text)))
-        events, fresh = await self.process_items(items, now)
-        report = CycleReport(events=events)
-        fresh_per_feed = Counter(i.feed_url for i in fresh)
+        items = [(p, o) for p in polled for o in p.items]
+        items.sort(key=lambda po: (po[1].published or now, -po[1].length))
+        report = CycleReport()
+        new_by_feed: Counter[str] = Counter()
+        for start in range(0, len(items), CYCLE_BATCH):
+            chunk = items[start : start + CYCLE_BATCH]
+            try:
+                events, fresh = await self.record([o for _, o in chunk], now)
+                report.events += events
+                new_by_feed.update(o.feed_url for o in fresh)
+            except StoreError:
+                raise
+            except Exception:
+                # One feed's bad item must not cost the others their alerts: record feed by feed, and fail
+                # only the feed whose items cannot be recorded.
+                for p in dict.fromkeys(p for p, _ in chunk):
+                    mine = [o for q, o in chunk if q is p]
+                    try:
+                        events, fresh = await self.record(mine, now)
+                        report.events += events
+                        new_by_feed.update(o.feed_url for o in fresh)
+                    except StoreError:
+                        raise
+                    except Exception as exc:
+                        self._fail_polled(p, exc)
         for p in polled:
-            p.report.new = fresh_per_feed[p.report.feed.url]
+            p.report.new = new_by_feed[p.report.feed.url]
             report.feeds.append(p.report)
             await self.commit(p)
+        await self.flush_doc_freq(force=True)
         # Deliver what this cycle queued and anything an earlier run left behind, waiting out short back-offs
         # and a dead worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
         report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
@@ -226,13 +248,27 @@ class Pipeline:
         """Record archived items in the given order, each at its own publication time, then deliver."""
         started = time.monotonic()
         report = CycleReport()
-        wall = self.clock()
-        for n, item in enumerate(items, 1):
-            # "now" is the item's own time, so max_item_age and story windows act as they did back then.
-            events, _ = await self.process_items([item], item.published or wall)
+        chunk: list[Item] = []
+        done = 0
+
+        async def flush() -> None:
+            nonlocal done
+            outcomes = await self.cpu.items(chunk)
+            # "now" is each item's own time, so max_item_age and story windows act as they did back then.
+            events, _ = await self.record(outcomes, None)
             report.events.extend(events)
-            if progress is not None and n % 500 == 0:
-                progress(n)
+            done += len(chunk)
+            chunk.clear()
+            if progress is not None:
+                progress(done)
+
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= C.REPLAY_BATCH:
+                await flush()
+        if chunk:
+            await flush()
+        await self.flush_doc_freq(force=True)
         report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
         report.pending = await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
@@ -242,12 +278,27 @@ class Pipeline:
 
     async def poll(self, feed: FeedConfig) -> FeedReport:
         """Fetch, parse and record one feed, then wake delivery."""
-        polled = await self.collect(feed)
-        events, fresh = await self.process_items(polled.items, self.clock())
-        polled.report.new = len(fresh)
-        polled.report.alerts = sum(e.event == "alert" for e in events)
+        polled = await self._collect_safely(feed)
+        try:
+            events, fresh = await self.record(polled.items, self.clock())
+            polled.report.new = len(fresh)
+            polled.report.alerts = sum(e.event == "alert" for e in events)
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._fail_polled(polled, exc)
         await self.commit(polled)
+        await self.flush_doc_freq()
         return polled.report
+
+    async def _collect_safely(self, feed: FeedConfig) -> Polled:
+        try:
+            return await self.collect(feed)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug or a hostile input we did not foresee: this feed's failure only
+            state = await self.store.get_feed_state(feed.url) or {}
+            return self._failed(feed, feed.name or feed.url, state, _internal(exc), None, {}, exc)
 
     async def collect(self, feed: FeedConfig) -> Polled:
         """Fetch and parse one feed; its new state is saved by :meth:`commit` once its items are recorded."""
@@ -266,6 +317,7 @@ class Pipeline:
             "last_modified": result.validators.last_modified,
         }
         if result.permanent_redirect:
+            # Remembered with the rest of the state, so only once the new address served a usable feed.
             updates["moved_to"] = result.permanent_redirect
             log.info("feed %s moved permanently to %s", _feed_name(feed, label), result.permanent_redirect)
         if result.status == "not_modified" or result.body is None:
@@ -277,10 +329,9 @@ class Pipeline:
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
             return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)
-        try:
-            parsed = await self._parse(result.body, feed, now, result.content_type)
-        except FeedParseError as exc:
-            return self._failed(feed, label, state, str(exc), result.elapsed, hints)
+        parsed = await self.cpu.body(result.body, feed.url, feed.name, now, result.content_type)
+        if parsed.error is not None:
+            return self._failed(feed, label, state, parsed.error, result.elapsed, hints)
         if parsed.warning:
             log.info("feed %s: %s", _feed_name(feed, label), parsed.warning)
         label = feed.name or parsed.title or feed.url
@@ -370,12 +421,11 @@ class Pipeline:
             log.warning("push for unknown topic %s ignored", topic)
             return
         now = self.clock()
-        try:
-            parsed = await self._parse(body, feed, now, content_type)
-        except FeedParseError as exc:
-            log.warning("push for feed %s unreadable: %s", feed.url, exc)
+        parsed = await self.cpu.body(body, feed.url, feed.name, now, content_type)
+        if parsed.error is not None:
+            log.warning("push for feed %s unreadable: %s", feed.url, parsed.error)
             return
-        events, fresh = await self.process_items(parsed.items, now)
+        events, fresh = await self.record(parsed.items, now)
         log.info(
             "push for feed %s: %d items, %d new, %d alerts",
             feed.url,
@@ -400,14 +450,6 @@ class Pipeline:
             await self.store.enqueue(target, record)
         self.delivery.poke()
 
-    async def _parse(
-        self, body: bytes, feed: FeedConfig, now: datetime, content_type: str | None
-    ) -> ParsedFeed:
-        loop = asyncio.get_running_loop()
-        # Parsing is CPU work; run it off the event loop so polling and delivery stay responsive.
-        call = functools.partial(parse_feed, body, feed.url, feed.name, now, content_type=content_type)
-        return await loop.run_in_executor(self.executor, call)
-
     def _failed(
         self,
         feed: FeedConfig,
@@ -416,13 +458,21 @@ class Pipeline:
         error: str,
         elapsed: float | None,
         hints: dict[str, float | None],
+        exc: BaseException | None = None,
     ) -> Polled:
         log.warning(
             "feed failed",
             extra={"feed": label, "url": feed.url, "cause": classify_error(error), "error": error},
+            exc_info=exc,  # a bug's traceback, once, with the line that names the feed
         )
         self._observe_poll("error", elapsed, error)
         return Polled(FeedReport(feed, label, "error", error=error), [], state, {}, **hints)
+
+    def _fail_polled(self, polled: Polled, exc: Exception) -> None:
+        """A fetched feed whose items could not be recorded: its state is kept, so it is read again."""
+        fresh = self._failed(polled.report.feed, polled.report.label, polled.state_before, _internal(exc), None,
+                             {"retry_after": polled.retry_after, "max_age": polled.max_age}, exc)  # fmt: skip
+        polled.report, polled.items, polled.updates = fresh.report, [], {}
 
     def _observe_poll(self, status: FeedStatus, elapsed: float | None, error: str | None = None) -> None:
         if self.metrics is not None:
@@ -430,53 +480,78 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------ items
 
-    async def process_items(self, items: Iterable[Item], now: datetime) -> tuple[list[Event], list[Item]]:
-        """Match each item and record it with its claims; returns (events, the items new or changed)."""
-        oldest = now - timedelta(seconds=self.config.max_item_age) if self.config.max_item_age else None
+    async def record(
+        self, outcomes: Sequence[Outcome], now: datetime | None
+    ) -> tuple[list[Event], list[Outcome]]:
+        """Record items in one store call; returns (events, the items new or changed).
+
+        ``now`` None places each item at its own publication time (replay).
+        """
+        batch, kept = await asyncio.to_thread(self._batch, outcomes, now, self.clock())
+        if not batch:
+            return [], []
+        stories = BatchStories(self._windows, self._params)
+        results = await self.store.record(batch, stories)
         events: list[Event] = []
-        fresh: list[Item] = []
-        for item in items:
-            if oldest is not None and item.published is not None and item.published < oldest:
+        fresh: list[Outcome] = []
+        for sighted, outcome, recorded in zip(batch, kept, results, strict=True):
+            self._remember((outcome.keys, outcome.fingerprint))
+            if recorded.seen is Seen.SAME:
                 continue
-            if not item.keys:
-                continue
-            fingerprint = text_fingerprint(item.title, item.summary, item.content)
-            memo = (item.keys, fingerprint)
-            if memo in self._recent:
-                continue  # recorded by this process already: costs nothing
-            recorded = await self._record(item, fingerprint, now)
-            self._remember(memo)
-            if recorded.seen is not Seen.SAME:
-                fresh.append(item)
-                events.extend(recorded.events)
-                for e in recorded.events:
-                    if self.metrics is not None:
-                        self.metrics.matched(e.watch, new_story=e.event == "alert")
-                    log.debug(
-                        f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": item.url}
-                    )
+            fresh.append(outcome)
+            if recorded.seen is Seen.NEW:
+                features = next((c.features for c in sighted.claims if c.features is not None), None)
+                if features is not None:
+                    self.df.add(features.terms)
+            events.extend(recorded.events)
+            for e in recorded.events:
+                if self.metrics is not None:
+                    self.metrics.matched(e.watch, new_story=e.event == "alert")
+                log.debug(f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": outcome.url})
         if events:
             self.delivery.poke()
         return events, fresh
 
-    async def _record(self, item: Item, fingerprint: str, now: datetime) -> Any:
-        matches = self.matcher.match(item)
-        features = None
-        if matches:
-            # Until enough items were seen, learned rarities are noise: weigh terms alike (names still count
-            # double) rather than let the first handful of documents decide what is telling.
-            df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
-            features = item_features(item, df, self._stories.params)
-        claims = [
-            WatchClaim(m.watch, self._targets.get(m.watch, ()), _record(item, m, now), features)
-            for m in matches
-        ]
-        at = (item.published or now).timestamp()
-        sighting = Sighting(item.keys, fingerprint, len(item.text), self.config.seen_ttl, at)
-        recorded = await self.store.record(sighting, claims, assign, self._stories)
-        if recorded.seen is Seen.NEW and features is not None:
-            self.df.add(features.terms)
-        return recorded
+    def _batch(
+        self, outcomes: Sequence[Outcome], now: datetime | None, wall: datetime
+    ) -> tuple[list[Sighted], list[Outcome]]:
+        """The store batch for outcomes (in a thread: weighing story features is CPU work)."""
+        max_age = self.config.max_item_age
+        df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
+        batch: list[Sighted] = []
+        kept: list[Outcome] = []
+        for o in outcomes:
+            at = now or o.published or wall
+            if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
+                continue
+            if not o.keys or (o.keys, o.fingerprint) in self._recent:
+                continue  # recorded by this process already: costs nothing
+            claims = []
+            for m in o.matches:
+                # Until enough items were seen, learned rarities are noise: weigh terms alike (names still
+                # count more) rather than let the first handful of documents decide what is telling.
+                features = weigh(o.sketch, df, self._windows.get(m.watch, self._params)) if o.sketch else None
+                claims.append(
+                    WatchClaim(m.watch, self._targets.get(m.watch, ()), _record(o, m, at), features)
+                )
+            when = (o.published or at).timestamp()
+            sighting = Sighting(o.keys, o.fingerprint, o.length, self.config.seen_ttl, when)
+            batch.append(Sighted(sighting, tuple(claims)))
+            kept.append(o)
+        return batch, kept
+
+    async def flush_doc_freq(self, *, force: bool = False) -> None:
+        """Write what this process learned of document frequencies, every so often (or now)."""
+        due = self.df.pending >= C.DF_FLUSH_DOCS or time.monotonic() - self._df_flushed >= C.DF_FLUSH_S
+        if not self.df.pending or not (force or due):
+            return
+        increments, docs = self.df.take_pending()
+        try:
+            await self.store.add_doc_freq(increments, docs, self.df.max_terms)
+        except StoreError:
+            self.df.restore_pending(increments, docs)
+            raise
+        self._df_flushed = time.monotonic()
 
     def _remember(self, memo: tuple[tuple[str, ...], str]) -> None:
         self._recent[memo] = None
@@ -484,7 +559,7 @@ class Pipeline:
             self._recent.popitem(last=False)
 
 
-def _record(item: Item, match: Match, now: datetime) -> dict[str, Any]:
+def _record(item: Outcome, match: Match, now: datetime) -> dict[str, Any]:
     """The alert record of the JSONL contract; "event" and "story" are decided by the store."""
     record: dict[str, Any] = {
         "event": None,
@@ -514,9 +589,9 @@ def _feed_name(feed: FeedConfig, label: str) -> str:
     return f"{label!r} ({feed.url})" if label != feed.url else repr(feed.url)
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+def _internal(exc: BaseException) -> str:
+    """The one-line cause of an unexpected exception."""
+    return " ".join(f"internal error: {type(exc).__name__}: {exc}".split())[:300]
 
 
-__all__ = ["CycleReport", "FeedReport", "Pipeline", "Polled", "ops_targets", "story_config", "watch_targets"]
+__all__ = ["CycleReport", "FeedReport", "Pipeline", "Polled", "ops_targets", "story_params", "watch_targets"]

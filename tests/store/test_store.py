@@ -6,17 +6,30 @@ import asyncio
 
 import pytest
 
-from newswatch.store import Seen, Store, StoreError, open_store
-from newswatch.store.base import Sighting, StoryConfig, WatchClaim
+from newswatch.store import Recorded, Seen, Sighted, Sighting, Store, StoreError, WatchClaim, open_store
 from newswatch.store.sqlite import SQLiteStore
-from newswatch.stories import StoryFeatures, StoryParams, assign
+from newswatch.stories import BatchStories, StoryFeatures, StoryParams
+from tests.conftest import RedisServer
 
 TTL = 3600.0
+STORIES = BatchStories({}, StoryParams())
+NOW = 1_741_000_000.0
+
+
+async def observe(store: Store, keys: tuple[str, ...], fp: str, length: int, ttl: float = TTL) -> Recorded:
+    """Record a sighting that no watch claims."""
+    (recorded,) = await store.record([Sighted(Sighting(keys, fp, length, ttl, NOW))], STORIES)
+    return recorded
+
+
+async def record(store: Store, s: Sighting, claims: list[WatchClaim]) -> Recorded:
+    (recorded,) = await store.record([Sighted(s, tuple(claims))], STORIES.fresh())
+    return recorded
 
 
 async def test_new_then_same(store: Store) -> None:
-    first = await store.observe(("guid:a", "url:a"), "fp1", 100, TTL)
-    again = await store.observe(("guid:a", "url:a"), "fp1", 100, TTL)
+    first = await observe(store, ("guid:a", "url:a"), "fp1", 100, TTL)
+    again = await observe(store, ("guid:a", "url:a"), "fp1", 100, TTL)
     assert first.seen is Seen.NEW
     assert again.seen is Seen.SAME
     assert again.item_id == first.item_id == "guid:a"
@@ -24,33 +37,33 @@ async def test_new_then_same(store: Store) -> None:
 
 async def test_any_shared_key_is_the_same_item(store: Store) -> None:
     # The aggregator copy has no GUID: its canonical URL alone must find the publisher's item.
-    pub = await store.observe(("guid:g", "url:u"), "fp-full", 900, TTL)
-    agg = await store.observe(("url:u",), "fp-short", 200, TTL)
+    pub = await observe(store, ("guid:g", "url:u"), "fp-full", 900, TTL)
+    agg = await observe(store, ("url:u",), "fp-short", 200, TTL)
     assert pub.seen is Seen.NEW
     assert agg.item_id == pub.item_id
     assert agg.seen is Seen.SAME  # shorter, different text: nothing to match again
 
 
 async def test_longer_text_is_matched_again_once(store: Store) -> None:
-    agg = await store.observe(("url:u",), "fp-short", 200, TTL)
-    pub = await store.observe(("guid:g", "url:u"), "fp-full", 900, TTL)
-    pub_again = await store.observe(("guid:g", "url:u"), "fp-full", 900, TTL)
+    agg = await observe(store, ("url:u",), "fp-short", 200, TTL)
+    pub = await observe(store, ("guid:g", "url:u"), "fp-full", 900, TTL)
+    pub_again = await observe(store, ("guid:g", "url:u"), "fp-full", 900, TTL)
     assert agg.seen is Seen.NEW
     assert pub.seen is Seen.CHANGED
     assert pub.item_id == agg.item_id
     assert pub_again.seen is Seen.SAME
     # The GUID now points at the same item, so a later sighting by GUID alone is known too.
-    assert (await store.observe(("guid:g",), "fp-full", 900, TTL)).item_id == agg.item_id
+    assert (await observe(store, ("guid:g",), "fp-full", 900, TTL)).item_id == agg.item_id
 
 
 async def test_edited_headline_of_same_length_is_changed(store: Store) -> None:
-    await store.observe(("url:x",), "fp-a", 500, TTL)
-    assert (await store.observe(("url:x",), "fp-b", 500, TTL)).seen is Seen.CHANGED
+    await observe(store, ("url:x",), "fp-a", 500, TTL)
+    assert (await observe(store, ("url:x",), "fp-b", 500, TTL)).seen is Seen.CHANGED
 
 
 async def test_different_items_do_not_collide(store: Store) -> None:
-    a = await store.observe(("guid:1",), "fp", 10, TTL)
-    b = await store.observe(("guid:2",), "fp", 10, TTL)
+    a = await observe(store, ("guid:1",), "fp", 10, TTL)
+    b = await observe(store, ("guid:2",), "fp", 10, TTL)
     assert a.seen is Seen.NEW and b.seen is Seen.NEW
     assert a.item_id != b.item_id
 
@@ -67,22 +80,18 @@ def features(
     return StoryFeatures(bands=bands, vector=tuple(vector.items()), terms=tuple(vector), published=published)
 
 
-STORIES = StoryConfig(StoryParams())
-NOW = 1_741_000_000.0
-
-
 def sighting(key: str, fp: str = "fp", length: int = 100, at: float = NOW) -> Sighting:
     return Sighting((key,), fp, length, TTL, at)
 
 
 async def test_record_claims_once_per_watch_and_item(store: Store) -> None:
-    first = await store.record(sighting("guid:a"), [claim("w1"), claim("w2")], assign, STORIES)
+    first = await record(store, sighting("guid:a"), [claim("w1"), claim("w2")])
     assert first.seen is Seen.NEW
     assert [(e.watch, e.event) for e in first.events] == [("w1", "alert"), ("w2", "alert")]
-    again = await store.record(sighting("guid:a"), [claim("w1"), claim("w2")], assign, STORIES)
+    again = await record(store, sighting("guid:a"), [claim("w1"), claim("w2")])
     assert again.seen is Seen.SAME and again.events == ()
     # Longer text: matched again, but watches that alerted stay quiet; a newly matching watch alerts.
-    longer = await store.record(sighting("guid:a", "fp2", 900), [claim("w1"), claim("w3")], assign, STORIES)
+    longer = await record(store, sighting("guid:a", "fp2", 900), [claim("w1"), claim("w3")])
     assert longer.seen is Seen.CHANGED
     assert [(e.watch, e.event) for e in longer.events] == [("w3", "alert")]
     assert await store.outbox_pending() == 3
@@ -90,7 +99,7 @@ async def test_record_claims_once_per_watch_and_item(store: Store) -> None:
 
 async def test_outbox_queues_in_order_and_acks(store: Store) -> None:
     for i in range(3):
-        await store.record(sighting(f"guid:{i}"), [claim("w", ("slack:#a", "jsonl"))], assign, STORIES)
+        await record(store, sighting(f"guid:{i}"), [claim("w", ("slack:#a", "jsonl"))])
     assert await store.outbox_targets() == ["jsonl", "slack:#a"]
     head = await store.outbox_head("slack:#a", 10)
     assert [e.record["event"] for e in head] == ["alert"] * 3
@@ -113,14 +122,14 @@ async def test_near_duplicate_joins_the_story_and_far_one_does_not(store: Store)
     original = features(("0:aa", "1:bb", "2:cc"), {"hamas": 0.8, "boehler": 0.6})
     copy = features(("0:aa", "1:bb", "2:zz"), {"hamas": 0.7, "captive": 0.7})
     other = features(("0:xx",), {"hamasaki": 1.0})
-    a = await store.record(sighting("guid:orig"), [claim("w", features=original)], assign, STORIES)
-    b = await store.record(sighting("guid:copy"), [claim("w", features=copy)], assign, STORIES)
-    c = await store.record(sighting("guid:other"), [claim("w", features=other)], assign, STORIES)
+    a = await record(store, sighting("guid:orig"), [claim("w", features=original)])
+    b = await record(store, sighting("guid:copy"), [claim("w", features=copy)])
+    c = await record(store, sighting("guid:other"), [claim("w", features=other)])
     assert a.events[0].event == "alert"
     assert (b.events[0].event, b.events[0].story) == ("update", a.events[0].story)
     assert c.events[0].event == "alert" and c.events[0].story != a.events[0].story
     # Another watch keeps its own stories for the same items.
-    d = await store.record(sighting("guid:copy", "fp2", 200), [claim("w2", features=copy)], assign, STORIES)
+    d = await record(store, sighting("guid:copy", "fp2", 200), [claim("w2", features=copy)])
     assert d.events[0].event == "alert"
 
 
@@ -128,13 +137,9 @@ async def test_same_event_by_salient_terms_within_the_window_only(store: Store) 
     report = features(("0:r1",), {"boehler": 0.6, "hamas": 0.6, "captive": 0.5})
     rewrite = features(("0:r2",), {"boehler": 0.6, "hamas": 0.6, "hostage": 0.5}, published=NOW + 3600)
     later = features(("0:r3",), {"boehler": 0.6, "hamas": 0.6, "captive": 0.5}, published=NOW + 60 * 86400)
-    a = await store.record(sighting("guid:r1"), [claim("w", features=report)], assign, STORIES)
-    b = await store.record(
-        sighting("guid:r2", at=NOW + 3600), [claim("w", features=rewrite)], assign, STORIES
-    )
-    c = await store.record(
-        sighting("guid:r3", at=NOW + 60 * 86400), [claim("w", features=later)], assign, STORIES
-    )
+    a = await record(store, sighting("guid:r1"), [claim("w", features=report)])
+    b = await record(store, sighting("guid:r2", at=NOW + 3600), [claim("w", features=rewrite)])
+    c = await record(store, sighting("guid:r3", at=NOW + 60 * 86400), [claim("w", features=later)])
     assert b.events[0].story == a.events[0].story and b.events[0].event == "update"
     assert c.events[0].event == "alert"
 
@@ -145,12 +150,7 @@ async def test_two_workers_two_copies_make_one_story(store_url: str) -> None:
     try:
         results = await asyncio.gather(
             *(
-                s.record(
-                    sighting(f"guid:copy{i}"),
-                    [claim("w", features=features(shared, {"x": 1.0}))],
-                    assign,
-                    STORIES,
-                )
+                record(s, sighting(f"guid:copy{i}"), [claim("w", features=features(shared, {"x": 1.0}))])
                 for i, s in enumerate(stores)
             )
         )
@@ -162,13 +162,39 @@ async def test_two_workers_two_copies_make_one_story(store_url: str) -> None:
     assert events[0][1] == events[1][1]
 
 
-async def test_doc_freq_learns_each_item_once(store: Store) -> None:
-    f = features(("0:a",), {"hamas": 1.0, "talks": 0.5})
-    await store.record(
-        sighting("guid:1"), [claim("w1", features=f), claim("w2", features=f)], assign, STORIES
-    )
-    await store.record(sighting("guid:1"), [claim("w1", features=f)], assign, STORIES)
-    counts, docs = await store.doc_freq()
+async def test_a_commit_after_another_workers_story_decides_again(redis_server: RedisServer) -> None:
+    """Worker A reads, worker B opens the story for a copy, then A commits: A must see B's story (fencing).
+
+    Redis only: it decides between two round trips, where SQLite decides inside one transaction."""
+    from newswatch.store.redis import RedisStore
+
+    redis_server.flush()
+    store_url = redis_server.url
+    shared = ("0:aa", "1:bb", "2:cc", "3:dd")
+    a, b = RedisStore.from_url(store_url), RedisStore.from_url(store_url)
+    delayed = []
+
+    async def b_first() -> None:
+        if not delayed:
+            delayed.append(
+                await record(b, sighting("guid:b"), [claim("w", features=features(shared, {"x": 1.0}))])
+            )
+
+    a.before_commit = b_first
+    try:
+        got = await record(a, sighting("guid:a"), [claim("w", features=features(shared, {"x": 1.0}))])
+    finally:
+        await a.close()
+        await b.close()
+    (first,) = delayed[0].events
+    (second,) = got.events
+    assert (first.event, second.event) == ("alert", "update")
+    assert first.story == second.story
+
+
+async def test_doc_freq_is_what_workers_added(store: Store) -> None:
+    await store.add_doc_freq({"hamas": 1, "talks": 1}, 1, max_terms=1000)
+    counts, docs = await store.doc_freq(100)
     assert (counts, docs) == ({"hamas": 1, "talks": 1}, 1)
 
 
@@ -206,11 +232,11 @@ async def test_feed_state_round_trip(store: Store) -> None:
 
 async def test_state_survives_reopen(store_url: str) -> None:
     s = open_store(store_url)
-    await s.observe(("guid:persist",), "fp", 10, TTL)
+    await observe(s, ("guid:persist",), "fp", 10, TTL)
     await s.close()
     s = open_store(store_url)
     try:
-        assert (await s.observe(("guid:persist",), "fp", 10, TTL)).seen is Seen.SAME
+        assert (await observe(s, ("guid:persist",), "fp", 10, TTL)).seen is Seen.SAME
     finally:
         await s.close()
 
@@ -245,14 +271,14 @@ def test_bad_store_url() -> None:
 
 async def test_schedule_orders_due_feeds(store: Store) -> None:
     await store.schedule({"a": NOW + 10, "b": NOW - 5, "c": NOW - 1})
-    assert await store.due_feeds(NOW, 10) == ["b", "c"]
-    assert await store.due_feeds(NOW, 1) == ["b"]
     await store.schedule({"b": NOW + 100, "d": NOW - 50}, only_new=True)  # b keeps its time, d is added
-    assert await store.due_feeds(NOW, 10) == ["d", "b", "c"]
-    await store.schedule({"b": NOW + 100})
-    await store.unschedule(["d"])
-    assert await store.due_feeds(NOW, 10) == ["c"]
+    assert [await store.due_time(u) for u in "abcd"] == [NOW + 10, NOW - 5, NOW - 1, NOW - 50]
+    assert await store.claim_due(NOW, 2, 60.0) == ["d", "b"]  # most overdue first, up to the limit
     assert await store.next_due() == NOW - 1
+    await store.unschedule(["c"])
+    assert await store.due_time("c") is None
+    assert await store.claim_due(NOW, 10, 60.0) == []
+    assert await store.next_due() == NOW + 10
 
 
 async def test_claim_due_hands_each_feed_to_one_worker(store_url: str) -> None:
@@ -263,8 +289,8 @@ async def test_claim_due_hands_each_feed_to_one_worker(store_url: str) -> None:
         await asyncio.sleep(0)
         flat = [u for c in claimed for u in c]
         assert sorted(flat) == sorted(f"f{i}" for i in range(30))  # all taken, none twice
-        assert await stores[0].due_feeds(NOW + 59, 100) == []  # held while being polled
-        assert len(await stores[0].due_feeds(NOW + 61, 100)) == 30  # a dead worker's feeds come back
+        assert await stores[0].claim_due(NOW + 59, 100, 60.0) == []  # held while being polled
+        assert len(await stores[0].claim_due(NOW + 61, 100, 60.0)) == 30  # a dead worker's feeds come back
     finally:
         for s in stores:
             await s.close()

@@ -2,25 +2,26 @@
 
 Two real implementations live beside it (Redis for many workers, SQLite embedded by default); both pass one
 test suite.  Every method that decides something is atomic, so two workers meeting the same item at once act
-once.  The central call is :meth:`Store.record`: in one atomic step it records a sighting of an item, claims
-the alert of each matching watch, places the item in a story of that watch and queues the alert or update in
-the outbox.  Nothing is claimed without being queued, and nothing is queued twice, so a crash at any moment
-either re-reads the feed (nothing recorded yet) or finds the alert waiting in the outbox.
+once.  The central call is :meth:`Store.record`: for a whole batch of sightings (one feed's items) it reads what
+the store knows, lets :func:`newswatch.store.batch.plan_batch` decide in pure Python (new, changed or seen;
+which watches report the item; which story each joins, through :mod:`newswatch.stories`), and applies that plan
+atomically with the outbox entries.  Nothing is claimed without being queued, and nothing is queued twice, so a
+crash at any moment either re-reads the feed (nothing recorded yet) or finds the alert waiting in the outbox.
 
-Round trips of ``record`` on Redis: one when no watch matched or the text was seen before, two otherwise
-(read candidates and lock the watches' story state; then commit).  SQLite does it in one transaction.
+Round trips of ``record``: SQLite, one transaction per batch; Redis, two scripts per batch (read, then commit
+with optimistic concurrency: a per-watch version and the items' state are checked at commit, and the batch is
+read and decided again on a conflict).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from newswatch.stories import Candidates, StoryFeatures, StoryParams, StoryRecord
+from newswatch.stories import BatchStories, StoryFeatures
 
 
 class StoreError(Exception):
@@ -31,12 +32,6 @@ class Seen(enum.Enum):
     NEW = "new"  # never seen under any of its keys
     CHANGED = "changed"  # seen, but this text is new and not shorter than the longest seen: match again
     SAME = "same"  # seen with this text (or a shorter, different one): nothing to do
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    item_id: str  # stable id of the item: its first identity key ever seen
-    seen: Seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +55,12 @@ class WatchClaim:
     features: StoryFeatures | None = None  # None: no story grouping, the item opens its own story
 
 
-# The pure decision the store asks between reading candidates and committing: join this story, or None.
-StoryDecider = Callable[[StoryFeatures, Candidates, StoryParams], str | None]
+@dataclass(frozen=True, slots=True)
+class Sighted:
+    """One item of a batch: its sighting and the watches it matched."""
+
+    sighting: Sighting
+    claims: tuple[WatchClaim, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +73,7 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    item_id: str
+    item_id: str  # stable id of the item: its first identity key ever seen
     seen: Seen
     events: tuple[Event, ...] = ()
 
@@ -95,26 +94,9 @@ class OutboxEntry:
     created: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class StoryConfig:
-    """Story parameters per watch (the window may differ); the decider is :func:`newswatch.stories.assign`."""
-
-    params: StoryParams
-    window_s: Mapping[str, float] = field(default_factory=dict)  # per-watch override of params.window_s
-
-    def for_watch(self, watch: str) -> StoryParams:
-        window = self.window_s.get(watch)
-        return self.params if window is None else dataclasses.replace(self.params, window_s=window)
-
-
 def new_story_id(watch: str, item_id: str) -> str:
     """The id of the story an item opens on a watch: short, stable, the same in every store and worker."""
     return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]
-
-
-def posted_terms(record: StoryRecord, n: int) -> list[str]:
-    """The terms a story is indexed under: its ``n`` heaviest centroid terms (as the in-memory state does)."""
-    return [t for t, _ in sorted(record.centroid.items(), key=lambda kv: -kv[1])[:n]]
 
 
 def thread_key(target: str, watch: str, story: str) -> str:
@@ -125,22 +107,17 @@ def thread_key(target: str, watch: str, story: str) -> str:
 @runtime_checkable
 class Store(Protocol):
     # ---------------------------------------------------------------------------------------------- items
-    async def peek(self, keys: tuple[str, ...], fingerprint: str, length: int) -> Observation:
-        """What ``record`` would decide about this text, without recording anything (one read)."""
+    async def record(self, batch: Sequence[Sighted], stories: BatchStories) -> list[Recorded]:
+        """Record a batch of sightings and, for each whose text is new, claim/place/queue each watch,
+        atomically; one :class:`Recorded` per sighting, in order (see the module docstring)."""
         ...
 
-    async def record(
-        self, sighting: Sighting, claims: Sequence[WatchClaim], decide: StoryDecider, stories: StoryConfig
-    ) -> Recorded:
-        """Record a sighting and, unless its text was seen before, claim/place/queue each watch, atomically."""
+    async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
+        """The ``limit`` most frequent terms learned by every worker, and the number of items counted."""
         ...
 
-    async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
-        """``record`` with no watch to claim: only remember the sighting."""
-        ...
-
-    async def doc_freq(self) -> tuple[dict[str, int], int]:
-        """Document frequencies learned from every distinct item recorded: (term counts, documents)."""
+    async def add_doc_freq(self, increments: Mapping[str, int], docs: int, max_terms: int) -> None:
+        """Add what a worker learned; keep at most about ``max_terms`` terms (the rarest are dropped)."""
         ...
 
     # ---------------------------------------------------------------------------------------------- outbox
@@ -196,10 +173,6 @@ class Store(Protocol):
     # ---------------------------------------------------------------------------------------------- schedule
     async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
         """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone."""
-        ...
-
-    async def due_feeds(self, now: float, limit: int) -> list[str]:
-        """Feeds due by ``now``, most overdue first (every worker asks; leases decide who polls)."""
         ...
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:

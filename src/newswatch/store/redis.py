@@ -1,176 +1,35 @@
 """The Redis store: shared state for any number of workers on any number of machines.
 
-Owns the Redis key layout (prefixes in :mod:`newswatch.constants`) and the Lua scripts that make each decision
-atomic.  ``record`` is one script when no story has to be placed, and two otherwise: *prepare* reads the
-item's status and the candidate stories and takes a short lock on each watch's story state, the worker decides
-(pure Python, :func:`newswatch.stories.assign`), and *commit* writes observation, claims, stories and outbox
-entries at once and releases the locks.  The locks serialise story decisions of one watch across workers, so
-two workers seeing two copies at once create one story.  Computed keys are not declared to the scripts, so
-this store needs one Redis server (or keys in one hash slot), not a cluster.
+Owns the Redis key layout (prefixes in :mod:`newswatch.constants`) and the Lua scripts (``lua/*.lua``) that
+read and apply each decision atomically.  ``record`` takes a whole batch in two round trips: ``read.lua``
+returns what the store knows of the batch's items and story candidates and each claimed watch's version;
+:func:`newswatch.store.batch.plan_batch` decides in Python (off the event loop); ``commit.lua`` applies the plan
+only if the items and the watch versions are still as they were read (optimistic concurrency), else nothing is
+written and the batch is read and decided again.  No lock can lapse mid-decision, so two workers seeing two
+copies of one report at once still make one story.
+
+Each watch's state shares the hash tag ``{watch}``; the batch scripts still span the item keys, several watches
+and the outbox queues, so this store needs one Redis server (or Valkey), not a cluster (see README, Scaling).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import json
 import random
 import time
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from importlib import resources
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from newswatch import constants as C
-from newswatch.store.base import (
-    Event,
-    Observation,
-    OutboxEntry,
-    Recorded,
-    Seen,
-    Sighting,
-    StoreError,
-    StoryConfig,
-    StoryDecider,
-    WatchClaim,
-    new_story_id,
-    posted_terms,
-)
-from newswatch.stories import Candidates, StoryFeatures, StoryParams, StoryRecord, new_story
-
-# Shared by the scripts: the status of a sighting (new / changed / same) without writing anything.
-_STATUS = """
-local function status(keys, fp, len, item_prefix, new_id)
-  local id = false
-  for _, k in ipairs(keys) do
-    local v = redis.call('GET', k)
-    if v then id = v; break end
-  end
-  if not id then return new_id, 'new', 0 end
-  local ik = item_prefix .. id
-  if redis.call('HEXISTS', ik, 'fp:' .. fp) == 1 then return id, 'same', 0 end
-  local max_len = tonumber(redis.call('HGET', ik, 'len') or '0')
-  if len >= max_len then return id, 'changed', max_len end
-  return id, 'same', max_len
-end
-local function unlock(watches)
-  for _, w in ipairs(watches) do
-    if w.lock_key ~= '' and redis.call('GET', w.lock_key) == w.token then redis.call('DEL', w.lock_key) end
-  end
-end
-"""
-
-_PEEK = (
-    _STATUS
-    + """
-local id, st = status(KEYS, ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
-return {id, st}
-"""
-)
-
-# ARGV[1]: JSON {fp, len, item_prefix, new_id, alerted_prefix, lock_ms, token, watches: [{watch, lock_key,
-# bands: [key], terms: [[key, weight]], lo, ppt, max_candidates, rec_prefix}]}
-_PREPARE = (
-    _STATUS
-    + """
-local a = cjson.decode(ARGV[1])
-local id, st = status(KEYS, a.fp, a.len, a.item_prefix, a.new_id)
-local out = {id = id, status = st, watches = {}}
-if st == 'same' then return cjson.encode(out) end
-local locked = {}
-for _, w in ipairs(a.watches) do
-  w.alerted_key = a.alerted_prefix .. w.watch .. '|' .. id
-  if redis.call('EXISTS', w.alerted_key) == 0 then
-    if not redis.call('SET', w.lock_key, a.token, 'NX', 'PX', a.lock_ms) then
-      unlock(locked)
-      return cjson.encode({busy = true})
-    end
-    table.insert(locked, {lock_key = w.lock_key, token = a.token})
-  end
-end
-for _, w in ipairs(a.watches) do
-  local res = {claimed = redis.call('EXISTS', w.alerted_key) == 1, hits = {}, records = {}}
-  if not res.claimed then
-    local hits = {}
-    for _, b in ipairs(w.bands) do
-      local sid = redis.call('GET', b)
-      if sid then hits[sid] = (hits[sid] or 0) + 1 end
-    end
-    local shared, order = {}, {}
-    for _, tw in ipairs(w.terms) do
-      local sids = redis.call('ZREVRANGEBYSCORE', tw[1], '+inf', w.lo, 'LIMIT', 0, w.ppt)
-      for _, sid in ipairs(sids) do
-        if not shared[sid] then shared[sid] = 0; table.insert(order, sid) end
-        shared[sid] = shared[sid] + tw[2]
-      end
-    end
-    table.sort(order, function(x, y) return shared[x] > shared[y] end)
-    local wanted, seen = {}, {}
-    for sid, n in pairs(hits) do
-      table.insert(res.hits, {sid, n})
-      if not seen[sid] then seen[sid] = true; table.insert(wanted, sid) end
-    end
-    for i, sid in ipairs(order) do
-      if i > w.max_candidates then break end
-      if not seen[sid] then seen[sid] = true; table.insert(wanted, sid) end
-    end
-    for _, sid in ipairs(wanted) do
-      local rec = redis.call('GET', w.rec_prefix .. sid)
-      if rec then table.insert(res.records, rec) end
-    end
-  end
-  out.watches[w.watch] = res
-end
-return cjson.encode(out)
-"""
-)
-
-# ARGV[1]: JSON {fp, len, ttl_ms, item_prefix, new_id, alerted_prefix, df_terms, df_key, df_docs_key, seq_key,
-# entry_prefix, queue_prefix, targets_key, watches: [{watch, lock_key, token, story, event, ops, entries}]}
-# The alerted key of a watch is derived from the item id found here, which another worker may have just set.
-_COMMIT = (
-    _STATUS
-    + """
-local a = cjson.decode(ARGV[1])
-local id, st = status(KEYS, a.fp, a.len, a.item_prefix, a.new_id)
-local out = {id = id, status = st, events = {}}
-for _, k in ipairs(KEYS) do redis.call('SET', k, id, 'PX', a.ttl_ms) end
-local ik = a.item_prefix .. id
-if st == 'new' then redis.call('DEL', ik) end
-redis.call('HSET', ik, 'fp:' .. a.fp, 1)
-if st ~= 'same' then redis.call('HSET', ik, 'len', a.len) end
-redis.call('PEXPIRE', ik, a.ttl_ms)
-if st == 'same' then unlock(a.watches); return cjson.encode(out) end
-if st == 'new' then
-  for _, t in ipairs(a.df_terms) do redis.call('HINCRBY', a.df_key, t, 1) end
-  redis.call('INCR', a.df_docs_key)
-end
-for _, w in ipairs(a.watches) do
-  if redis.call('SET', a.alerted_prefix .. w.watch .. '|' .. id, w.story, 'NX', 'PX', a.ttl_ms) then
-    for _, op in ipairs(w.ops) do
-      if op[1] == 'SET' then redis.call('SET', op[2], op[3], 'PX', op[4])
-      elseif op[1] == 'ZADD' then redis.call('ZADD', op[2], op[3], op[4])
-      elseif op[1] == 'ZREM' then redis.call('ZREM', op[2], op[3])
-      elseif op[1] == 'TRIM' then redis.call('ZREMRANGEBYSCORE', op[2], '-inf', op[3]); redis.call('PEXPIRE', op[2], op[4])
-      end
-    end
-    local ids = {}
-    for _, e in ipairs(w.entries) do
-      local seq = redis.call('INCR', a.seq_key)
-      redis.call('HSET', a.entry_prefix .. seq, 'data', e.data, 'attempts', 0, 'not_before', 0)
-      redis.call('ZADD', a.queue_prefix .. e.target, seq, seq)
-      redis.call('SADD', a.targets_key, e.target)
-      table.insert(ids, tostring(seq))
-    end
-    table.insert(out.events, {watch = w.watch, story = w.story, event = w.event, entries = ids})
-  end
-end
-unlock(a.watches)
-return cjson.encode(out)
-"""
-)
+from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch.store.batch import BatchPlan, ItemFacts, plan_batch, queries
+from newswatch.stories import BatchStories, StoryView
 
 # KEYS[1] queue, KEYS[2] targets set. ARGV: target, entry prefix, thread key, thread ts, thread ttl ms, ids…
 _ACK = """
@@ -223,7 +82,7 @@ redis.call('SET', KEYS[1], slot + tonumber(ARGV[2]), 'PX', math.max(tonumber(ARG
 return slot - now
 """
 
-LOCK_MS = 5000
+COMMIT_ATTEMPTS = 50  # reads and decisions of one batch before giving up on a store that keeps changing
 POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 THREAD_TTL_MS = 30 * 24 * 3600 * 1000
@@ -235,17 +94,20 @@ class RedisStore:
     def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
         self._r = client
         self._url = _redact(url)
-        self._peek = client.register_script(_PEEK)
-        self._prepare = client.register_script(_PREPARE)
-        self._commit = client.register_script(_COMMIT)
+        self._read = client.register_script(_lua("read"))
+        self._commit = client.register_script(_lua("commit"))
+        self._df_add = client.register_script(_lua("df_add"))
         self._ack = client.register_script(_ACK)
         self._park = client.register_script(_PARK)
         self._lease = client.register_script(_LEASE)
         self._release = client.register_script(_RELEASE)
         self._slot = client.register_script(_SLOT)
         self._claim = client.register_script(_CLAIM)
-        self.round_trips = 0  # for benchmarks: scripts and commands sent by record()
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Batches with story claims from this process go one at a time: optimistic concurrency then only
+        # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
+        self._stories_lock = asyncio.Lock()
+        # Test hook: awaited between a batch's read and its commit, to let a test interleave another worker.
+        self.before_commit: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -270,217 +132,44 @@ class RedisStore:
 
     # ---------------------------------------------------------------------------------------------- items
 
-    async def peek(self, keys: tuple[str, ...], fingerprint: str, length: int) -> Observation:
-        if not keys:
-            raise ValueError("an item needs at least one identity key")
-        item_id, status = await self._call(
-            self._peek(
-                keys=[C.ITEM_KEY_PREFIX + k for k in keys], args=[fingerprint, length, C.ITEM_PREFIX, keys[0]]
-            )
-        )
-        return Observation(str(item_id), Seen(status))
+    async def record(self, batch: Sequence[Sighted], stories: BatchStories) -> list[Recorded]:
+        if not batch:
+            return []
+        if not any(c.features is not None for s in batch for c in s.claims):
+            return await self._record(batch, stories)
+        async with self._stories_lock:
+            return await self._record(batch, stories)
 
-    async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
-        """Record a sighting with no watch to claim (kept for tools and tests)."""
-        recorded = await self.record(
-            Sighting(keys, fingerprint, length, ttl, time.time()), (), _never, _NO_STORIES
-        )
-        return Observation(recorded.item_id, recorded.seen)
-
-    async def record(
-        self, sighting: Sighting, claims: Sequence[WatchClaim], decide: StoryDecider, stories: StoryConfig
-    ) -> Recorded:
-        if not sighting.keys:
-            raise ValueError("an item needs at least one identity key")
-        keys = [C.ITEM_KEY_PREFIX + k for k in sighting.keys]
-        base: dict[str, Any] = {
-            "fp": sighting.fingerprint,
-            "len": sighting.length,
-            "item_prefix": C.ITEM_PREFIX,
-            "new_id": sighting.keys[0],
-            "alerted_prefix": C.ALERTED_PREFIX,
-        }
-        token = uuid.uuid4().hex
-        placed: dict[str, tuple[str, str, list[list[Any]]]] = {}  # watch -> (story, event, ops)
-        storied = [c for c in claims if c.features is not None]
-        if not storied:
-            return await self._record(sighting, keys, base, claims, storied, {}, sighting.keys[0], token)
-        # One contender per watch and process: the Redis lock then only arbitrates between workers, instead of
-        # dozens of this process's own concurrent polls spinning on it.
-        async with contextlib.AsyncExitStack() as held:
-            for watch in sorted({c.watch for c in storied}):
-                await held.enter_async_context(self._local_lock(watch))
-            prepared = await self._prepare_with_retry(keys, base, storied, stories, token, sighting.at)
-            if prepared["status"] == "same":
-                return Recorded(str(prepared["id"]), Seen.SAME)
-            item_id = str(prepared["id"])
-            for claim in storied:
-                res = prepared["watches"].get(claim.watch) or {}
-                if res.get("claimed"):
-                    continue
-                assert claim.features is not None
-                params = stories.for_watch(claim.watch)
-                candidates = Candidates(
-                    at=sighting.at,
-                    band_hits={str(sid): int(n) for sid, n in _pairs(res.get("hits"))},
-                    stories=[StoryRecord.from_json(r) for r in _list(res.get("records"))],
+    async def _record(self, batch: Sequence[Sighted], stories: BatchStories) -> list[Recorded]:
+        for attempt in range(COMMIT_ATTEMPTS):
+            fresh = stories.fresh()  # no decision survives a conflict
+            request = json.dumps(_read_request(batch, fresh))
+            raw = await self._call(self._read(args=[request]))
+            # Decoding candidates and deciding is CPU work: off the event loop.
+            facts, versions, plan = await asyncio.to_thread(_decide, batch, fresh, raw, time.time())
+            if self.before_commit is not None:
+                await self.before_commit()
+            out = json.loads(
+                await self._call(
+                    self._commit(args=[json.dumps(_commit_request(plan, batch, facts, versions))])
                 )
-                chosen = decide(claim.features, candidates, params)
-                placed[claim.watch] = self._story_ops(claim, item_id, sighting.at, chosen, candidates, params)
-            return await self._record(sighting, keys, base, claims, storied, placed, item_id, token)
-
-    async def _record(
-        self,
-        sighting: Sighting,
-        keys: list[str],
-        base: dict[str, Any],
-        claims: Sequence[WatchClaim],
-        storied: Sequence[WatchClaim],
-        placed: dict[str, tuple[str, str, list[list[Any]]]],
-        item_id: str,
-        token: str,
-    ) -> Recorded:
-        """The commit round trip: observation, claims, story writes and outbox entries in one script.
-
-        Without story claims the item id is a guess (its first key); the script finds the stored one.
-        """
-        # cjson turns null into a truthy userdata: send empty values, never None.
-        df_terms = next((list(c.features.terms) for c in storied if c.features is not None), [])
-        watches: list[dict[str, Any]] = []
-        for claim in claims:
-            if claim.features is not None and claim.watch not in placed:
-                continue  # already claimed by another sighting
-            story, event, ops = placed.get(claim.watch) or (None, "alert", [])
-            watches.append(
-                {
-                    "watch": claim.watch,
-                    "lock_key": _lock_key(claim.watch) if claim.features is not None else "",
-                    "token": token,
-                    "story": story,
-                    "event": event,
-                    "ops": ops,
-                    "targets": list(claim.targets),
-                    "record": dict(claim.record),
-                }
             )
-        if watches and not storied:
-            # Without story grouping (an opt-out) the stored id names the new stories; ask for it first.
-            self.round_trips += 1
-            item_id = (await self.peek(sighting.keys, sighting.fingerprint, sighting.length)).item_id
-        for w in watches:
-            if w["story"] is None:
-                w["story"] = new_story_id(str(w["watch"]), item_id)
-            record = {**w.pop("record"), "event": w["event"], "story": w["story"]}
-            data = {"watch": w["watch"], "story": w["story"], "event": w["event"], "record": record,
-                    "created": time.time()}  # fmt: skip
-            w["entries"] = [
-                {"target": t, "data": json.dumps({**data, "target": t})} for t in w.pop("targets")
-            ]
-        args = {
-            **base,
-            "ttl_ms": _ms(sighting.ttl),
-            "df_terms": df_terms,
-            "df_key": C.DF_KEY,
-            "df_docs_key": C.DF_DOCS_KEY,
-            "seq_key": C.OUTBOX_SEQ_KEY,
-            "entry_prefix": C.OUTBOX_ENTRY_PREFIX,
-            "queue_prefix": C.OUTBOX_QUEUE_PREFIX,
-            "targets_key": C.OUTBOX_TARGETS_KEY,
-            "watches": watches,
-        }
-        self.round_trips += 1
-        out = json.loads(await self._call(self._commit(keys=keys, args=[json.dumps(args)])))
-        events = tuple(
-            Event(
-                str(e["watch"]),
-                str(e["story"]),
-                str(e["event"]),
-                tuple(str(i) for i in _list(e.get("entries"))),
-            )
-            for e in _list(out.get("events"))
-        )
-        return Recorded(str(out["id"]), Seen(out["status"]), events)
+            if "conflict" not in out:
+                return plan.recorded([[str(i) for i in _list(ids)] for ids in _list(out.get("entries"))])
+            # Another worker changed an item or a watch of this batch since it was read: decide again.
+            await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        raise StoreError(f"Redis store {self._url}: the batch kept conflicting with other workers' writes")
 
-    def _local_lock(self, watch: str) -> asyncio.Lock:
-        lock = self._locks.get(watch)
-        if lock is None:
-            lock = self._locks[watch] = asyncio.Lock()
-        return lock
-
-    async def _prepare_with_retry(
-        self,
-        keys: list[str],
-        base: dict[str, Any],
-        claims: Sequence[WatchClaim],
-        stories: StoryConfig,
-        token: str,
-        at: float,
-    ) -> dict[str, Any]:
-        watches: list[dict[str, Any]] = []
-        for claim in claims:
-            assert claim.features is not None
-            p = stories.for_watch(claim.watch)
-            prefix = _story_prefix(claim.watch)
-            watches.append(
-                {
-                    "watch": claim.watch,
-                    "lock_key": _lock_key(claim.watch),
-                    "bands": [prefix + "band:" + b for b in claim.features.bands],
-                    "terms": [[prefix + "term:" + t, w] for t, w in claim.features.vector[: p.query_terms]],
-                    "lo": at - p.window_s,
-                    "ppt": p.postings_per_term,
-                    "max_candidates": p.max_candidates,
-                    "rec_prefix": prefix + "rec:",
-                }
-            )
-        args = json.dumps({**base, "lock_ms": LOCK_MS, "token": token, "watches": watches})
-        deadline = time.monotonic() + LOCK_MS / 1000 * 2
-        pause = 0.001
-        while True:
-            self.round_trips += 1
-            out = cast(dict[str, Any], json.loads(await self._call(self._prepare(keys=keys, args=[args]))))
-            if not out.get("busy"):
-                return out
-            if time.monotonic() > deadline:
-                raise StoreError(
-                    f"Redis store {self._url}: story state of a watch stayed locked for too long"
-                )
-            # Another worker holds the watch: back off a little more each time, with jitter.
-            await asyncio.sleep(random.uniform(pause / 2, pause))
-            pause = min(pause * 2, 0.05)
-
-    def _story_ops(
-        self,
-        claim: WatchClaim,
-        item_id: str,
-        at: float,
-        chosen: str | None,
-        candidates: Candidates,
-        p: StoryParams,
-    ) -> tuple[str, str, list[list[Any]]]:
-        assert claim.features is not None
-        existing = next((s for s in candidates.stories if s.story_id == chosen), None)
-        if existing is None:
-            record, event = new_story(new_story_id(claim.watch, item_id), claim.features, at, p), "alert"
-        else:
-            record, event = existing.joined(claim.features, at, p), "update"
-        prefix = _story_prefix(claim.watch)
-        sid = record.story_id
-        ttl_ms = _ms(max(0.0, record.latest - time.time()) + 2 * p.window_s)
-        ops: list[list[Any]] = [["SET", prefix + "rec:" + sid, record.to_json(), ttl_ms]]
-        ops += [["SET", prefix + "band:" + b, sid, ttl_ms] for b in claim.features.bands]
-        if existing is not None:
-            ops += [["ZREM", prefix + "term:" + t, sid] for t in posted_terms(existing, p.index_terms)]
-        for term in posted_terms(record, p.index_terms):
-            key = prefix + "term:" + term
-            ops.append(["ZADD", key, record.latest, sid])
-            ops.append(["TRIM", key, at - 2 * p.window_s, ttl_ms])
-        return sid, event, ops
-
-    async def doc_freq(self) -> tuple[dict[str, int], int]:
-        counts = await self._call(self._r.hgetall(C.DF_KEY))
+    async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
+        rows = await self._call(self._r.zrevrange(C.DF_KEY, 0, limit - 1, withscores=True))
         docs = await self._call(self._r.get(C.DF_DOCS_KEY))
-        return {str(k): int(v) for k, v in counts.items()}, int(docs or 0)
+        return {str(t): int(n) for t, n in rows}, int(docs or 0)
+
+    async def add_doc_freq(self, increments: Mapping[str, int], docs: int, max_terms: int) -> None:
+        args: list[Any] = [docs, max_terms]
+        for term, n in increments.items():
+            args += [term, n]
+        await self._call(self._df_add(keys=[C.DF_KEY, C.DF_DOCS_KEY], args=args))
 
     # ---------------------------------------------------------------------------------------------- outbox
 
@@ -625,9 +314,6 @@ class RedisStore:
         if due:
             await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new))
 
-    async def due_feeds(self, now: float, limit: int) -> list[str]:
-        return list(await self._call(self._r.zrangebyscore(C.SCHEDULE_KEY, "-inf", now, start=0, num=limit)))
-
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         urls = await self._call(self._claim(keys=[C.SCHEDULE_KEY], args=[now, limit, now + hold]))
         return [str(u) for u in urls]
@@ -663,21 +349,110 @@ class RedisStore:
         await self._r.connection_pool.disconnect()
 
 
-def _lock_key(watch: str) -> str:
-    return f"{C.STORY_PREFIX}{watch}|lock"
+def _lua(name: str) -> str:
+    return (resources.files("newswatch.store") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
-def _story_prefix(watch: str) -> str:
-    return f"{C.STORY_PREFIX}{watch}|"
+def watch_prefix(watch: str) -> str:
+    """The key prefix of one watch's state, hash-tagged so a cluster would keep it in one slot."""
+    tag = watch if "{" not in watch and "}" not in watch else hashlib.sha256(watch.encode()).hexdigest()[:16]
+    return f"{C.WATCH_PREFIX}{{{tag}}}:"
 
 
-def _pairs(value: Any) -> list[tuple[Any, Any]]:
-    return [(p[0], p[1]) for p in _list(value)]
+def _read_request(batch: Sequence[Sighted], stories: BatchStories) -> dict[str, Any]:
+    items = []
+    watches: dict[str, None] = {}
+    for sighted in batch:
+        qs = queries(sighted, stories)
+        entries = []
+        for claim in sighted.claims:
+            w: dict[str, Any] = {"name": claim.watch, "prefix": watch_prefix(claim.watch)}
+            q = qs.get(claim.watch)
+            if q is not None:
+                # Scores travel as strings: Lua would print a number with 14 digits and move the window edge.
+                w["q"] = {"bands": list(q.bands), "terms": [list(t) for t in q.terms], "since": repr(q.since),
+                          "per": q.per_term, "limit": q.limit}  # fmt: skip
+            entries.append(w)
+            watches[claim.watch] = None
+        keys = [C.ITEM_KEY_PREFIX + k for k in sighted.sighting.keys]
+        items.append({"keys": keys, "fp": sighted.sighting.fingerprint, "watches": entries})
+    return {"item_prefix": C.ITEM_PREFIX, "items": items, "vers": [watch_prefix(w) for w in watches]}
+
+
+def _decide(
+    batch: Sequence[Sighted], stories: BatchStories, raw: str, now: float
+) -> tuple[list[ItemFacts], dict[str, int], BatchPlan]:
+    out = json.loads(raw)
+    facts = []
+    watches: dict[str, None] = {}
+    for sighted, item in zip(batch, _list(out.get("items")), strict=True):
+        views = {
+            str(w): StoryView(tuple(b or None for b in _list(v.get("bands"))), tuple(_list(v.get("recs"))))
+            for w, v in _dict(item.get("views")).items()
+        }
+        alerted = {str(w): str(sid) for w, sid in _dict(item.get("alerted")).items()}
+        ids = tuple(i or None for i in _list(item.get("ids")))
+        facts.append(ItemFacts(ids, bool(item.get("fp")), int(item.get("len") or 0), alerted, views))
+        for claim in sighted.claims:
+            watches[claim.watch] = None
+    versions = dict(zip(watches, (int(v) for v in _list(out.get("vers"))), strict=True))
+    return facts, versions, plan_batch(batch, facts, stories, now)
+
+
+def _commit_request(
+    plan: BatchPlan, batch: Sequence[Sighted], facts: Sequence[ItemFacts], versions: Mapping[str, int]
+) -> dict[str, Any]:
+    now = time.time()
+    # cjson turns null into a truthy userdata: send false, never None.
+    expect = [
+        {"keys": [C.ITEM_KEY_PREFIX + k for k in s.sighting.keys], "ids": [i or False for i in f.key_ids],
+         "fp": s.sighting.fingerprint, "fp_known": f.fp_known, "len": f.max_len}
+        for s, f in zip(batch, facts, strict=True)
+    ]  # fmt: skip
+    items = [
+        {"id": w.item_id, "keys": [C.ITEM_KEY_PREFIX + k for k in w.keys], "fp": w.fingerprint,
+         "len": w.max_len, "new": w.new, "ttl": _ms(w.ttl)}
+        for w in plan.items
+    ]  # fmt: skip
+    places = []
+    claims = []
+    for c in plan.claims:
+        prefix = watch_prefix(c.watch)
+        p = c.placement
+        if p is not None:
+            places.append(
+                {"prefix": prefix, "sid": p.story_id, "rec": p.record.to_json(), "ttl": _ms(p.expires - now),
+                 "bands": list(p.bands), "unpost": list(p.unpost), "post": list(p.post),
+                 "latest": repr(p.record.latest), "trim": repr(p.trim)}
+            )  # fmt: skip
+        data = {"watch": c.watch, "story": c.story_id, "event": c.event, "record": c.record, "created": now}
+        entries = [{"target": t, "data": json.dumps({**data, "target": t})} for t in c.targets]
+        claims.append(
+            {"prefix": prefix, "item": c.item_id, "story": c.story_id, "ttl": _ms(c.ttl), "entries": entries}
+        )
+    return {
+        "item_prefix": C.ITEM_PREFIX,
+        "seq_key": C.OUTBOX_SEQ_KEY,
+        "entry_prefix": C.OUTBOX_ENTRY_PREFIX,
+        "queue_prefix": C.OUTBOX_QUEUE_PREFIX,
+        "targets_key": C.OUTBOX_TARGETS_KEY,
+        "expect": {
+            "items": expect,
+            "vers": [[watch_prefix(w), n] for w, n in versions.items() if w in plan.watches],
+        },
+        "items": items,
+        "places": places,
+        "claims": claims,
+    }
 
 
 def _list(value: Any) -> list[Any]:
     # cjson encodes an empty Lua table as {} (an object), never as [].
     return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _ms(seconds: float) -> int:
@@ -690,10 +465,3 @@ def _redact(url: str) -> str:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-
-
-def _never(features: StoryFeatures, candidates: Candidates, params: StoryParams) -> str | None:
-    return None
-
-
-_NO_STORIES = StoryConfig(StoryParams())

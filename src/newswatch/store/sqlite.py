@@ -20,21 +20,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from newswatch.store.base import (
-    Event,
-    Observation,
-    OutboxEntry,
-    Recorded,
-    Seen,
-    Sighting,
-    StoreError,
-    StoryConfig,
-    StoryDecider,
-    WatchClaim,
-    new_story_id,
-    posted_terms,
-)
-from newswatch.stories import Candidates, StoryFeatures, StoryParams, StoryRecord, new_story
+from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch.store.batch import BatchPlan, ItemFacts, plan_batch, queries
+from newswatch.stories import BatchStories, Placement, StoryQuery, StoryView, rank
 
 T = TypeVar("T")
 
@@ -58,9 +46,10 @@ CREATE TABLE IF NOT EXISTS story_terms (
     watch TEXT NOT NULL, term TEXT NOT NULL, story_id TEXT NOT NULL, latest REAL NOT NULL,
     PRIMARY KEY (watch, term, story_id)
 );
-CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest);
+CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest, story_id);
 CREATE INDEX IF NOT EXISTS story_terms_story ON story_terms (watch, story_id);
 CREATE TABLE IF NOT EXISTS doc_freq (term TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_freq_rare ON doc_freq (n, term);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, watch TEXT NOT NULL, story TEXT NOT NULL,
@@ -173,219 +162,177 @@ class SQLiteStore:
 
     # ---------------------------------------------------------------------------------------------- items
 
-    async def peek(self, keys: tuple[str, ...], fingerprint: str, length: int) -> Observation:
-        return await self._run(lambda db: self._status(db, keys, fingerprint, length, self._clock())[0])
+    async def record(self, batch: Sequence[Sighted], stories: BatchStories) -> list[Recorded]:
+        if not batch:
+            return []
 
-    def _status(
-        self, db: sqlite3.Connection, keys: tuple[str, ...], fp: str, length: int, now: float
-    ) -> tuple[Observation, int]:
-        if not keys:
-            raise ValueError("an item needs at least one identity key")
-        item_id = None
-        for key in keys:  # in key order, so the GUID decides when both are known
-            row = db.execute(
-                "SELECT item_id FROM item_keys WHERE key = ? AND expires > ?", (key, now)
-            ).fetchone()
-            if row:
-                item_id = row[0]
-                break
-        if item_id is None:
-            return Observation(keys[0], Seen.NEW), 0
-        row = db.execute("SELECT max_len FROM items WHERE item_id = ?", (item_id,)).fetchone()
-        max_len = int(row[0]) if row else 0
-        known = db.execute("SELECT 1 FROM item_texts WHERE item_id = ? AND fp = ?", (item_id, fp)).fetchone()
-        changed = not known and length >= max_len
-        return Observation(item_id, Seen.CHANGED if changed else Seen.SAME), max_len
-
-    def _observe(self, db: sqlite3.Connection, s: Sighting, now: float) -> Observation:
-        obs, _ = self._status(db, s.keys, s.fingerprint, s.length, now)
-        expires = now + s.ttl
-        db.executemany(
-            "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
-            [(k, obs.item_id, expires) for k in s.keys],
-        )
-        if obs.seen is Seen.NEW:
-            db.execute("DELETE FROM item_texts WHERE item_id = ?", (obs.item_id,))  # of an expired namesake
-        db.execute(
-            "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
-            "SET max_len = max(max_len, excluded.max_len), expires = excluded.expires",
-            (obs.item_id, s.length, expires),
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (obs.item_id, s.fingerprint)
-        )
-        return obs
-
-    async def observe(self, keys: tuple[str, ...], fingerprint: str, length: int, ttl: float) -> Observation:
-        """Record a sighting with no watch to claim (kept for tools and tests)."""
-        recorded = await self.record(
-            Sighting(keys, fingerprint, length, ttl, self._clock()), (), _never, _NO_STORIES
-        )
-        return Observation(recorded.item_id, recorded.seen)
-
-    async def record(
-        self, sighting: Sighting, claims: Sequence[WatchClaim], decide: StoryDecider, stories: StoryConfig
-    ) -> Recorded:
-        def op(db: sqlite3.Connection) -> Recorded:
+        def op(db: sqlite3.Connection) -> list[Recorded]:
             now = self._clock()
             with self._tx(db):
-                obs = self._observe(db, sighting, now)
-                if obs.seen is Seen.SAME:
-                    return Recorded(obs.item_id, obs.seen)
-                if obs.seen is Seen.NEW:
-                    terms = next((c.features.terms for c in claims if c.features is not None), None)
-                    if terms is not None:
-                        self._learn(db, terms)
-                events = []
-                for claim in claims:
-                    event = self._claim(db, obs.item_id, sighting, claim, decide, stories, now)
-                    if event is not None:
-                        events.append(event)
-                return Recorded(obs.item_id, obs.seen, tuple(events))
+                facts = [self._facts(db, s, queries(s, stories), now) for s in batch]
+                plan = plan_batch(batch, facts, stories, now)
+                entries = self._apply(db, plan, now)
+            return plan.recorded(entries)
 
         return await self._run(op)
 
-    def _claim(
-        self,
-        db: sqlite3.Connection,
-        item_id: str,
-        s: Sighting,
-        claim: WatchClaim,
-        decide: StoryDecider,
-        stories: StoryConfig,
-        now: float,
-    ) -> Event | None:
-        watch = claim.watch
-        db.execute(
-            "DELETE FROM alerted WHERE watch = ? AND item_id = ? AND expires <= ?", (watch, item_id, now)
-        )
-        if db.execute("SELECT 1 FROM alerted WHERE watch = ? AND item_id = ?", (watch, item_id)).fetchone():
-            return None
-        if claim.features is None:
-            story, is_new = new_story_id(watch, item_id), True
-        else:
-            params = stories.for_watch(watch)
-            candidates = self._candidates(db, watch, claim.features, s.at, params, now)
-            chosen = decide(claim.features, candidates, params)
-            story, is_new = self._place(
-                db, watch, item_id, claim.features, s.at, chosen, candidates, params, now
+    def _facts(
+        self, db: sqlite3.Connection, sighted: Sighted, qs: Mapping[str, StoryQuery], now: float
+    ) -> ItemFacts:
+        keys = sighted.sighting.keys
+        key_ids = tuple(
+            row[0] if (row := db.execute(
+                "SELECT item_id FROM item_keys WHERE key = ? AND expires > ?", (key, now)
+            ).fetchone()) else None
+            for key in keys
+        )  # fmt: skip
+        item_id = next((i for i in key_ids if i is not None), None)
+        if item_id is None:
+            return ItemFacts(key_ids, views=self._views(db, qs, now))
+        row = db.execute("SELECT max_len FROM items WHERE item_id = ?", (item_id,)).fetchone()
+        max_len = int(row[0]) if row else 0
+        fp = sighted.sighting.fingerprint
+        if db.execute("SELECT 1 FROM item_texts WHERE item_id = ? AND fp = ?", (item_id, fp)).fetchone():
+            return ItemFacts(key_ids, True, max_len)  # a text seen before: nothing else matters
+        alerted: dict[str, str] = {}
+        for claim in sighted.claims:
+            row = db.execute(
+                "SELECT story FROM alerted WHERE watch = ? AND item_id = ? AND expires > ?",
+                (claim.watch, item_id, now),
+            ).fetchone()
+            if row:
+                alerted[claim.watch] = str(row[0])
+        views = self._views(db, {w: q for w, q in qs.items() if w not in alerted}, now)
+        return ItemFacts(key_ids, False, max_len, alerted, views)
+
+    def _views(
+        self, db: sqlite3.Connection, qs: Mapping[str, StoryQuery], now: float
+    ) -> dict[str, StoryView]:
+        views = {}
+        for watch, q in qs.items():
+            band_sids = tuple(
+                row[0] if (row := db.execute(
+                    "SELECT story_id FROM story_bands WHERE watch = ? AND band = ? AND expires > ?",
+                    (watch, band, now),
+                ).fetchone()) else None
+                for band in q.bands
+            )  # fmt: skip
+            postings = [
+                [r[0] for r in db.execute(
+                    "SELECT story_id FROM story_terms WHERE watch = ? AND term = ? AND latest >= ? "
+                    "ORDER BY latest DESC, story_id DESC LIMIT ?",
+                    (watch, term, q.since, q.per_term),
+                )]
+                for term, _ in q.terms
+            ]  # fmt: skip
+            wanted = rank(band_sids, postings, q)
+            records: dict[str, str] = {}
+            if wanted:
+                marks = ",".join("?" * len(wanted))
+                records = dict(
+                    db.execute(
+                        f"SELECT story_id, record FROM stories WHERE watch = ? AND story_id IN ({marks}) "
+                        "AND expires > ?",
+                        (watch, *wanted, now),
+                    ).fetchall()
+                )
+            views[watch] = StoryView(band_sids, tuple(records[s] for s in wanted if s in records))
+        return views
+
+    def _apply(self, db: sqlite3.Connection, plan: BatchPlan, now: float) -> list[list[str]]:
+        for w in plan.items:
+            expires = now + w.ttl
+            db.executemany(
+                "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
+                [(k, w.item_id, expires) for k in w.keys],
             )
-        db.execute(
-            "INSERT INTO alerted(watch, item_id, story, expires) VALUES (?, ?, ?, ?)",
-            (watch, item_id, story, now + s.ttl),
-        )
-        event = "alert" if is_new else "update"
-        record = {**claim.record, "event": event, "story": story}
-        payload = json.dumps(record, ensure_ascii=False)
-        entries = []
-        for target in claim.targets:
-            cur = db.execute(
-                "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (target, watch, story, event, payload, now),
+            if w.new:
+                db.execute("DELETE FROM item_texts WHERE item_id = ?", (w.item_id,))  # of an expired namesake
+            db.execute(
+                "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
+                "SET max_len = excluded.max_len, expires = excluded.expires",
+                (w.item_id, w.max_len, expires),
             )
-            entries.append(str(cur.lastrowid))
-        return Event(watch, story, event, tuple(entries))
+            db.execute(
+                "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (w.item_id, w.fingerprint)
+            )
+        entries: list[list[str]] = []
+        for c in plan.claims:
+            if c.placement is not None:
+                self._place(db, c.placement)
+            db.execute(
+                "INSERT OR REPLACE INTO alerted(watch, item_id, story, expires) VALUES (?, ?, ?, ?)",
+                (c.watch, c.item_id, c.story_id, now + c.ttl),
+            )
+            payload = json.dumps(c.record, ensure_ascii=False)
+            ids = []
+            for target in c.targets:
+                cur = db.execute(
+                    "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (target, c.watch, c.story_id, c.event, payload, now),
+                )
+                ids.append(str(cur.lastrowid))
+            entries.append(ids)
+        return entries
+
+    def _place(self, db: sqlite3.Connection, p: Placement) -> None:
+        sid, record = p.story_id, p.record
+        db.execute(
+            "INSERT INTO stories(watch, story_id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, story_id) "
+            "DO UPDATE SET record = excluded.record, expires = excluded.expires",
+            (p.watch, sid, record.to_json(), p.expires),
+        )
+        db.executemany(
+            "INSERT INTO story_bands(watch, band, story_id, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, band) "
+            "DO UPDATE SET story_id = excluded.story_id, expires = excluded.expires",
+            [(p.watch, band, sid, p.expires) for band in p.bands],
+        )
+        db.executemany(
+            "DELETE FROM story_terms WHERE watch = ? AND term = ? AND story_id = ?",
+            [(p.watch, term, sid) for term in p.unpost],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO story_terms(watch, term, story_id, latest) VALUES (?, ?, ?, ?)",
+            [(p.watch, term, sid, record.latest) for term in p.post],
+        )
+        db.executemany(
+            "DELETE FROM story_terms WHERE watch = ? AND term = ? AND latest < ?",
+            [(p.watch, term, p.trim) for term in p.post],
+        )
 
     # ---------------------------------------------------------------------------------------------- stories
 
-    def _learn(self, db: sqlite3.Connection, terms: Sequence[str]) -> None:
-        db.executemany(
-            "INSERT INTO doc_freq(term, n) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET n = n + 1",
-            [(t,) for t in terms],
-        )
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES ('df_docs', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
-
-    async def doc_freq(self) -> tuple[dict[str, int], int]:
+    async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
         def op(db: sqlite3.Connection) -> tuple[dict[str, int], int]:
-            counts = {t: int(n) for t, n in db.execute("SELECT term, n FROM doc_freq")}
+            rows = db.execute("SELECT term, n FROM doc_freq ORDER BY n DESC, term LIMIT ?", (limit,))
+            counts = {t: int(n) for t, n in rows}
             row = db.execute("SELECT value FROM meta WHERE key = 'df_docs'").fetchone()
             return counts, int(row[0]) if row else 0
 
         return await self._run(op)
 
-    def _candidates(
-        self,
-        db: sqlite3.Connection,
-        watch: str,
-        features: StoryFeatures,
-        at: float,
-        p: StoryParams,
-        now: float,
-    ) -> Candidates:
-        band_hits: dict[str, int] = {}
-        if features.bands:
-            marks = ",".join("?" * len(features.bands))
-            rows = db.execute(
-                f"SELECT story_id, count(*) FROM story_bands WHERE watch = ? AND band IN ({marks}) "
-                "AND expires > ? GROUP BY story_id",
-                (watch, *features.bands, now),
-            )
-            band_hits = {sid: int(n) for sid, n in rows}
-        shared: dict[str, float] = {}
-        lo = at - p.window_s
-        for term, weight in features.vector[: p.query_terms]:
-            # One indexed range read per term, newest first, capped like the Redis store's ZREVRANGEBYSCORE.
-            rows = db.execute(
-                "SELECT story_id FROM story_terms WHERE watch = ? AND term = ? AND latest >= ? "
-                "ORDER BY latest DESC LIMIT ?",
-                (watch, term, lo, p.postings_per_term),
-            )
-            for (sid,) in rows:
-                shared[sid] = shared.get(sid, 0.0) + weight
-        ranked = sorted(shared, key=shared.__getitem__, reverse=True)[: p.max_candidates]
-        wanted = list(dict.fromkeys([*band_hits, *ranked]))
-        records = []
-        if wanted:
-            marks = ",".join("?" * len(wanted))
-            found = dict(
+    async def add_doc_freq(self, increments: Mapping[str, int], docs: int, max_terms: int) -> None:
+        def op(db: sqlite3.Connection) -> None:
+            with self._tx(db):
+                db.executemany(
+                    "INSERT INTO doc_freq(term, n) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET n = n + excluded.n",
+                    list(increments.items()),
+                )
                 db.execute(
-                    f"SELECT story_id, record FROM stories WHERE watch = ? AND story_id IN ({marks}) AND expires > ?",
-                    (watch, *wanted, now),
-                ).fetchall()
-            )
-            records = [StoryRecord.from_json(found[sid]) for sid in wanted if sid in found]
-        return Candidates(at=at, band_hits=band_hits, stories=records)
+                    "INSERT INTO meta(key, value) VALUES ('df_docs', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+                    (docs,),
+                )
+                excess = int(db.execute("SELECT count(*) FROM doc_freq").fetchone()[0]) - max_terms
+                if excess > max_terms // 10:  # prune in steps, not on every write
+                    db.execute(
+                        "DELETE FROM doc_freq WHERE term IN "
+                        "(SELECT term FROM doc_freq ORDER BY n, term LIMIT ?)",
+                        (excess,),
+                    )
 
-    def _place(
-        self,
-        db: sqlite3.Connection,
-        watch: str,
-        item_id: str,
-        features: StoryFeatures,
-        at: float,
-        chosen: str | None,
-        candidates: Candidates,
-        p: StoryParams,
-        now: float,
-    ) -> tuple[str, bool]:
-        existing = next((s for s in candidates.stories if s.story_id == chosen), None)
-        if existing is None:
-            record, is_new = new_story(new_story_id(watch, item_id), features, at, p), True
-        else:
-            record, is_new = existing.joined(features, at, p), False
-        expires = max(now, record.latest) + 2 * p.window_s
-        sid = record.story_id
-        db.execute(
-            "INSERT INTO stories(watch, story_id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, story_id) "
-            "DO UPDATE SET record = excluded.record, expires = excluded.expires",
-            (watch, sid, record.to_json(), expires),
-        )
-        db.executemany(
-            "INSERT INTO story_bands(watch, band, story_id, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, band) "
-            "DO UPDATE SET story_id = excluded.story_id, expires = excluded.expires",
-            [(watch, band, sid, expires) for band in features.bands],
-        )
-        # Re-post the story under its current top terms only, so posting lists stay short.
-        db.execute("DELETE FROM story_terms WHERE watch = ? AND story_id = ?", (watch, sid))
-        db.executemany(
-            "INSERT INTO story_terms(watch, term, story_id, latest) VALUES (?, ?, ?, ?)",
-            [(watch, term, sid, record.latest) for term in posted_terms(record, p.index_terms)],
-        )
-        return sid, is_new
+        await self._run(op)
 
     # ---------------------------------------------------------------------------------------------- outbox
 
@@ -531,16 +478,6 @@ class SQLiteStore:
 
         await self._run(op)
 
-    async def due_feeds(self, now: float, limit: int) -> list[str]:
-        return await self._run(
-            lambda db: [
-                r[0]
-                for r in db.execute(
-                    "SELECT url FROM schedule WHERE due <= ? ORDER BY due LIMIT ?", (now, limit)
-                )
-            ]
-        )
-
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         def op(db: sqlite3.Connection) -> list[str]:
             with self._tx(db):
@@ -624,10 +561,3 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
         not_before=float(not_before),
         created=float(created),
     )
-
-
-def _never(features: StoryFeatures, candidates: Candidates, params: StoryParams) -> str | None:
-    return None
-
-
-_NO_STORIES = StoryConfig(StoryParams())

@@ -1,0 +1,210 @@
+"""The CPU stage: parse -> match -> story sketch for a whole feed body, in worker processes.
+
+Owns what runs in the process pool and the plain data it hands back.  The pool is started once per config
+generation (a reload starts a new one): each worker compiles the watchlist once (:func:`init_worker`), then
+turns feed bodies (:func:`process_body`) or archived items (:func:`process_items`) into :class:`Outcome`
+values: an item's identity, fingerprint and the few fields an alert record needs, the watches it matched and,
+when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.
+
+This module is the pool's entry point, so it imports only what the work needs (parsing, matching, story
+sketches), never the service (aiohttp, Redis, Slack, metrics): a worker stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from newswatch.config import EntityConfig, WatchConfig
+from newswatch.match import Matcher, compile_watches
+from newswatch.models import Item, Match
+from newswatch.normalise import text_fingerprint
+from newswatch.parse import FeedParseError, parse_feed
+from newswatch.stories import ItemSketch, StoryParams
+from newswatch.stories.sketch import sketch
+
+__all__ = [
+    "CpuStage",
+    "FeedOutcome",
+    "Outcome",
+    "Worker",
+    "init_worker",
+    "process_body",
+    "process_items",
+    "worker_count",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("newswatch")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One item after the CPU stage."""
+
+    keys: tuple[str, ...]
+    fingerprint: str
+    length: int  # characters of text matched on
+    published: datetime | None
+    feed_url: str
+    title: str
+    url: str
+    source: str
+    matches: tuple[Match, ...] = ()
+    sketch: ItemSketch | None = None  # for matched items only
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    title: str | None
+    ttl: float | None
+    warning: str | None
+    items: list[Outcome]
+    error: str | None = None  # the body is no usable feed (one line); nothing else is set then
+
+
+class Worker:
+    """A compiled watchlist and the story knobs: the state of one worker (or of the in-process stage)."""
+
+    def __init__(
+        self,
+        entities: Mapping[str, EntityConfig],
+        watches: Sequence[WatchConfig],
+        params: StoryParams,
+    ) -> None:
+        self.matcher: Matcher = compile_watches(entities, watches)
+        self.params = params
+
+    def body(
+        self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+    ) -> FeedOutcome:
+        try:
+            parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
+        except FeedParseError as exc:
+            return FeedOutcome(None, None, None, [], error=str(exc))
+        return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(parsed.items))
+
+    def items(self, items: Sequence[Item]) -> list[Outcome]:
+        out = []
+        for item in items:
+            matches = tuple(self.matcher.match(item))
+            out.append(
+                Outcome(
+                    keys=item.keys,
+                    fingerprint=text_fingerprint(item.title, item.summary, item.content),
+                    length=len(item.text),
+                    published=item.published,
+                    feed_url=item.feed_url,
+                    title=item.title,
+                    url=item.url,
+                    source=item.source,
+                    matches=matches,
+                    sketch=sketch(item, self.params) if matches else None,
+                )
+            )
+        return out
+
+
+_WORKER: Worker | None = None
+
+
+def init_worker(
+    entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig], params: StoryParams
+) -> None:
+    """Pool initializer: compile the watchlist once per worker process."""
+    global _WORKER
+    _WORKER = Worker(entities, watches, params)
+
+
+def _worker() -> Worker:
+    if _WORKER is None:
+        raise RuntimeError("newswatch.cpu: the worker was not initialised (init_worker)")
+    return _WORKER
+
+
+def process_body(
+    body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+) -> FeedOutcome:
+    """Parse one feed body and match and sketch its items (in a worker process)."""
+    return _worker().body(body, feed_url, name, now, content_type)
+
+
+def process_items(items: Sequence[Item]) -> list[Outcome]:
+    """Match and sketch items that are already parsed (replay), in a worker process."""
+    return _worker().items(items)
+
+
+class CpuStage:
+    """The recording process's side of the stage: a pool of ``workers`` processes, or with 0 a thread here.
+
+    Workers are forked from a forkserver that imported only this module, so each starts small and shares
+    what it imported; a reload (:meth:`reload`) starts a new pool with the new watchlist and lets the old one
+    finish what it was given.  A pool broken by a worker that died (a crash in a C parser, the OOM killer) is
+    replaced, and the call that met it fails its feed only.
+    """
+
+    def __init__(
+        self,
+        entities: Mapping[str, EntityConfig],
+        watches: Sequence[WatchConfig],
+        params: StoryParams,
+        workers: int,
+    ) -> None:
+        self.workers = workers
+        self._args = (dict(entities), list(watches), params)
+        self._local = Worker(*self._args) if workers == 0 else None
+        self._executor = self._start()
+
+    def _start(self) -> Executor:
+        if self.workers == 0:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-cpu")
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker, initargs=self._args)
+
+    async def body(
+        self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+    ) -> FeedOutcome:
+        fn = self._local.body if self._local is not None else process_body
+        return await self._submit(fn, body, feed_url, name, now, content_type)
+
+    async def items(self, items: Sequence[Item]) -> list[Outcome]:
+        fn = self._local.items if self._local is not None else process_items
+        return await self._submit(fn, list(items))
+
+    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+        executor = self._executor
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            if executor is self._executor:
+                log.error("a CPU worker died; starting a new pool")
+                self._executor = self._start()
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def reload(self, entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig]) -> None:
+        """Compile a new watchlist: new work goes to a new pool; the old one finishes what it has."""
+        old = self._executor
+        self._args = (dict(entities), list(watches), self._args[2])
+        self._local = Worker(*self._args) if self.workers == 0 else None
+        self._executor = self._start()
+        old.shutdown(wait=False)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_count(setting: int | str) -> int:
+    """``workers: auto`` is one process per core; a number is taken as it is (0: no processes)."""
+    if setting == "auto":
+        return max(1, os.cpu_count() or 1)
+    return int(setting)

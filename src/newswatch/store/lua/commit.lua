@@ -1,0 +1,61 @@
+-- Apply a batch plan (see newswatch/store/batch.py: BatchPlan) if nothing it was decided on has changed.
+-- ARGV[1]: JSON {item_prefix, seq_key, entry_prefix, queue_prefix, targets_key,
+--   expect: {items: [{keys, ids, fp, fp_known, len}], vers: [[watch prefix, n]]},
+--   items: [{id, keys, fp, len, new, ttl}],
+--   places: [{prefix, sid, rec, ttl, bands, unpost, post, latest, trim}],
+--   claims: [{prefix, item, story, ttl, entries: [{target, data}]}]}
+-- Returns JSON {conflict = "item" | "watch"} and writes nothing, or {entries: [[id, ...] per claim]}.
+local a = cjson.decode(ARGV[1])
+
+-- Optimistic concurrency: the items' state and each claimed watch's version are as they were read.
+for _, e in ipairs(a.expect.items) do
+  local id = nil
+  for j, k in ipairs(e.keys) do
+    local v = redis.call('GET', k)
+    if (v or false) ~= e.ids[j] then return cjson.encode({conflict = 'item'}) end
+    if v and not id then id = v end
+  end
+  if id then
+    local ik = a.item_prefix .. id
+    local fp = redis.call('HEXISTS', ik, 'fp:' .. e.fp) == 1
+    local len = tonumber(redis.call('HGET', ik, 'len') or '0')
+    if fp ~= e.fp_known or len ~= e.len then return cjson.encode({conflict = 'item'}) end
+  end
+end
+for _, v in ipairs(a.expect.vers) do
+  if tonumber(redis.call('GET', v[1] .. 'ver') or '0') ~= v[2] then return cjson.encode({conflict = 'watch'}) end
+end
+
+for _, it in ipairs(a.items) do
+  for _, k in ipairs(it.keys) do redis.call('SET', k, it.id, 'PX', it.ttl) end
+  local ik = a.item_prefix .. it.id
+  if it.new then redis.call('DEL', ik) end
+  redis.call('HSET', ik, 'fp:' .. it.fp, 1, 'len', it.len)
+  redis.call('PEXPIRE', ik, it.ttl)
+end
+for _, p in ipairs(a.places) do
+  redis.call('SET', p.prefix .. 'rec:' .. p.sid, p.rec, 'PX', p.ttl)
+  for _, b in ipairs(p.bands) do redis.call('SET', p.prefix .. 'band:' .. b, p.sid, 'PX', p.ttl) end
+  for _, t in ipairs(p.unpost) do redis.call('ZREM', p.prefix .. 'term:' .. t, p.sid) end
+  for _, t in ipairs(p.post) do
+    local tk = p.prefix .. 'term:' .. t
+    redis.call('ZADD', tk, p.latest, p.sid)
+    redis.call('ZREMRANGEBYSCORE', tk, '-inf', '(' .. p.trim)
+    redis.call('PEXPIRE', tk, p.ttl)
+  end
+end
+local out, bumped = {}, {}
+for i, c in ipairs(a.claims) do
+  redis.call('SET', c.prefix .. 'alerted:' .. c.item, c.story, 'PX', c.ttl)
+  local ids = {}
+  for _, e in ipairs(c.entries) do
+    local seq = redis.call('INCR', a.seq_key)
+    redis.call('HSET', a.entry_prefix .. seq, 'data', e.data, 'attempts', 0, 'not_before', 0)
+    redis.call('ZADD', a.queue_prefix .. e.target, seq, seq)
+    redis.call('SADD', a.targets_key, e.target)
+    table.insert(ids, tostring(seq))
+  end
+  out[i] = ids
+  if not bumped[c.prefix] then bumped[c.prefix] = true; redis.call('INCR', c.prefix .. 'ver') end
+end
+return cjson.encode({entries = out})

@@ -1,0 +1,182 @@
+"""Placing the items of one batch in the stories of one watch: the decision plus what the store must write.
+
+Owns the two halves of the store contract for stories.  :func:`story_query` says what a store reads for an item
+(its band keys, its query terms, the window), and the store answers with a :class:`StoryView` (which story each
+band key points at, and the candidate records it ranked).  :meth:`BatchStories.place` then decides, purely,
+and returns a :class:`Placement` the store applies as it is.  Items of one batch see the stories that earlier
+items of the same batch opened or changed (an overlay over what was read), so SQLite and Redis, which both read
+a batch once and apply it once, decide the same way for the same stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from newswatch.stories.decide import Candidates, decide
+from newswatch.stories.features import StoryFeatures
+from newswatch.stories.params import StoryParams
+from newswatch.stories.record import StoryRecord, new_story
+
+__all__ = ["BatchStories", "Placement", "StoryQuery", "StoryView", "rank", "story_query"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """What a store reads for one item in one watch.
+
+    For each band key, the story it points at; for each query term (in order), the ``per_term`` most recent
+    stories posted under it whose latest item is at or after ``since`` (ties: the larger story id first); the
+    stories ranked by the sum of the query weights of the terms they were found under (ties: the smaller id
+    first), ``limit`` of them kept; and the records of the band-hit stories (in band order) followed by the
+    ranked ones, each once.
+    """
+
+    bands: tuple[str, ...]
+    terms: tuple[tuple[str, float], ...]
+    since: float
+    per_term: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A store's answer to a :class:`StoryQuery`."""
+
+    band_sids: tuple[str | None, ...]  # aligned with the query's bands
+    records: tuple[str, ...]  # JSON records, in the query's order
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What the store writes for one item placed in one watch's story."""
+
+    watch: str
+    story_id: str
+    is_new: bool
+    record: StoryRecord
+    bands: tuple[str, ...]  # band keys that now point at the story
+    unpost: tuple[str, ...]  # terms the story is no longer indexed under
+    post: tuple[str, ...]  # terms the story is indexed under, scored by ``record.latest``
+    expires: float  # epoch seconds after which no item can join the story any more
+    trim: float  # postings older than this (two windows before the item) leave the terms posted to
+
+
+def story_query(features: StoryFeatures, at: float, params: StoryParams) -> StoryQuery:
+    return StoryQuery(
+        bands=features.bands,
+        terms=features.vector[: params.query_terms],
+        since=at - params.window_s,
+        per_term=params.postings_per_term,
+        limit=params.max_candidates,
+    )
+
+
+@dataclass(slots=True)
+class _Overlay:
+    """The stories of one watch that earlier items of this batch opened or changed."""
+
+    records: dict[str, StoryRecord] = field(default_factory=dict)  # in order of first change
+    bands: dict[str, str] = field(default_factory=dict)
+    posted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+class BatchStories:
+    """Story decisions for one batch: one instance per batch, items placed in batch order."""
+
+    def __init__(self, by_watch: Mapping[str, StoryParams], default: StoryParams) -> None:
+        self.by_watch = by_watch  # watches whose knobs differ from the default (story_window)
+        self.default = default
+        self._overlays: dict[str, _Overlay] = {}
+        self._parsed: dict[str, StoryRecord] = {}
+
+    def fresh(self) -> BatchStories:
+        """The same knobs with nothing decided yet (for a batch read and decided again)."""
+        return BatchStories(self.by_watch, self.default)
+
+    def params(self, watch: str) -> StoryParams:
+        return self.by_watch.get(watch, self.default)
+
+    def query(self, watch: str, features: StoryFeatures, at: float) -> StoryQuery:
+        return story_query(features, at, self.params(watch))
+
+    def place(
+        self,
+        watch: str,
+        new_id: str,
+        features: StoryFeatures,
+        at: float,
+        view: StoryView,
+        now: float,
+    ) -> Placement:
+        """Decide the story of one item in ``watch`` (``new_id`` names it if it opens one)."""
+        p = self.params(watch)
+        overlay = self._overlays.setdefault(watch, _Overlay())
+        candidates = self._candidates(features, at, view, overlay, p)
+        chosen = decide(features, candidates, p)
+        existing = next((s for s in candidates.stories if s.story_id == chosen), None)
+        old_terms: tuple[str, ...]
+        if existing is None:
+            record, old_terms = new_story(new_id, features, at, p), ()
+        else:
+            record, old_terms = existing.joined(features, at, p), existing.posted_terms(p.index_terms)
+        post = record.posted_terms(p.index_terms)
+        sid = record.story_id
+        overlay.records[sid] = record
+        overlay.posted[sid] = post
+        for band in features.bands:
+            overlay.bands[band] = sid
+        return Placement(
+            watch=watch,
+            story_id=sid,
+            is_new=existing is None,
+            record=record,
+            bands=features.bands,
+            unpost=tuple(t for t in old_terms if t not in post),
+            post=post,
+            expires=max(now, record.latest) + 2 * p.window_s,
+            trim=at - 2 * p.window_s,
+        )
+
+    def _candidates(
+        self, features: StoryFeatures, at: float, view: StoryView, overlay: _Overlay, p: StoryParams
+    ) -> Candidates:
+        band_hits: dict[str, int] = {}
+        for band, read in zip(features.bands, view.band_sids, strict=True):
+            sid = overlay.bands.get(band, read)
+            if sid is not None:
+                band_hits[sid] = band_hits.get(sid, 0) + 1
+        stories: dict[str, StoryRecord] = {}
+        for raw in view.records:
+            record = self._record(raw)
+            stories[record.story_id] = overlay.records.get(record.story_id, record)
+        if overlay.records:
+            since = at - p.window_s
+            query = {t for t, _ in features.vector[: p.query_terms]}
+            for sid, record in overlay.records.items():
+                if sid in stories:
+                    continue
+                shares_term = record.latest >= since and not query.isdisjoint(overlay.posted[sid])
+                if sid in band_hits or shares_term:
+                    stories[sid] = record
+        return Candidates(at=at, band_hits=band_hits, stories=list(stories.values()))
+
+    def _record(self, raw: str) -> StoryRecord:
+        record = self._parsed.get(raw)
+        if record is None:
+            record = self._parsed[raw] = StoryRecord.from_json(raw)
+        return record
+
+
+def rank(band_sids: tuple[str | None, ...], postings: list[list[str]], query: StoryQuery) -> list[str]:
+    """The story ids whose records answer ``query``, given what the store read (see :class:`StoryQuery`).
+
+    ``postings[i]`` are the story ids found under ``query.terms[i]``, newest first.  The Redis store does the
+    same ranking inside its read script, so the two stores fetch the same records.
+    """
+    shared: dict[str, float] = {}
+    for (_, weight), sids in zip(query.terms, postings, strict=True):
+        for sid in sids:
+            shared[sid] = shared.get(sid, 0.0) + weight
+    ranked = sorted(shared, key=lambda sid: (-shared[sid], sid))[: query.limit]
+    return list(dict.fromkeys([*(s for s in band_sids if s is not None), *ranked]))
