@@ -1,6 +1,11 @@
-"""One poll cycle over N generated feeds × 25 news-length items, served locally: the floor vs newswatch.
+"""One poll cycle over N generated feeds × M news-length items, served locally: the floor vs newswatch.
 
-    python benchmarks/bench_poll.py [--feeds 2000] [--quick] [--items 25] [--no-run]
+    python benchmarks/bench_poll.py [--feeds 2000] [--items 25] [--quick] [--no-run]
+    python benchmarks/bench_poll.py --feeds 500 --items 20 --watch all --store sqlite redis   # every item a story
+
+``--watch rare`` (default) runs two watches that few items match; ``--watch all`` one catch-all watch ``*``, so
+every item takes the story path; ``--store`` picks the stores the real ``run --once`` rows use (a throwaway
+redis-server on a free port for ``redis``).
 
 A feed server (aiohttp, in its own process, ETag + 304 support) serves the feeds from 16 loopback addresses
 (127.0.0.1–16), like feeds spread over many hosts, so per-host connection limits behave as in real use.
@@ -11,11 +16,15 @@ Each measurement runs in a fresh interpreter so its peak RSS is its own:
 * ours: newswatch.fetch.fetch (bounded, conditional GET) + newswatch.parse.parse_feed in a
   ProcessPoolExecutor(2), returning the parsed items; a first cycle, then an unchanged second cycle that sends
   the validators back and gets 304s.
-* run --once: the real pipeline (newswatch.cli.run, embedded SQLite store, two watches, JSONL sink) over a
-  generated config, first cycle then an unchanged second cycle on the same store.
+* run --once: the real pipeline (newswatch.cli.run with its process pool, JSONL sink) over a generated
+  config, first cycle then an unchanged second cycle on the same store.  Peak RSS is sampled from /proc for the
+  measured process and every process under it (the pool's workers are children of the forkserver), so the
+  figures are the largest single process and the largest sum at any moment.  On Redis the server's
+  ``INFO commandstats`` before and after give the commands and script calls per item and per feed batch.
 
-Issue 5's targets: first cycle ≤ 0.5× the floor; unchanged second cycle ≥ 5× cheaper than the first; peak RSS
-≤ 250 MB.  The server shares the machine's cores with whatever is measured, equally for every row.
+Targets (issue 12): rare watch, first cycle ≤ 0.5× the floor and an unchanged second cycle ≥ 5× cheaper;
+catch-all watch ≤ 3× the floor on SQLite and on Redis; peak RSS ≤ 250 MB.  The server shares the machine's
+cores with whatever is measured, equally for every row.
 """
 
 from __future__ import annotations
@@ -27,9 +36,12 @@ import io
 import json
 import os
 import resource
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -226,14 +238,28 @@ def phase_run(config: str) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING)
     loaded = load_config(config)
     start = time.perf_counter()
+    cpu0 = os.times()
     code = asyncio.run(run(loaded, once=True))
-    return {"seconds": time.perf_counter() - start, "exit": code}
+    elapsed = time.perf_counter() - start
+    cpu1 = os.times()
+    # The pool's workers are grandchildren (under the forkserver): their CPU reaches children_* once reaped.
+    cpu = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system"))
+    return {"seconds": elapsed, "exit": code, "cpu_seconds": cpu}
 
 
-def write_config(path: Path, port: int, n_feeds: int) -> None:
+def write_config(path: Path, port: int, n_feeds: int, watch: str, store: str) -> None:
     feeds = "\n".join(f"  - url: {u}" for u in feed_urls(port, n_feeds))
+    watches = (
+        """  - name: Everything
+    query: '*'"""
+        if watch == "all"
+        else """  - name: US–Hamas talks
+    query: '@us AND @hamas AND (talks OR negotiations)'
+  - name: Floods
+    query: 'flooded OR "heavy rain"'"""
+    )
     path.write_text(
-        f"""store: sqlite:///{path.parent / "state.db"}
+        f"""store: {store}
 max_item_age: 3d
 feeds:
 {feeds}
@@ -241,10 +267,7 @@ entities:
   us: {{name: United States, aliases: ["United States", "US", "U.S.", "Washington", "White House"]}}
   hamas: {{aliases: ["Hamas"]}}
 watches:
-  - name: US–Hamas talks
-    query: '@us AND @hamas AND (talks OR negotiations)'
-  - name: Floods
-    query: 'flooded OR "heavy rain"'
+{watches}
 notify:
   jsonl: {path.parent / "alerts.jsonl"}
 """,
@@ -252,15 +275,101 @@ notify:
     )
 
 
-def _rss() -> dict[str, float]:
-    # ru_maxrss is in KiB on Linux.  Children: the largest pool worker that has been waited for.
-    return {
-        "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    }
+class RedisServer:
+    """A throwaway redis-server on a free port, nothing on disk."""
+
+    def __init__(self, workdir: str) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", workdir],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while self.command("PING").strip() != "+PONG":
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self, *words: str) -> str:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1) as sock:
+            sock.sendall((f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)).encode())
+            data = b""
+            while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode()
+        return ""
+
+    def calls(self) -> dict[str, int]:
+        """Calls per command since the server started (INFO commandstats)."""
+        out = {}
+        for line in self.command("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, rest = line[8:].partition(":")
+                out[name] = int(rest.split(",")[0].split("=")[1])
+        return out
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class _MemorySampler:
+    """Peak RSS of this process and every process under it, sampled from /proc every 50 ms."""
+
+    def __init__(self) -> None:
+        self.peak_single = 0.0
+        self.peak_total = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        tree, frontier = [os.getpid()], [os.getpid()]
+        while frontier:
+            frontier = [p for p, pp in parents.items() if pp in frontier]
+            tree += frontier
+        return tree
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            sizes = []
+            for pid in self._tree():
+                with contextlib.suppress(OSError, ValueError):
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            sizes.append(int(line.split()[1]) / 1024)
+            if sizes:
+                self.peak_single = max(self.peak_single, max(sizes))
+                self.peak_total = max(self.peak_total, sum(sizes))
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+        return {"rss_self_mb": own, "rss_single_mb": max(own, self.peak_single), "rss_total_mb": self.peak_total}
 
 
 def run_phase(args: argparse.Namespace) -> None:
+    sampler = _MemorySampler()
     if args.phase == "floor":
         result = asyncio.run(phase_floor(args.port, args.feeds))
     elif args.phase == "ours":
@@ -272,7 +381,7 @@ def run_phase(args: argparse.Namespace) -> None:
                 result = phase_run(args.config)
             finally:
                 sys.stdout = saved
-    result.update(_rss())
+    result.update(sampler.stop())
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -302,6 +411,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 feeds")
     parser.add_argument("--items", type=int, default=25)
     parser.add_argument("--no-run", action="store_true", help="skip the real `run --once` rows")
+    parser.add_argument("--watch", choices=["rare", "all"], default="rare", help="two rare watches, or '*'")
+    parser.add_argument("--store", nargs="+", choices=["sqlite", "redis"], default=["sqlite"])
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", choices=["floor", "ours", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -337,46 +448,66 @@ def main() -> None:
             ("ours: fetch + parse_feed, 2 processes, cycle 1", ours["first"], ours),
             ("ours: unchanged cycle 2 (304s, no parsing)", ours["second"], None),
         ]
-        run_rows: list[dict[str, Any]] = []
+        run_rows: dict[str, list[dict[str, Any]]] = {}
+        redis_calls: dict[str, int] = {}
         run_error = None
         if not args.no_run:
             # The pipeline is the code under the most change; a failing run is reported, not fatal, so the
             # floor and fetch/parse figures above still come out.
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    cfg = Path(tmp) / "bench.yaml"
-                    write_config(cfg, port, args.feeds)
-                    run_rows.append(sub_phase("run", port, args.feeds, str(cfg)))
-                    run_rows.append(sub_phase("run", port, args.feeds, str(cfg)))
-                    run_rows[0]["alerts"] = (
-                        (Path(tmp) / "alerts.jsonl").read_text(encoding="utf-8").count("\n")
-                    )
-            except (RuntimeError, OSError) as exc:
-                run_error = str(exc).strip().splitlines()[-1]
-            if len(run_rows) == 2:
-                rows += [
-                    ("run --once (embedded store), cycle 1", run_rows[0], run_rows[0]),
-                    ("run --once, unchanged cycle 2", run_rows[1], run_rows[1]),
-                ]
+            for store in args.store:
+                try:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        redis = RedisServer(tmp) if store == "redis" else None
+                        try:
+                            url = redis.url if redis else f"sqlite:///{Path(tmp) / 'state.db'}"
+                            cfg = Path(tmp) / "bench.yaml"
+                            write_config(cfg, port, args.feeds, args.watch, url)
+                            before = redis.calls() if redis else {}
+                            first = sub_phase("run", port, args.feeds, str(cfg))
+                            if redis:
+                                after = redis.calls()
+                                redis_calls = {k: v - before.get(k, 0) for k, v in after.items()}
+                            second = sub_phase("run", port, args.feeds, str(cfg))
+                        finally:
+                            if redis:
+                                redis.stop()
+                        first["alerts"] = (Path(tmp) / "alerts.jsonl").read_text(encoding="utf-8").count("\n")
+                        run_rows[store] = [first, second]
+                        rows += [
+                            (f"run --once ({store}), cycle 1", first, first),
+                            (f"run --once ({store}), unchanged cycle 2", second, second),
+                        ]
+                except (RuntimeError, OSError) as exc:
+                    run_error = str(exc).strip().splitlines()[-1]
         base = floor["seconds"]
-        print(f"{'':54} {'seconds':>8} {'items':>7} {'÷ floor':>8} {'RSS MB (main/worker)':>21}")
+        print(f"{'':54} {'seconds':>8} {'items':>7} {'÷ floor':>8} {'peak RSS MB: process / sum':>27}")
         for label, r, mem in rows:
             items = r.get("items", "—")
-            rss = f"{mem['rss_self_mb']:.0f} / {mem['rss_child_mb']:.0f}" if mem else ""
-            print(f"{label:54} {r['seconds']:8.2f} {items!s:>7} {r['seconds'] / base:8.2f} {rss:>21}")
+            rss = f"{mem['rss_single_mb']:.0f} / {mem['rss_total_mb']:.0f}" if mem else ""
+            print(f"{label:54} {r['seconds']:8.2f} {items!s:>7} {r['seconds'] / base:8.2f} {rss:>27}")
         print()
         print(f"ours cycle 1 statuses: {ours['first']['statuses']}; cycle 2: {ours['second']['statuses']}")
         print(
             f"ours: cycle 1 / cycle 2 = {ours['first']['seconds'] / ours['second']['seconds']:.1f}× (target ≥ 5×)"
         )
-        if len(run_rows) == 2:
-            first, second = run_rows
-            print(f"run --once: cycle 1 ÷ floor = {first['seconds'] / base:.2f} (target ≤ 0.5); ", end="")
-            print(f"cycle 1 / cycle 2 = {first['seconds'] / second['seconds']:.1f}× (target ≥ 5×); ", end="")
-            print(f"exit codes {first['exit']}, {second['exit']}; {first['alerts']} alerts in cycle 1")
-            for r in run_rows:
+        n_items = args.feeds * args.items
+        for store, (first, second) in run_rows.items():
+            print(f"run --once ({store}): cycle 1 ÷ floor = {first['seconds'] / base:.2f}; ", end="")
+            print(f"cycle 1 / cycle 2 = {first['seconds'] / second['seconds']:.1f}×; ", end="")
+            print(f"exit codes {first['exit']}, {second['exit']}; {first['alerts']} alerts in cycle 1; ", end="")
+            print(f"{first['cpu_seconds'] * 1000 / n_items:.2f} ms CPU per item (main process and workers)")
+            for r in (first, second):
                 if r.get("stderr"):
                     print("  run stderr (last lines):", *r["stderr"], sep="\n    ")
+        if redis_calls:
+            total = sum(v for k, v in redis_calls.items() if k not in ("info", "ping"))
+            scripts = redis_calls.get("evalsha", 0) + redis_calls.get("eval", 0)
+            record_scripts = scripts  # read + commit per batch; ack, leases and pacing are scripts too
+            print(
+                f"Redis, cycle 1: {total} commands ({total / n_items:.2f} per item, {total / args.feeds:.1f} per "
+                f"feed), of which {scripts} script calls ({record_scripts / args.feeds:.2f} per feed batch); "
+                f"top: {sorted(redis_calls.items(), key=lambda kv: -kv[1])[:6]}"
+            )
         if run_error:
             print(f"run --once failed: {run_error}")
     finally:

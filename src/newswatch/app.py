@@ -89,6 +89,7 @@ async def open_app(
         # Parsing, matching and story sketches: CPU work, in worker processes (or a thread with workers: 0).
         cpu = CpuStage(cfg.entities, cfg.watches, story_params(cfg)[0], worker_count(cfg.workers))
         stack.callback(cpu.close)
+        await cpu.start()
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
         delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)
         try:

@@ -29,7 +29,6 @@ from newswatch.models import Item, Match
 from newswatch.normalise import text_fingerprint
 from newswatch.parse import FeedParseError, parse_feed
 from newswatch.stories import ItemSketch, StoryParams
-from newswatch.stories.sketch import sketch
 
 __all__ = [
     "CpuStage",
@@ -80,8 +79,13 @@ class Worker:
         watches: Sequence[WatchConfig],
         params: StoryParams,
     ) -> None:
+        # Imported here, not at the top: the recording process imports this module too (for the pool's entry
+        # points) and never needs the MinHash library; workers have it preloaded by the forkserver.
+        from newswatch.stories.sketch import sketch
+
         self.matcher: Matcher = compile_watches(entities, watches)
         self.params = params
+        self._sketch = sketch
 
     def body(
         self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
@@ -107,7 +111,7 @@ class Worker:
                     url=item.url,
                     source=item.source,
                     matches=matches,
-                    sketch=sketch(item, self.params) if matches else None,
+                    sketch=self._sketch(item, self.params) if matches else None,
                 )
             )
         return out
@@ -128,6 +132,10 @@ def _worker() -> Worker:
     if _WORKER is None:
         raise RuntimeError("newswatch.cpu: the worker was not initialised (init_worker)")
     return _WORKER
+
+
+def _ready() -> bool:
+    return _worker() is not None
 
 
 def process_body(
@@ -167,8 +175,16 @@ class CpuStage:
         if self.workers == 0:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-cpu")
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
+        ctx.set_forkserver_preload([__name__, "newswatch.stories.sketch"])
         return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker, initargs=self._args)
+
+    async def start(self) -> None:
+        """Start every worker now, in a thread: starting processes blocks, and the first feed should not wait."""
+        if self._local is None:
+            executor = self._executor
+            await asyncio.to_thread(
+                lambda: [f.result() for f in [executor.submit(_ready) for _ in range(self.workers)]]
+            )
 
     async def body(
         self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None

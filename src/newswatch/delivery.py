@@ -52,6 +52,15 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
     next_due: float | None = None  # earliest time a waiting entry may be retried
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count ``other``'s deliveries in this report too."""
+        self.sent += other.sent
+        self.digests += other.digests
+        self.retried += other.retried
+        self.parked += other.parked
+        self.errors += other.errors
+        self.next_due = other.next_due
+
 
 def target_kind(target: str) -> str:
     return target.split(":", 1)[0].split("|", 1)[0]
@@ -95,6 +104,16 @@ class Delivery:
         """New entries were queued: deliver now rather than at the next tick."""
         self._wake.set()
 
+    async def wait_for_work(self, stop: asyncio.Event, at_most: float) -> None:
+        """Wait until :meth:`poke`, ``stop`` or ``at_most`` seconds, whichever comes first."""
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        self._wake.clear()
+
     async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
         """Deliver until ``stop`` is set, waking on :meth:`poke`, on the next retry time, or every ``idle`` s."""
         failures = 0
@@ -124,14 +143,9 @@ class Delivery:
         total = DeliveryReport()
         while True:
             report = await self.drain(deadline)
-            total.sent += report.sent
-            total.digests += report.digests
-            total.retried += report.retried
-            total.parked += report.parked
-            total.errors += report.errors
+            total.add(report)
             now = self.clock()
             if now >= deadline or not await self.store.outbox_pending():
-                total.next_due = report.next_due
                 return total
             wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
             await asyncio.sleep(max(0.01, wake - now))

@@ -12,6 +12,7 @@ after its items were recorded, so a crash in between re-reads the feed instead o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -195,6 +196,32 @@ class Pipeline:
         cycle's alerts independent of which server answered first.
         """
         started = time.monotonic()
+        # Deliver while the cycle is still fetching and recording: files and chats fill as alerts are decided.
+        recorded = asyncio.Event()
+        delivered = DeliveryReport()
+        background = asyncio.create_task(
+            self._deliver_until(recorded, delivered), name="delivery (run --once)"
+        )
+        try:
+            report = await self._cycle()
+        finally:
+            recorded.set()
+            await asyncio.gather(background, return_exceptions=True)
+        # Deliver what is left and anything an earlier run left behind, waiting out short back-offs and a dead
+        # worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
+        delivered.add(await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S))
+        report.delivery = delivered
+        report.pending = await self.store.outbox_pending()
+        report.elapsed = time.monotonic() - started
+        return report
+
+    async def _deliver_until(self, stop: asyncio.Event, total: DeliveryReport) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(StoreError):  # the cycle meets a store outage itself and says so
+                total.add(await self.delivery.drain())
+            await self.delivery.wait_for_work(stop, at_most=1.0)
+
+    async def _cycle(self) -> CycleReport:
         outcomes = await asyncio.gather(
             *(self._collect_safely(f) for f in self.config.feeds), return_exceptions=True
         )
@@ -235,11 +262,6 @@ class Pipeline:
             report.feeds.append(p.report)
             await self.commit(p)
         await self.flush_doc_freq(force=True)
-        # Deliver what this cycle queued and anything an earlier run left behind, waiting out short back-offs
-        # and a dead worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
-        report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
-        report.pending = await self.store.outbox_pending()
-        report.elapsed = time.monotonic() - started
         return report
 
     async def replay(

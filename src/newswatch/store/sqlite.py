@@ -210,21 +210,27 @@ class SQLiteStore:
     ) -> dict[str, StoryView]:
         views = {}
         for watch, q in qs.items():
-            band_sids = tuple(
-                row[0] if (row := db.execute(
-                    "SELECT story_id FROM story_bands WHERE watch = ? AND band = ? AND expires > ?",
-                    (watch, band, now),
-                ).fetchone()) else None
-                for band in q.bands
-            )  # fmt: skip
-            postings = [
-                [r[0] for r in db.execute(
-                    "SELECT story_id FROM story_terms WHERE watch = ? AND term = ? AND latest >= ? "
-                    "ORDER BY latest DESC, story_id DESC LIMIT ?",
-                    (watch, term, q.since, q.per_term),
-                )]
-                for term, _ in q.terms
-            ]  # fmt: skip
+            marks = ",".join("?" * len(q.bands))
+            found = dict(
+                db.execute(
+                    f"SELECT band, story_id FROM story_bands WHERE watch = ? AND band IN ({marks}) AND expires > ?",
+                    (watch, *q.bands, now),
+                ).fetchall()
+            ) if q.bands else {}  # fmt: skip
+            band_sids = tuple(found.get(band) for band in q.bands)
+            postings: list[list[str]] = [[] for _ in q.terms]
+            if q.terms:
+                # One statement for every query term: each term's most recent postings, newest first.
+                one = (
+                    "SELECT * FROM (SELECT ? AS i, story_id FROM story_terms WHERE watch = ? AND term = ? "
+                    "AND latest >= ? ORDER BY latest DESC, story_id DESC LIMIT ?)"
+                )
+                sql = " UNION ALL ".join([one] * len(q.terms))
+                args = [
+                    a for i, (term, _) in enumerate(q.terms) for a in (i, watch, term, q.since, q.per_term)
+                ]
+                for i, sid in db.execute(sql, args):
+                    postings[i].append(sid)
             wanted = rank(band_sids, postings, q)
             records: dict[str, str] = {}
             if wanted:
@@ -292,13 +298,11 @@ class SQLiteStore:
             "DELETE FROM story_terms WHERE watch = ? AND term = ? AND story_id = ?",
             [(p.watch, term, sid) for term in p.unpost],
         )
+        # Postings older than the item's window are not trimmed here (Redis trims them): they only ever matter
+        # to an item more than a window older than one already placed, and the purge drops them with their story.
         db.executemany(
             "INSERT OR REPLACE INTO story_terms(watch, term, story_id, latest) VALUES (?, ?, ?, ?)",
             [(p.watch, term, sid, record.latest) for term in p.post],
-        )
-        db.executemany(
-            "DELETE FROM story_terms WHERE watch = ? AND term = ? AND latest < ?",
-            [(p.watch, term, p.trim) for term in p.post],
         )
 
     # ---------------------------------------------------------------------------------------------- stories

@@ -119,8 +119,8 @@ class BatchStories:
         if existing is None:
             record, old_terms = new_story(new_id, features, at, p), ()
         else:
-            record, old_terms = existing.joined(features, at, p), existing.posted_terms(p.index_terms)
-        post = record.posted_terms(p.index_terms)
+            record, old_terms = existing.joined(features, at, p), existing.posted
+        post = record.posted
         sid = record.story_id
         overlay.records[sid] = record
         overlay.posted[sid] = post

@@ -30,6 +30,9 @@ class StoryRecord:
     size: int
     centroid: Mapping[str, float]  # sum of member vectors, top ``centroid_terms`` terms
     norm: float
+    posted: tuple[
+        str, ...
+    ] = ()  # the ``index_terms`` heaviest centroid terms: what the story is indexed under
 
     def in_window(self, at: float, window_s: float) -> bool:
         return self.first - window_s <= at <= self.latest + window_s
@@ -43,16 +46,12 @@ class StoryRecord:
             self.story_id, min(self.first, at), max(self.latest, at), self.size + 1, summed, params
         )
 
-    def posted_terms(self, n: int) -> tuple[str, ...]:
-        """The terms the story is indexed under: its ``n`` heaviest centroid terms, ties alphabetical."""
-        return tuple(t for t, _ in sorted(self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
-
     def to_json(self) -> str:
         # The norm travels with the centroid: a store reads tens of records per item, and recomputing each
-        # norm cost more than parsing the JSON.
+        # norm cost more than parsing the JSON.  Weights were rounded when the record was made.
         return json.dumps(
             {"id": self.story_id, "first": self.first, "latest": self.latest, "size": self.size,
-             "centroid": {t: round(w, 5) for t, w in self.centroid.items()}, "norm": round(self.norm, 6)},
+             "centroid": self.centroid, "norm": self.norm, "posted": self.posted},
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -60,7 +59,11 @@ class StoryRecord:
     def from_json(cls, raw: str | bytes) -> StoryRecord:
         d = json.loads(raw)
         centroid: dict[str, float] = d["centroid"]  # written by to_json: string keys, float values
-        return cls(d["id"], d["first"], d["latest"], d["size"], centroid, d["norm"])
+        return cls(d["id"], d["first"], d["latest"], d["size"], centroid, d["norm"], tuple(d["posted"]))
+
+
+def _heaviest_first(kv: tuple[str, float]) -> tuple[float, str]:
+    return -kv[1], kv[0]
 
 
 def new_story(story_id: str, features: StoryFeatures, at: float, params: StoryParams) -> StoryRecord:
@@ -76,4 +79,8 @@ def _record(
     # Rounding to 5 digits happens in to_json, for compact storage; a record is decided on what was stored,
     # so a store round trip never changes a later decision.
     centroid = {t: round(w, 5) for t, w in summed.items()}
-    return StoryRecord(story_id, first, latest, size, centroid, round(math.hypot(*centroid.values()), 6))
+    # Indexed under its heaviest terms, ties alphabetical, so every store posts a story under the same terms.
+    posted = tuple(t for t, _ in heapq.nsmallest(params.index_terms, centroid.items(), key=_heaviest_first))
+    return StoryRecord(
+        story_id, first, latest, size, centroid, round(math.hypot(*centroid.values()), 6), posted
+    )

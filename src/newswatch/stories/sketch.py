@@ -7,10 +7,12 @@ is built per shingle.  The constants are fixed so band keys from different proce
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from newswatch.models import Item
 from newswatch.stories.docfreq import DocFreq
@@ -19,6 +21,32 @@ from newswatch.stories.params import DEFAULT_PARAMS, StoryParams
 from newswatch.stories.tokens import START, normalise, term_counts
 
 __all__ = ["item_features", "sketch"]
+
+
+def _import_minhash() -> Any:
+    """datasketch's ``MinHash`` class, without running the package's ``__init__``.
+
+    The package's ``__init__`` imports every sketch it has, and its LSH imports scipy: about 60 MB and a second
+    of start-up in every worker process, for a class that needs only numpy.  Where datasketch is already imported
+    whole, that import is used.
+    """
+    if "datasketch" not in sys.modules:
+        spec = importlib.util.find_spec("datasketch")
+        if spec is not None and spec.submodule_search_locations is not None:
+            package = types.ModuleType("datasketch")
+            package.__path__ = list(spec.submodule_search_locations)
+            sys.modules["datasketch"] = package
+            try:
+                from datasketch.minhash import MinHash as lean
+            finally:
+                del sys.modules["datasketch"]  # a later `import datasketch` runs the real package
+            return lean
+    from datasketch import MinHash
+
+    return MinHash
+
+
+MinHash = _import_minhash()
 
 
 def sketch(item: Item, params: StoryParams = DEFAULT_PARAMS) -> ItemSketch:
