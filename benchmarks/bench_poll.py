@@ -243,7 +243,9 @@ def phase_run(config: str) -> dict[str, Any]:
     elapsed = time.perf_counter() - start
     cpu1 = os.times()
     # The pool's workers are grandchildren (under the forkserver): their CPU reaches children_* once reaped.
-    cpu = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system"))
+    cpu = sum(
+        getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system")
+    )
     return {"seconds": elapsed, "exit": code, "cpu_seconds": cpu}
 
 
@@ -365,7 +367,11 @@ class _MemorySampler:
         self._stop.set()
         self._thread.join()
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
-        return {"rss_self_mb": own, "rss_single_mb": max(own, self.peak_single), "rss_total_mb": self.peak_total}
+        return {
+            "rss_self_mb": own,
+            "rss_single_mb": max(own, self.peak_single),
+            "rss_total_mb": self.peak_total,
+        }
 
 
 def run_phase(args: argparse.Namespace) -> None:
@@ -494,7 +500,9 @@ def main() -> None:
         for store, (first, second) in run_rows.items():
             print(f"run --once ({store}): cycle 1 ÷ floor = {first['seconds'] / base:.2f}; ", end="")
             print(f"cycle 1 / cycle 2 = {first['seconds'] / second['seconds']:.1f}×; ", end="")
-            print(f"exit codes {first['exit']}, {second['exit']}; {first['alerts']} alerts in cycle 1; ", end="")
+            print(
+                f"exit codes {first['exit']}, {second['exit']}; {first['alerts']} alerts in cycle 1; ", end=""
+            )
             print(f"{first['cpu_seconds'] * 1000 / n_items:.2f} ms CPU per item (main process and workers)")
             for r in (first, second):
                 if r.get("stderr"):
