@@ -1,9 +1,9 @@
-"""Hostile alerts against a Slack that refuses what Slack refuses (issue 11, point 4 and Retry-After of 6).
+"""Hostile alerts against a Slack that refuses what Slack refuses (issue 11, point 4).
 
 Every case goes through the real delivery path (outbox on both stores, Delivery, the Slack notifier,
 slack-sdk, HTTP) to the stand-in in tests/slackstub.py, whose strict checks also refuse unescaped text, a
 cut entity, a mention or a non-http link. Each test shows what arrives AND that no other alert was lost,
-parked or sent twice.
+parked or sent twice. The last test takes the same cases in through a feed and `run --once`.
 """
 
 from __future__ import annotations
@@ -11,24 +11,24 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from email.utils import formatdate
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from newswatch.cli import run
+from newswatch.config import load_config
 from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.notify.base import Notifier
+from newswatch.notify.mrkdwn import clip, one_line
 from newswatch.notify.slack import SlackNotifier
-from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.store import Store
-from newswatch.store.base import Sighting, StoryConfig, WatchClaim
-from newswatch.stories import StoryFeatures, StoryParams, assign
+from newswatch.store import Store, open_store
+from newswatch.stories import StoryFeatures
+from tests.feedserver import FeedServer
+from tests.hostile.outbox import NEWS, deliver, nothing_left, queue, record, texts
 from tests.slackstub import GOOD_TOKEN, SlackStub
 
-STORIES = StoryConfig(StoryParams())
-NEWS = "slack:#news"
 LONG_URL = "https://hostile.example/long/" + "a" * 4000
 SNIPPET_WORD = "Zarquon" + "x" * 5000
 # One record per hostile case; each title starts with its case name so its post can be found.
@@ -48,26 +48,6 @@ HOSTILE: dict[str, dict[str, Any]] = {
 }
 
 
-def record(case: str, **over: Any) -> dict[str, Any]:
-    base = {"event": None, "watch": "w", "story": None, "title": f"{case} Zarquon held talks",
-            "url": f"https://news.example/{case}", "source": "Example Wire", "published": "2025-03-05T10:00:00+00:00",
-            "matched": ["zarquon"], "at": "2025-03-05T10:00:01+00:00"}  # fmt: skip
-    return base | over
-
-
-async def queue(
-    store: Store, rec: dict[str, Any], key: str, target: str = NEWS, feats: StoryFeatures | None = None
-) -> None:
-    sighting = Sighting((f"guid:{key}",), f"fp-{key}", 10, 3600.0, 1_741_170_000.0)
-    await store.record(sighting, [WatchClaim(rec["watch"], (target,), rec, feats)], assign, STORIES)
-
-
-async def deliver(store: Store, notifier: Notifier, policy: DeliveryPolicy | None = None) -> Delivery:
-    delivery = Delivery(store, {notifier.name: notifier}, policy=policy or DeliveryPolicy(flood_max=1000))
-    await delivery.drain_all(time.time() + 60)
-    return delivery
-
-
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackStub]:
     async with SlackStub() as stub:
@@ -81,23 +61,8 @@ async def notifier(slack: SlackStub) -> AsyncIterator[SlackNotifier]:
     await sink.close()
 
 
-def texts(body: dict[str, Any]) -> str:
-    """Everything a message shows: its text and the text of its blocks."""
-    parts = [str(body.get("text", ""))]
-    for block in body.get("blocks") or []:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts += [e["text"] for e in block.get("elements", [])]
-    return "\n".join(parts)
-
-
 def posted(slack: SlackStub, case: str) -> list[dict[str, Any]]:
     return [p for p in slack.posts if case in texts(p)]
-
-
-async def nothing_left(store: Store) -> None:
-    assert await store.outbox_parked() == []
-    assert await store.outbox_pending() == 0
 
 
 # ------------------------------------------------------------------------------------- alerts, one by one
@@ -313,78 +278,76 @@ async def test_a_refused_edit_falls_back_to_plain_text_and_keeps_the_reply(
     assert edit["blocks"] == [] and edit["text"].startswith("parent Zarquon held talks")
 
 
-# ------------------------------------------------------------------------------------ Retry-After as a date
+# --------------------------------------------------------------------------------- from a feed, run --once
+
+WORD = "Zarquon" + "x" * 5000
+FEED = f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{"Hostile Wire " * 770}</title><link>https://hostile.example/</link>
+<description>A feed written to hurt, without a name: in the config, so its title is every alert's source.</description>
+<item><title>Envoy meets the Zarquon council</title><link>{LONG_URL}</link><guid isPermaLink="false">h1</guid>
+  <description>The envoy met the harbour council of Zarquon on Tuesday.</description></item>
+<item><title>Miners strike over wages</title><link>https://hostile.example/word</link><guid isPermaLink="false">h2</guid>
+  <description>{WORD} was painted on the pit gates as the strike began.</description></item>
+<item><title>&lt;!channel&gt; &lt;@U123&gt; Zarquon ferry delayed &amp; rerouted</title>
+  <link>https://hostile.example/ferry?a=1&amp;b=2</link><guid isPermaLink="false">h3</guid>
+  <description>Ferry services to Zarquon were rerouted around the storm.</description></item>
+<item><title>Zarquon festival opens</title><link>javascript:alert(1)</link><guid isPermaLink="false">h4</guid>
+  <description>The annual festival opened with music.</description></item>
+</channel></rss>"""
 
 
-def http_date_in(seconds: float) -> tuple[str, float]:
-    """An HTTP date ``seconds`` ahead (whole seconds, as the format has) and the instant it names."""
-    when = int(time.time() + seconds)
-    return formatdate(when, usegmt=True), float(when)
-
-
-def stamp(times: list[float]) -> Callable[[str, dict[str, Any]], None]:
-    def record_time(method: str, body: dict[str, Any]) -> None:
-        times.append(time.time())
-
-    return record_time
-
-
-@pytest.mark.parametrize("kind", ["web-api", "incoming-webhook"])
-async def test_slack_429_with_an_http_date_is_retried_after_it(
-    store: Store, slack: SlackStub, kind: str
+async def test_hostile_feed_through_run_once_reaches_slack(
+    tmp_path: Path, store_url: str, slack: SlackStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    date, when = http_date_in(2.5)
-    slack.rate_limit(date)
-    times: list[float] = []
-    slack.interceptor = stamp(times)  # type: ignore[assignment]
-    sink: Notifier = (
-        SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.002)
-        if kind == "web-api"
-        else SlackWebhookNotifier(slack.webhook_url)
-    )
-    target = NEWS if kind == "web-api" else "slack-webhook:"
-    await queue(store, record("limited"), "l", target=target)
-    await queue(store, record("behind"), "b", target=target)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", GOOD_TOKEN)
+    long_watch = "Zarquon " * 375  # 3,000 characters
+    async with FeedServer() as server:
+        server.add("/hostile.xml", FEED)
+        cfg = tmp_path / "newswatch.yaml"
+        cfg.write_text(
+            f"""
+store: {store_url}
+max_item_age: null
+feeds:
+  - url: {server.url("/hostile.xml")}
+watches:
+  - {{name: "{long_watch.strip()}", query: "zarq*"}}
+  - {{name: Long words, query: "zarquonx*"}}
+notify:
+  jsonl: {tmp_path / "alerts.jsonl"}
+  slack: {{token: "${{SLACK_BOT_TOKEN}}", channel: "#news", base_url: "{slack.base_url}", min_interval: 0.01s}}
+""",
+            encoding="utf-8",
+        )
+        assert await run(load_config(cfg), once=True) == 0
+
+    written = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert slack.refusals == []
+    store = open_store(store_url)
     try:
-        await deliver(store, sink)
+        await nothing_left(store)
     finally:
-        await sink.close()
-
-    await nothing_left(store)
-    delivered = slack.posts if kind == "web-api" else slack.webhook_posts
-    assert [p["text"].split(" ")[0] for p in delivered] == ["limited", "behind"]  # once each, in order
-    assert len(times) == 3 and times[1] >= when  # the retry waited for the date Slack named
-
-
-@pytest.mark.parametrize("header", ["date", "garbage"])
-async def test_json_webhook_429_retry_after_date_or_garbage(store: Store, header: str) -> None:
-    date, when = http_date_in(2.5)
-    times: list[float] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        times.append(time.time())
-        if len(times) == 1:
-            return web.Response(status=429, headers={"Retry-After": date if header == "date" else "soon"})
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    sink = JsonWebhookNotifier(f"http://127.0.0.1:{port}/hook", None)
-    try:
-        await queue(store, record("limited"), "l", target="webhook:")
-        await deliver(store, sink, DeliveryPolicy(backoff_base=0.2, flood_max=1000))
-    finally:
-        await sink.close()
-        await runner.cleanup()
-
-    await nothing_left(store)
-    assert len(times) == 2
-    if header == "date":
-        assert times[1] >= when
-    else:  # no usable Retry-After: the outbox's own back-off, not a crash
-        assert times[1] < when
+        await store.close()
+    # One Slack message per record (an alert, or a reply under its story's alert), each record's own.
+    assert len(slack.posts) == len(written) >= 5
+    for rec, post in zip(written, slack.posts, strict=True):
+        shown = texts(post)
+        assert clip(one_line(rec["title"]), 20).removesuffix("…") in shown
+        assert "Hostile Wire Hostile" in shown and "…" in shown  # the 10,009-character source, cut
+        assert ("thread_ts" in post) == (rec["event"] == "update")
+    everything = json.dumps(slack.posts, ensure_ascii=False)
+    assert "<!channel>" not in everything and "<@U123>" not in everything
+    assert "&lt;!channel&gt; &lt;@U123&gt; Zarquon ferry delayed &amp; rerouted" in everything
+    assert "<https://hostile.example/long/" not in everything  # too long to be a link: shown as text
+    assert "<javascript" not in everything
+    (word,) = [p for p, r in zip(slack.posts, written, strict=True) if r["watch"] == "Long words"]
+    assert re.fullmatch(r">…?\*Zarquonx+\*…", word["blocks"][2]["text"]["text"])  # the bold hit cut, closed
+    long_watch_alerts = [
+        p
+        for p, r in zip(slack.posts, written, strict=True)
+        if r["event"] == "alert" and r["watch"] != "Long words"
+    ]
+    assert long_watch_alerts
+    for post in long_watch_alerts:
+        context = post["blocks"][1]["elements"][0]["text"]
+        assert re.search(r"watch: \*(Zarquon ?)+…\*", context), context  # the 3,000-character name, cut
