@@ -23,6 +23,7 @@ from newswatch.config import load_config
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.notify.mrkdwn import clip, one_line
 from newswatch.notify.slack import SlackNotifier
+from newswatch.notify.webhook import SlackWebhookNotifier
 from newswatch.store import Store, open_store
 from newswatch.stories import StoryFeatures
 from tests.feedserver import FeedServer
@@ -276,6 +277,36 @@ async def test_a_refused_edit_falls_back_to_plain_text_and_keeps_the_reply(
     assert len(slack.posts) == 2 and "thread_ts" in slack.posts[1]
     (edit,) = [c.body for c in slack.calls if c.method == "chat.update" and c.ok]
     assert edit["blocks"] == [] and edit["text"].startswith("parent Zarquon held talks")
+
+
+# ------------------------------------------------------------------------------ Slack incoming webhooks
+
+
+async def test_slack_webhook_takes_the_hostile_cases_and_falls_back_to_plain_text(
+    store: Store, slack: SlackStub
+) -> None:
+    refused: list[str] = []
+
+    def refuse_first_blocks(method: str, body: dict[str, Any]) -> web.StreamResponse | None:
+        if body.get("blocks") and not refused:
+            refused.append(body["text"])
+            return web.Response(status=400, text="invalid_blocks")
+        return None
+
+    slack.interceptor = refuse_first_blocks
+    cases = ["good-first", *HOSTILE, "good-last"]
+    for case in cases:
+        await queue(store, record(case, **HOSTILE.get(case, {})), case, target="slack-webhook:")
+    sink = SlackWebhookNotifier(slack.webhook_url, pace=0.002)
+    await deliver(store, sink)
+
+    assert slack.refusals == []
+    await nothing_left(store)
+    posts = slack.webhook_posts
+    assert [next(c for c in cases if c in texts(p)) for p in posts] == cases  # each once, in order
+    assert "blocks" not in posts[0] and posts[0]["text"].startswith("good-first Zarquon held talks")
+    assert all(p.get("blocks") for p in posts[1:])
+    assert "<!channel>" not in json.dumps(posts, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------------- from a feed, run --once

@@ -36,7 +36,8 @@ class SlackWebhookNotifier:
     threads = False
     pace = 1.0
 
-    def __init__(self, url: str, *, timeout: int = 30):
+    def __init__(self, url: str, *, pace: float = 1.0, timeout: int = 30):
+        self.pace = pace  # Slack's one message per second per channel holds for webhooks too
         self._url = url
         self.client = AsyncWebhookClient(url, timeout=timeout)
 
