@@ -1,8 +1,16 @@
-"""A local stand-in for the Slack Web API, reached by slack-sdk through ``base_url``.
+"""A local stand-in for Slack that refuses what Slack refuses: the Web API (slack-sdk reaches it through
+``base_url``) and incoming webhooks (``webhook_url``).
 
-It answers ``auth.test``, ``chat.postMessage`` and ``chat.update`` the way Slack does (HTTP 200 with
-``ok: false`` and an ``error`` for API errors, 429 with ``Retry-After`` for rate limits) and records every
-call so tests can compare what Slack received with what the JSONL sink wrote.
+It answers ``auth.test``, ``chat.postMessage`` and ``chat.update`` the way Slack does: HTTP 200 with
+``ok: false`` and an ``error`` (``not_authed`` without a token, ``invalid_auth`` with a wrong one,
+``channel_not_found``, and for content ``invalid_blocks`` with Slack's wording in
+``response_metadata.messages``, ``msg_too_long``, ``no_text``), and 429 with ``Retry-After`` when told to
+rate-limit. Every message is checked against Slack's documented limits by :mod:`tests.slacklimits`, with
+its strict mrkdwn checks on unless ``strict=False``. An incoming webhook answers as Slack's do: ``ok`` on
+success, HTTP 400 with the error as the body on a refused message.
+
+Every call is recorded so tests can compare what Slack received with what the JSONL sink wrote, and every
+refusal is kept in ``refusals``: a test that expects everything to pass asserts it is empty.
 """
 
 from __future__ import annotations
@@ -16,21 +24,26 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.slacklimits import Refusal, check_message
+
 GOOD_TOKEN = "xoxb-test-token"
+WEBHOOK_PATH = "/services/T000/B000/XXXX"
 
 
 @dataclass
 class SlackCall:
-    method: str
+    method: str  # a Web API method, or "webhook"
     token: str | None
     body: dict[str, Any]
     ok: bool = False
     ts: str = ""
+    error: str = ""  # what Slack answered when it refused
 
 
 @dataclass
 class SlackStub:
-    """Run with ``async with SlackStub() as slack`` and point ``notify.slack.base_url`` at ``slack.base_url``."""
+    """Run with ``async with SlackStub() as slack`` and point ``notify.slack.base_url`` at ``slack.base_url``
+    (or ``notify.slack_webhook`` at ``slack.webhook_url``)."""
 
     tokens: set[str] = field(default_factory=lambda: {GOOD_TOKEN})
     channels: set[str] | None = None  # None: every channel exists
@@ -41,23 +54,45 @@ class SlackStub:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     port: int = 0
     delay: float = 0.0  # seconds each call takes, to catch a process in the middle of delivering
+    strict: bool = True  # also refuse mrkdwn Slack would take but show wrongly (see tests.slacklimits)
+    blocks_text_max: int | None = None  # Slack's undocumented msg_blocks_too_long total, when a test wants it
+    _limited: list[str] = field(default_factory=list)  # Retry-After values of the next 429 answers
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
     @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
+
+    @property
     def posts(self) -> list[dict[str, Any]]:
         """Successful chat.postMessage calls, in order."""
         return [c.body for c in self.calls if c.method == "chat.postMessage" and c.ok]
+
+    @property
+    def webhook_posts(self) -> list[dict[str, Any]]:
+        """Messages an incoming webhook accepted, in order."""
+        return [c.body for c in self.calls if c.method == "webhook" and c.ok]
+
+    @property
+    def refusals(self) -> list[SlackCall]:
+        """Calls Slack refused for their token, channel or content (not rate limits), in order."""
+        return [c for c in self.calls if c.error and c.error != "ratelimited"]
 
     def ts_of(self, body: dict[str, Any]) -> str:
         """The ts Slack answered for a posted message."""
         return next(c.ts for c in self.calls if c.body is body)
 
+    def rate_limit(self, retry_after: str = "1", times: int = 1) -> None:
+        """Answer the next ``times`` message calls (post, update, webhook) with 429 and this Retry-After."""
+        self._limited += [retry_after] * times
+
     async def __aenter__(self) -> SlackStub:
-        app = web.Application()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_post(WEBHOOK_PATH, self._webhook)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -71,16 +106,18 @@ class SlackStub:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def _read(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json" and raw:
+            body = json.loads(raw)
+            return body if isinstance(body, dict) else {}
+        return dict(await request.post())
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
-        raw = await request.read()
-        body: dict[str, Any]
-        if request.content_type == "application/json" and raw:
-            body = json.loads(raw)
-        else:
-            body = dict(await request.post())
+        body = await self._read(request)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.interceptor is not None:
@@ -89,18 +126,55 @@ class SlackStub:
                 return answer
         call = SlackCall(method, token, body)
         self.calls.append(call)
+        if not token:
+            return self._refuse(call, Refusal("not_authed"))
         if token not in self.tokens:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            return self._refuse(call, Refusal("invalid_auth"))
         if method == "auth.test":
             call.ok = True
             return web.json_response({"ok": True, "team": "Test", "user": "newswatch", "bot_id": "B1"})
-        if method in ("chat.postMessage", "chat.update"):
-            channel = str(body.get("channel", ""))
-            if self.channels is not None and channel not in self.channels:
-                return web.json_response({"ok": False, "error": "channel_not_found"})
-            ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
-            call.ok, call.ts = True, str(ts)
-            return web.json_response(
-                {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
-            )
-        return web.json_response({"ok": False, "error": "unknown_method"})
+        if method not in ("chat.postMessage", "chat.update"):
+            return self._refuse(call, Refusal("unknown_method"))
+        if self._limited:
+            call.error = "ratelimited"
+            headers = {"Retry-After": self._limited.pop(0)}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+        channel = str(body.get("channel", ""))
+        if not channel or (self.channels is not None and channel not in self.channels):
+            return self._refuse(call, Refusal("channel_not_found"))
+        refusal = check_message(
+            body, update=method == "chat.update", strict=self.strict, blocks_text_max=self.blocks_text_max
+        )
+        if refusal is not None:
+            return self._refuse(call, refusal)
+        ts = body.get("ts") or f"1700000000.{next(self._ts):06d}"
+        call.ok, call.ts = True, str(ts)
+        return web.json_response(
+            {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
+        )
+
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        body = await self._read(request)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.interceptor is not None:
+            answer = self.interceptor("webhook", body)
+            if answer is not None:
+                return answer
+        call = SlackCall("webhook", None, body)
+        self.calls.append(call)
+        if self._limited:
+            call.error = "ratelimited"
+            headers = {"Retry-After": self._limited.pop(0)}
+            return web.Response(status=429, text="rate_limited", headers=headers)
+        refusal = check_message(body, strict=self.strict, blocks_text_max=self.blocks_text_max)
+        if refusal is not None:
+            call.error = refusal.error
+            return web.Response(status=400, text=refusal.error)
+        call.ok = True
+        return web.Response(text="ok")
+
+    @staticmethod
+    def _refuse(call: SlackCall, refusal: Refusal) -> web.Response:
+        call.error = refusal.error
+        return web.json_response(refusal.answer())

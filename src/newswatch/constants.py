@@ -36,9 +36,35 @@ DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_CONCURRENCY = 64
 DEFAULT_PER_HOST_CONCURRENCY = 4
 
+# The longest wait a Retry-After header (seconds or HTTP date) can impose on a feed or a Slack channel.
+RETRY_AFTER_MAX_S = 3600.0
+
 # Slack
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 SNIPPET_CHARS = 280
+# Slack's documented limits (Block Kit reference at docs.slack.dev, chat.postMessage), in "characters";
+# newswatch counts UTF-16 code units, the stricter reading (an emoji outside the BMP counts 2).
+SLACK_MAX_BLOCKS = 50  # blocks in one message
+SLACK_SECTION_TEXT_MAX = 3000  # a section's text (also any text object's)
+SLACK_SECTION_FIELDS_MAX = 10  # fields of one section
+SLACK_FIELD_TEXT_MAX = 2000  # each field's text
+SLACK_HEADER_TEXT_MAX = 150  # a header's plain_text
+SLACK_CONTEXT_ELEMENTS_MAX = 10  # elements of one context block
+SLACK_BUTTON_TEXT_MAX = 75
+SLACK_BUTTON_URL_MAX = 3000
+SLACK_BUTTON_VALUE_MAX = 2000
+SLACK_ID_MAX = 255  # action_id, block_id
+SLACK_MESSAGE_TEXT_MAX = 40_000  # a message's top-level `text`; longer is refused with msg_too_long
+SLACK_LINK_URL_MAX = 3000  # a longer URL is shown as text rather than as a <url|label> link
+# What newswatch stays under itself. Real Slack refuses well below its documented figures: msg_too_long
+# near 4,000 characters of `text` (a python-slack-sdk maintainer in seratch/ChatGPT-in-Slack#102), and the
+# undocumented msg_blocks_too_long near 12,000 characters of text across a message's blocks (bolt-js#2509).
+SLACK_TEXT_BUDGET = 3000  # top-level text of a message, a thread reply, a plain-text fallback
+SLACK_MESSAGE_BLOCKS_BUDGET = 10_000  # text across all blocks of one message
+SLACK_TITLE_CHARS = 300  # an alert's title as shown
+SLACK_LABEL_CHARS = 200  # a source or watch name as shown
+SLACK_DIGEST_LINE_MAX = 1500  # one digest line, link included; a longer link is shown as plain text
+SLACK_DIGEST_MAX_LINES = 40  # lines listed in one digest; the rest are counted ("… and 55 more")
 
 # Tracking parameters removed from URLs before they identify an item.
 TRACKING_PARAMS = frozenset(

@@ -236,7 +236,8 @@ class Delivery:
         key = thread_key(target, entry.watch, entry.story)
         thread = await self.store.get_thread(key) if entry.event == "update" and notifier.threads else None
         try:
-            state = await notifier.send(target, entry.record, thread)
+            # A digest queue's entries go to its channel ("slack:#news|digest:hourly" → "slack:#news").
+            state = await notifier.send(target.split(DIGEST_MARK, 1)[0], entry.record, thread)
         except NotifyError as exc:
             if self.metrics is not None:
                 self.metrics.alert_failures.labels(target_kind(target)).inc()
@@ -293,6 +294,12 @@ class Delivery:
     ) -> bool:
         period = target.split(DIGEST_MARK, 1)[1]
         now = self.clock()
+        head = entries[0]
+        if head.not_before > now and head.id in self._failed_here:
+            # The digest (or, after a refusal, one of its alerts sent alone) failed here: wait out its
+            # back-off rather than calling Slack again at once.
+            report.next_due = min(report.next_due or head.not_before, head.not_before)
+            return False
         due = [e for e in entries if digest_due(e.created, period) <= now]
         if not due:
             first = digest_due(entries[0].created, period)
@@ -321,20 +328,54 @@ class Delivery:
         try:
             await notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
         except NotifyError as exc:
+            if exc.content and len(alerts) > 1:
+                # The notifier already fell back to plain text and the digest was still refused: one bad
+                # line must not cost the good ones, so each alert goes alone and only one refused on its
+                # own is parked.
+                log.warning(
+                    "digest for %s refused (%s); sending its %d alerts one by one", target, exc, len(alerts)
+                )
+                await self._send_singly(target, notifier, alerts, report, ack_also)
+                return
             if exc.permanent:
                 await self._park(target, list(alerts), str(exc), report)
                 return
             head = alerts[0]
             self._failed_here.add(head.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
-            await self.store.outbox_retry(target, head.id, head.attempts + 1, self.clock() + delay, str(exc))
+            not_before = self.clock() + delay
+            await self.store.outbox_retry(target, head.id, head.attempts + 1, not_before, str(exc))
             report.retried += 1
+            report.next_due = min(report.next_due or not_before, not_before)
+            log.warning("digest for %s failed (%s); retrying in %.1fs", target, exc, delay)
             return
         ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
         await self._ack_durably(target, ids, None)
         await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
         report.digests += 1
         report.sent += len(alerts)
+
+    async def _send_singly(
+        self,
+        target: str,
+        notifier: Notifier,
+        alerts: Sequence[OutboxEntry],
+        report: DeliveryReport,
+        ack_also: Sequence[OutboxEntry],
+    ) -> None:
+        for entry in alerts:
+            if notifier.pace > 0:
+                wait = await self.store.reserve_slot(
+                    target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock()
+                )
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if not await self._send_one(target, notifier, entry, report):
+                return  # waits for its retry; the rest stay queued behind it, in order
+        sent = {e.id for e in alerts}
+        rest = [e.id for e in ack_also if e.id not in sent]
+        if rest:
+            await self._ack_durably(target, rest, None)
 
     async def _park(
         self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport

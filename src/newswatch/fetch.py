@@ -17,7 +17,6 @@ import stat
 import time
 import zlib
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -27,6 +26,7 @@ from multidict import CIMultiDictProxy
 
 from newswatch import __version__
 from newswatch.config import FetchConfig
+from newswatch.httputil import retry_after
 
 __all__ = ["FetchResult", "Validators", "fetch", "make_session", "user_agent"]
 
@@ -196,7 +196,7 @@ async def _finish(
             feed_url, "not_modified", None, kept, final_url, permanent, None, None, max_age, _since(start)
         )
     if resp.status in (429, 503):
-        raise _FetchFailure(f"HTTP {resp.status}", _retry_after(resp.headers.get("Retry-After")))
+        raise _FetchFailure(f"HTTP {resp.status}", retry_after(resp.headers.get("Retry-After")))
     if not 200 <= resp.status < 300:
         raise _FetchFailure(f"HTTP {resp.status}")
     body = await _read_body(resp, limits.max_bytes)
@@ -300,22 +300,6 @@ class _Inflater:
 
 def _validators(headers: CIMultiDictProxy[str]) -> Validators:
     return Validators(headers.get("ETag") or None, headers.get("Last-Modified") or None)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _max_age(headers: CIMultiDictProxy[str]) -> float | None:

@@ -13,12 +13,22 @@ from typing import Any, Protocol, runtime_checkable
 
 class NotifyError(Exception):
     """A record could not be delivered.  ``permanent`` errors (bad token, unknown channel) will not heal by
-    retrying; the others (timeouts, 5xx, rate limits) may, after ``retry_after`` seconds when given."""
+    retrying; the others (timeouts, 5xx, rate limits) may, after ``retry_after`` seconds when given.
+    ``content`` marks a permanent refusal of what the message contained (Slack's ``invalid_blocks``…): the
+    same records sent in other messages may still pass."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        content: bool = False,
+    ):
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or content
         self.retry_after = retry_after
+        self.content = content
 
 
 Record = Mapping[str, Any]

@@ -1,17 +1,18 @@
 """The Slack sink: Block Kit messages through slack-sdk's AsyncWebClient.
 
-Owns the message layout, Slack escaping and threads: a story's alert is a top-level message; each update is a
-reply in its thread ("Also reported by …") and the parent is edited (``chat.update``) to show how many sources
-reported the story.  Everything that came from a feed passes through :func:`escape` before it is put into
-mrkdwn, so a feed can never ping ``<!channel>``, mention a user or forge a link.
+Owns the conversation with Slack: a story's alert is a top-level message; each update is a reply in its
+thread ("Also reported by …") and the parent is edited (``chat.update``) to show how many sources reported
+the story. The messages themselves are built by :mod:`newswatch.notify.slackblocks` within Slack's limits,
+with everything from a feed escaped. If Slack still refuses a message's content (``invalid_blocks``,
+``msg_too_long``, …), it is sent once more as plain text before the error is reported as permanent.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -19,11 +20,26 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from newswatch.httputil import retry_after
 from newswatch.metrics import Metrics
 from newswatch.notify.base import NotifyError, Record
+from newswatch.notify.slackblocks import SlackMessage, build_digest, build_message, build_update
 
-# Slack errors that retrying cannot fix: the token or the channel is wrong.
-PERMANENT_ERRORS = frozenset(
+log = logging.getLogger("newswatch.notify.slack")
+
+# Slack's answers to a message whose content it will not take; a plainer message may pass.
+CONTENT_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "invalid_arguments",
+        "no_text",
+    }
+)
+# Slack errors that retrying cannot fix: the token or the channel is wrong, or the content is refused.
+PERMANENT_ERRORS = CONTENT_ERRORS | frozenset(
     {
         "invalid_auth",
         "not_authed",
@@ -36,98 +52,39 @@ PERMANENT_ERRORS = frozenset(
         "not_in_channel",
         "is_archived",
         "restricted_action",
-        "invalid_blocks",
-        "msg_too_long",
-        "invalid_arguments",
     }
 )
-_MAX_TITLE = 300
-_DIGEST_MAX_LINES = 40
 SLACK_PACE_S = 1.0  # Slack allows about one message per second per channel
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters, as its docs require for any text we did not write."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+class ContentRefused(NotifyError):
+    """Slack refused what a message contains (one of :data:`CONTENT_ERRORS`); permanent as it stands."""
 
-
-def link(url: str, label: str) -> str:
-    # `|` ends the URL part of a link and `>` the link itself; a URL has no business containing either.
-    safe_url = escape(url).replace("|", "%7C")
-    return f"<{safe_url}|{escape(label)}>"
-
-
-def _bold_hits(snippet: str, hits: Sequence[Sequence[int]]) -> str:
-    out: list[str] = []
-    pos = 0
-    for start, end in sorted((int(h[0]), int(h[1])) for h in hits):
-        if start < pos or end <= start:
-            continue
-        out.append(escape(snippet[pos:start]))
-        out.append(f"*{escape(snippet[start:end])}*")
-        pos = end
-    out.append(escape(snippet[pos:]))
-    return "".join(out)
-
-
-def _title(record: Record) -> str:
-    title = str(record.get("title") or record.get("url") or "(untitled)")
-    return title if len(title) <= _MAX_TITLE else title[: _MAX_TITLE - 1] + "…"
-
-
-def _when(record: Record) -> str:
-    published = record.get("published")
-    return datetime.fromisoformat(published).strftime("%d %b %Y %H:%M UTC") if published else "date unknown"
-
-
-def build_message(record: Record, sources: int = 1) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) for a story's alert; ``sources`` counts the reports gathered under it."""
-    title = _title(record)
-    context = f"{escape(str(record['source']))} · {_when(record)} · watch: *{escape(str(record['watch']))}*"
-    if sources > 1:
-        context += f" · *{sources} sources* (see thread)"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{link(str(record['url']), title)}*"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
-    ]
-    snippet = record.get("snippet")
-    if snippet:
-        bolded = _bold_hits(str(snippet), record.get("_snippet_hits") or ())
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f">{bolded}"}})
-    text = f"{escape(title)} — {escape(str(record['source']))} ({escape(str(record['watch']))})"
-    return text, blocks
-
-
-def build_update(record: Record) -> str:
-    """The thread reply for a later report of a story."""
-    return f"Also reported by *{escape(str(record['source']))}* — {link(str(record['url']), _title(record))} · {_when(record)}"
-
-
-def build_digest(records: Sequence[Record], reason: str) -> tuple[str, list[dict[str, Any]]]:
-    lines = [
-        f"• {link(str(r['url']), _title(r))} — {escape(str(r['source']))} ({escape(str(r['watch']))})"
-        for r in records
-    ]
-    if len(lines) > _DIGEST_MAX_LINES:
-        lines = [*lines[:_DIGEST_MAX_LINES], f"… and {len(lines) - _DIGEST_MAX_LINES} more"]
-    head = f"*{len(records)} alerts* — {escape(reason)}"
-    text = f"{len(records)} alerts — {escape(reason)}"
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
-    # A section holds at most 3000 characters; split the list over several.
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(chunk)}})
-    return text, blocks
+    def __init__(self, message: str) -> None:
+        super().__init__(message, content=True)
 
 
 def channel_of(target: str) -> str:
     """``slack:#mideast`` → ``#mideast``."""
     return target.split(":", 1)[1] if ":" in target else ""
+
+
+def _channel(target: str, record: Record) -> str:
+    channel = channel_of(target)
+    if not channel:
+        raise NotifyError(
+            f"watch {record.get('watch')!r} has no Slack channel and notify.slack.channel is unset",
+            permanent=True,
+        )
+    return channel
+
+
+def _details(metadata: object) -> str:
+    """Slack's own words on a refusal (``response_metadata.messages``), the first two, for the log."""
+    messages = metadata.get("messages") if isinstance(metadata, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        return ""
+    return " — " + "; ".join(str(m)[:200] for m in messages[:2])
 
 
 class SlackNotifier:
@@ -169,29 +126,18 @@ class SlackNotifier:
             ) from None
 
     async def send(self, target: str, record: Record, thread: str | None) -> str | None:
-        channel = channel_of(target)
-        if not channel:
-            raise NotifyError(
-                f"watch {record.get('watch')!r} has no Slack channel and notify.slack.channel is unset",
-                permanent=True,
-            )
+        channel = _channel(target, record)
         if record.get("event") == "update":
             return await self._update(channel, record, thread)
-        text, blocks = build_message(record)
-        response = await self._call(
-            "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        response, plain = await self._post(channel, build_message(record))
         state = {
             "ts": response.get("ts"),
             "channel": response.get("channel", channel),
             "sources": 1,
             "record": dict(record),
         }
+        if plain:
+            state["plain"] = True  # the parent is text only: later edits keep it so
         return json.dumps(state)
 
     async def _update(self, channel: str, record: Record, thread: str | None) -> str | None:
@@ -200,52 +146,78 @@ class SlackNotifier:
             # has no parent, and a top-level message would read as a new story.  Skip it.
             return None
         state = json.loads(thread)
-        await self._call(
-            "chat.postMessage",
-            channel=state.get("channel", channel),
-            thread_ts=state["ts"],
-            text=build_update(record),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        await self._post(state.get("channel", channel), build_update(record), thread_ts=state["ts"])
         state["sources"] = int(state.get("sources", 1)) + 1
-        text, blocks = build_message(state["record"], sources=state["sources"])
         try:
-            await self._call(
-                "chat.update", channel=state["channel"], ts=state["ts"], text=text, blocks=blocks
-            )
+            await self._edit_parent(state)
+        except ContentRefused as exc:
+            # The reply is posted; the parent keeps its old count, which is cosmetic.
+            log.warning("Slack refused the edit of a story's alert: %s", exc)
         except NotifyError as exc:
             if exc.permanent:
                 raise
             # The reply is posted; a missed count on the parent is cosmetic and fixed by the next update.
         return json.dumps(state)
 
+    async def _edit_parent(self, state: dict[str, Any]) -> None:
+        message = build_message(state["record"], sources=state["sources"])
+        where = {"channel": state["channel"], "ts": state["ts"]}
+        if not state.get("plain"):
+            try:
+                await self._call("chat.update", **where, text=message.text, blocks=message.blocks)
+                return
+            except ContentRefused as exc:
+                log.warning("Slack refused the edit of a story's alert (%s); editing it as plain text", exc)
+                state["plain"] = True
+        # An empty `blocks` clears the parent's old blocks, which would otherwise stay and hide the text.
+        await self._call("chat.update", **where, text=message.plain[0], blocks=[])
+
     async def send_digest(self, target: str, records: Sequence[Record], reason: str) -> None:
-        text, blocks = build_digest(records, reason)
-        await self._call(
-            "chat.postMessage",
-            channel=channel_of(target),
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        channel = _channel(target, records[0] if records else {})
+        # A digest too long for one message goes out in parts; a failed part makes the outbox retry the
+        # whole digest, so the parts before it may be posted twice (at least once, as everywhere).
+        for message in build_digest(records, reason):
+            await self._post(channel, message)
+
+    async def _post(self, channel: str, message: SlackMessage, **extra: Any) -> tuple[dict[str, Any], bool]:
+        """chat.postMessage; if Slack refuses the content, once more as plain text. Returns Slack's answer
+        (the first plain message's, after a fallback) and whether the fallback was used."""
+        common = {"channel": channel, "unfurl_links": False, "unfurl_media": False, **extra}
+        if message.blocks:
+            common["blocks"] = message.blocks
+        try:
+            return await self._call("chat.postMessage", **common, text=message.text), False
+        except ContentRefused as refused:
+            if not message.plain:
+                raise
+            log.warning("Slack refused a message (%s); sending it as plain text", refused)
+            first: dict[str, Any] | None = None
+            common.pop("blocks", None)
+            for text in message.plain:
+                try:
+                    answer = await self._call("chat.postMessage", **common, text=text)
+                except ContentRefused as again:
+                    raise ContentRefused(f"{refused}; as plain text too: {again}") from None
+                first = answer if first is None else first
+            return first or {}, True
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             response = await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
-            if self.metrics is not None and exc.response.status_code == 429:
+            status = exc.response.status_code
+            if self.metrics is not None and status == 429:
                 self.metrics.slack_rate_limited.labels(method).inc()
             error = str(exc.response.get("error", "unknown_error"))
+            what = f"Slack {method} failed: {error}" + (f" (HTTP {status})" if status != 200 else "")
+            if error in CONTENT_ERRORS:
+                raise ContentRefused(what + _details(exc.response.get("response_metadata"))) from None
             headers = exc.response.headers or {}
-            retry_after = headers.get("Retry-After") or headers.get("retry-after")
-            status = exc.response.status_code
             raise NotifyError(
-                f"Slack {method} failed: {error}" + (f" (HTTP {status})" if status != 200 else ""),
+                what,
                 permanent=error in PERMANENT_ERRORS,
-                retry_after=float(retry_after) if retry_after else None,
+                retry_after=retry_after(headers.get("Retry-After") or headers.get("retry-after")),
             ) from None
         except (TimeoutError, aiohttp.ClientError, SlackClientError) as exc:
             raise NotifyError(f"Slack is unreachable: {exc or type(exc).__name__}") from None

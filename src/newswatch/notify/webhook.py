@@ -2,7 +2,9 @@
 
 Neither has threads: a story's later reports (updates) are not posted on their own, because a second
 top-level message would read as a second story.  The Slack webhook skips them; the JSON webhook sends them as
-``"event": "update"`` records, which a receiving program can file under the story id.
+``"event": "update"`` records, which a receiving program can file under the story id.  The Slack webhook
+posts the same messages as the bot (:mod:`newswatch.notify.slackblocks`) and, like it, sends a message Slack
+refuses (HTTP 400, ``invalid_blocks``…) once more as plain text before the error is reported as permanent.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Sequence
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from newswatch.httputil import retry_after
 from newswatch.notify.base import NotifyError, Record, public
-from newswatch.notify.slack import build_digest, build_message
+from newswatch.notify.slackblocks import SlackMessage, build_digest, build_message
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"  # "sha256=<hex HMAC of the raw body with the shared secret>"
 _PERMANENT_STATUS = frozenset({400, 401, 403, 404, 410})
@@ -33,7 +36,8 @@ class SlackWebhookNotifier:
     threads = False
     pace = 1.0
 
-    def __init__(self, url: str, *, timeout: int = 30):
+    def __init__(self, url: str, *, pace: float = 1.0, timeout: int = 30):
+        self.pace = pace  # Slack's one message per second per channel holds for webhooks too
         self._url = url
         self.client = AsyncWebhookClient(url, timeout=timeout)
 
@@ -46,30 +50,42 @@ class SlackWebhookNotifier:
     async def send(self, target: str, record: Record, thread: str | None) -> str | None:
         if record.get("event") == "update":
             return None  # no thread to put it in; see the module docstring
-        text, blocks = build_message(record)
-        await self._post(text, blocks)
+        await self._post(build_message(record))
         return None
 
     async def send_digest(self, target: str, records: Sequence[Record], reason: str) -> None:
         alerts = [r for r in records if r.get("event") != "update"]
         if alerts:
-            text, blocks = build_digest(alerts, reason)
-            await self._post(text, blocks)
+            for message in build_digest(alerts, reason):
+                await self._post(message)
 
-    async def _post(self, text: str, blocks: list[dict[str, object]]) -> None:
+    async def _post(self, message: SlackMessage) -> None:
+        refused = await self._send(message.text, message.blocks)
+        if refused is None:
+            return
+        # Slack answers 400 with the reason as the body (`invalid_blocks`, `msg_too_long`…): try plain text.
+        for text in message.plain:
+            again = await self._send(text, None)
+            if again is not None:
+                raise NotifyError(f"{refused}; as plain text too: {again}", content=True)
+
+    async def _send(self, text: str, blocks: list[dict[str, object]] | None) -> str | None:
+        """Post once; None when Slack took it, the reason when it refused the content (HTTP 400)."""
         try:
             response = await self.client.send(
-                text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                text=text, blocks=blocks or None, unfurl_links=False, unfurl_media=False
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise NotifyError(f"Slack webhook unreachable: {exc or type(exc).__name__}") from None
         if response.status_code == 200:
-            return
-        retry_after = response.headers.get("Retry-After") if response.headers else None
+            return None
+        what = f"Slack webhook answered HTTP {response.status_code}: {str(response.body)[:200]}"
+        if response.status_code == 400:
+            return what
         raise NotifyError(
-            f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]}",
+            what,
             permanent=response.status_code in _PERMANENT_STATUS,
-            retry_after=float(retry_after) if retry_after else None,
+            retry_after=retry_after(response.headers.get("Retry-After") if response.headers else None),
         )
 
     async def close(self) -> None:
@@ -116,11 +132,10 @@ class JsonWebhookNotifier:
             ) as resp:
                 if 200 <= resp.status < 300:
                     return
-                retry_after = resp.headers.get("Retry-After")
                 raise NotifyError(
                     f"webhook {self.url} answered HTTP {resp.status}",
                     permanent=resp.status in _PERMANENT_STATUS,
-                    retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                    retry_after=retry_after(resp.headers.get("Retry-After")),
                 )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise NotifyError(f"webhook {self.url} unreachable: {exc or type(exc).__name__}") from None
