@@ -8,13 +8,13 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
-from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth
+from newswatch.httpserver import AllHealthy, Heartbeat, OpsServer, StoreHealth
 from newswatch.match import compile_watches
 from newswatch.metrics import Metrics, instrument_store
 from newswatch.notify.base import Notifier, NotifyError
@@ -25,6 +25,7 @@ from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.pipeline import Pipeline
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
+from newswatch.supervise import Supervisor
 
 PARSE_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
@@ -41,6 +42,7 @@ class App:
     metrics: Metrics
     heartbeat: Heartbeat
     ops: OpsServer | None = None
+    tasks: Supervisor = field(default_factory=Supervisor)  # every background task; /healthz reports on them
 
 
 def build_notifiers(
@@ -95,13 +97,17 @@ async def open_app(
             # faster here (recording, not parsing, bounds a cycle) and each one re-imports the whole service.
             ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="newswatch-parse")
         )
-        policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
+        policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window,
+                                parked_ttl=cfg.notify.parked_ttl)  # fmt: skip
         delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)
         try:
             counts, docs = await store.doc_freq()
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
+        tasks = Supervisor()
+        stack.push_async_callback(tasks.close)  # before the session, store and notifiers they use are closed
         pipeline = Pipeline(
+            tasks=tasks,
             config=cfg,
             store=store,
             session=session,
@@ -118,10 +124,11 @@ async def open_app(
             async def collect() -> None:
                 metrics.alerts_pending.set(await store.outbox_pending())
 
-            ops = OpsServer(cfg.http.listen, metrics, StoreHealth(store, heartbeat), collect=collect)
+            health = AllHealthy(tasks, StoreHealth(store, heartbeat))
+            ops = OpsServer(cfg.http.listen, metrics, health, collect=collect)
             try:
                 await ops.start()
             except (OSError, ValueError) as exc:
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
-        yield App(loaded, store, pipeline, metrics, heartbeat, ops)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks)

@@ -36,6 +36,7 @@ from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
 from newswatch.schedule import PollOutcome, health_transition, next_poll
 from newswatch.store.base import Event, Seen, Sighting, Store, StoryConfig, WatchClaim
 from newswatch.stories import DocFreq, StoryParams, assign, item_features
+from newswatch.supervise import Supervisor
 from newswatch.websub import WebSubError, WebSubSubscriber, discover
 
 log = logging.getLogger("newswatch")
@@ -158,6 +159,7 @@ class Pipeline:
         executor: Executor | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        tasks: Supervisor | None = None,
     ):
         self.config = config
         self.store = store
@@ -174,7 +176,7 @@ class Pipeline:
         self.metrics = metrics
         self.websub: WebSubSubscriber | None = None  # set by the service when push is configured
         self._topics: dict[str, FeedConfig] = {}  # WebSub topic -> feed
-        self._background: set[asyncio.Task[None]] = set()
+        self.tasks = tasks or Supervisor()  # tracks the fire-and-forget WebSub subscriptions
         self._ops_targets = ops_targets(config)
 
     def reload(self, config: Config, matcher: Matcher) -> None:
@@ -342,9 +344,7 @@ class Pipeline:
         if sub is not None and sub.state in ("pending", "active"):
             return
         self._topics[topic] = feed
-        task = asyncio.create_task(self._subscribe(found.hubs[0], topic, feed))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.tasks.spawn(f"websub subscribe {topic}", self._subscribe(found.hubs[0], topic, feed))
 
     async def _subscribe(self, hub: str, topic: str, feed: FeedConfig) -> None:
         assert self.websub is not None
