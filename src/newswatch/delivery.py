@@ -218,8 +218,9 @@ class Delivery:
                 if not progressed:
                     return
         except Cut as cut:
-            # Lease lost or deadline passed: the record in hand stays queued, for whoever holds the queue next.
-            log.info("delivery cut off", extra={"target": target, "cause": str(cut)})
+            # Deadline passed or lease lost (a stall, a store outage): the record in hand stays queued.
+            level = logging.INFO if self.cutoff.passed(deadline) else logging.WARNING
+            log.log(level, "delivery cut off", extra={"target": target, "cause": str(cut)})
         finally:
             del self._leases[target]
             if taken:

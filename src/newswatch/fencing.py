@@ -60,10 +60,10 @@ class Cutoff:
 
     async def sleep(self, seconds: float, deadline: float | None = None) -> None:
         """Sleep ``seconds``, or less when the cut-off (or ``deadline``) comes first."""
-        wake = self.clock() + seconds
-        while (now := self.clock()) < wake and not self.passed(deadline):
+        wake = time.monotonic() + seconds  # a duration: real time, whatever clock the deadlines use
+        while (left := wake - time.monotonic()) > 0 and not self.passed(deadline):
             end = self.until(deadline)
-            await self.wait_moved(min(wake, end if end is not None else wake) - now)
+            await self.wait_moved(left if end is None else min(left, end - self.clock()))
 
     async def wait_moved(self, seconds: float) -> None:
         """Wait until the cut-off moves, at most ``seconds``."""
