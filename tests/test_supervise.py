@@ -37,7 +37,7 @@ async def test_crashing_task_is_restarted_reported_and_healthy_again(
             raise ValueError(f"bad value number {len(runs)}")
         await asyncio.Event().wait()  # then it runs for good
 
-    tasks = Supervisor(backoff_base=0.05, backoff_cap=0.1, stable_after=0.3)
+    tasks = Supervisor(backoff_base=0.05, backoff_cap=0.1, stable_after=1.0)
     tasks.start("delivery", flaky)
     try:
         await wait_until(lambda: len(crash_records(caplog)) == 1)
