@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from newswatch import constants as C
@@ -14,7 +14,7 @@ from newswatch.config import LoadedConfig, NotifyConfig, store_url
 from newswatch.cpu import CpuStage, worker_count
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
-from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth
+from newswatch.httpserver import AllHealthy, Heartbeat, OpsServer, StoreHealth
 from newswatch.metrics import Metrics, instrument_store
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
@@ -24,6 +24,7 @@ from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.pipeline import Pipeline, story_params
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
+from newswatch.supervise import Supervisor
 
 
 class StartupError(Exception):
@@ -38,6 +39,7 @@ class App:
     metrics: Metrics
     heartbeat: Heartbeat
     ops: OpsServer | None = None
+    tasks: Supervisor = field(default_factory=Supervisor)  # every background task; /healthz reports on them
 
 
 def build_notifiers(
@@ -90,13 +92,17 @@ async def open_app(
         cpu = CpuStage(cfg.entities, cfg.watches, story_params(cfg)[0], worker_count(cfg.workers))
         stack.callback(cpu.close)
         await cpu.start()
-        policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window)
+        policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window,
+                                parked_ttl=cfg.notify.parked_ttl)  # fmt: skip
         delivery = Delivery(store, notifiers, policy=policy, worker=worker, metrics=metrics)
         try:
             counts, docs = await store.doc_freq(C.MAX_DF_TERMS)
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
+        tasks = Supervisor()
+        stack.push_async_callback(tasks.close)  # before the session, store and notifiers they use are closed
         pipeline = Pipeline(
+            tasks=tasks,
             config=cfg,
             store=store,
             session=session,
@@ -114,13 +120,14 @@ async def open_app(
             async def collect() -> None:
                 metrics.alerts_pending.set(await store.outbox_pending())
 
-            ops = OpsServer(cfg.http.listen, metrics, StoreHealth(store, heartbeat), collect=collect)
+            health = AllHealthy(tasks, StoreHealth(store, heartbeat))
+            ops = OpsServer(cfg.http.listen, metrics, health, collect=collect)
             try:
                 await ops.start()
             except (OSError, ValueError) as exc:
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
-        yield App(loaded, store, pipeline, metrics, heartbeat, ops)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks)
 
 
 async def _flush_doc_freq(pipeline: Pipeline) -> None:

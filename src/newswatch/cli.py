@@ -25,7 +25,7 @@ from newswatch.models import Item
 if TYPE_CHECKING:
     from newswatch.app import App
     from newswatch.scheduler import Scheduler
-    from newswatch.store.base import OutboxEntry, Store
+    from newswatch.store.base import Store
 
 T = TypeVar("T")
 
@@ -105,9 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         "outbox",
         help="show alerts waiting for delivery and those parked",
         description="Show how many records wait in the outbox per target, and every parked record (one that "
-        "can never be delivered as configured, e.g. to a channel that does not exist) with the reason.",
+        "can never be delivered as configured, e.g. to a channel that does not exist) with the reason. "
+        "Parked records are deleted after notify.parked_ttl (7 days by default).",
     )
     add_config(outbox)
+    outbox.add_argument(
+        "--purge",
+        action="store_true",
+        help="delete every parked record now and print how many (records waiting for delivery are kept)",
+    )
 
     opml = sub.add_parser(
         "import-opml",
@@ -150,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "feeds":
         return asyncio.run(feeds(loaded, as_json=args.json))
     if args.command == "outbox":
-        return asyncio.run(outbox(loaded))
+        return asyncio.run(outbox(loaded, purge=args.purge))
     problems = _watch_problems(loaded)
     if problems:
         print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)
@@ -242,19 +248,21 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
             if loaded.config.websub is not None:
                 await _start_push(app, loaded.config.websub, stack)
+                stack.push_async_callback(app.tasks.close)  # subscriptions end before the subscriber closes
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            loop.add_signal_handler(signal.SIGHUP, lambda: _reload(loaded.path, app, scheduler))
+                loop.add_signal_handler(sig, scheduler.signalled, stop, sig.name)
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: app.tasks.spawn("config reload", _reload(loaded.path, app, scheduler))
+            )
             log.info(
                 "watching %d feeds for %d watches; Ctrl-C to stop%s",
                 len(loaded.config.feeds),
                 len(loaded.config.watches),
                 f"; health and metrics on {app.ops.url}" if app.ops else "",
             )
-            await scheduler.run(stop)
-            log.info("stopped")
+            await scheduler.run(stop)  # its last log line says what is left in the outbox
             return EXIT_OK
     except StartupError as exc:
         print(f"newswatch: cannot start: {exc}", file=sys.stderr)
@@ -265,7 +273,8 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
 
 
 async def _read_store(loaded: LoadedConfig, read: Callable[[Store], Awaitable[T]]) -> T | None:
-    """Run a read-only look at the store; None (and a message) when it cannot be read."""
+    """Run one look at (or, for ``outbox --purge``, one change to) the store; None (and a message) when it
+    cannot be read."""
     from newswatch.store import StoreError, open_store
 
     try:
@@ -306,27 +315,17 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
     log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)
 
 
-async def outbox(loaded: LoadedConfig) -> int:
-    async def read(store: Store) -> tuple[dict[str, int], list[tuple[OutboxEntry, str]]]:
-        targets = await store.outbox_targets()
-        return {t: len(await store.outbox_head(t, 100_000)) for t in targets}, await store.outbox_parked()
+async def outbox(loaded: LoadedConfig, *, purge: bool = False) -> int:
+    from newswatch.outboxstatus import outbox_report, purge_parked
 
-    found = await _read_store(loaded, read)
-    if found is None:
+    text = await _read_store(loaded, purge_parked if purge else outbox_report)
+    if text is None:
         return EXIT_STARTUP
-    waiting, parked = found
-    print(f"waiting: {sum(waiting.values())}")
-    for target, n in sorted(waiting.items()):
-        print(f"  {target}: {n}")
-    print(f"parked: {len(parked)}")
-    for entry, reason in parked:
-        print(
-            f"  {entry.target}  {entry.event}  {entry.watch}  {entry.record.get('title', '')[:60]}  — {reason}"
-        )
+    print(text)
     return EXIT_OK
 
 
-def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
+async def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
     """SIGHUP: check the config file again and take it if it is valid; otherwise keep the running one."""
     try:
         fresh = load_config(path)

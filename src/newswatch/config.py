@@ -155,6 +155,8 @@ class NotifyConfig(_Strict):
     webhook: WebhookConfig | None = None  # generic JSON webhook
     flood: FloodConfig = Field(default_factory=FloodConfig)
     shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
+    # Parked records (undeliverable as configured) are deleted this long after they were parked.
+    parked_ttl: Annotated[Duration, Field(gt=0)] = C.DEFAULT_PARKED_TTL_S
 
     @property
     def slack_enabled(self) -> bool:

@@ -97,3 +97,25 @@ MAX_DF_TERMS = 200_000
 DF_FLUSH_DOCS = 500
 DF_FLUSH_S = 30.0
 REPLAY_BATCH = 200  # archive items per store call in `newswatch replay`
+
+# Supervision of background tasks (delivery, polling, WebSub renewals, config reloads): a task that raises is
+# restarted after an exponential, jittered back-off; it counts as healthy again once it ran this long clean.
+SUPERVISE_BACKOFF_BASE_S = 1.0
+SUPERVISE_BACKOFF_CAP_S = 60.0
+SUPERVISE_STABLE_S = 10.0
+
+# Delivery leases: one worker sends a queue at a time.  The lease is renewed every third of its life while a
+# message is in flight; a send is cut this long before the lease could lapse unrenewed, and after
+# DELIVERY_SEND_TIMEOUT_S in any case (a retryable failure).
+DELIVERY_LEASE_S = 10.0
+DELIVERY_LEASE_MARGIN_S = 1.0
+DELIVERY_SEND_TIMEOUT_S = 30.0
+# Ids of entries that failed in this process (their back-off holds here); the oldest are forgotten past this.
+DELIVERY_FAILED_IDS_MAX = 10_000
+
+# Parked outbox entries (undeliverable as configured) are deleted after notify.parked_ttl; checked this often.
+DEFAULT_PARKED_TTL_S = 7 * 24 * 3600.0
+PARKED_SWEEP_S = 3600.0
+
+# Shutdown: after the grace period, how long the last look at the outbox (for the final log line) may take.
+SHUTDOWN_LAST_LOOK_S = 1.0

@@ -3,9 +3,12 @@
 Owns the guarantees of the outbox: a record leaves the outbox only once its notifier confirmed it, so a crash
 at any moment loses nothing and repeats at most the one message that was in flight.  Each target (a Slack
 channel, a webhook, the JSONL file) is a FIFO queue delivered by one worker at a time (a lease in the store),
-so order per channel holds with any number of workers.  Also owns pacing (one message per second per Slack
+so order per channel holds with any number of workers; the lease is confirmed before each send and renewed
+while one is in flight (fencing.py).  Owns the run loop and its shutdown: :meth:`Delivery.stop_at` ends every
+drain, and any send in flight, at a deadline.  Also owns pacing (one message per second per Slack
 channel, shared through the store), retries with back-off, parking of records that can never be delivered,
-flood control (overflow rolled into one digest) and digest watches (hourly/daily).
+flood control (overflow rolled into one digest), digest watches (hourly/daily) and the expiry of parked
+records (``notify.parked_ttl``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from newswatch import constants as C
+from newswatch.bounded import RecentIds
+from newswatch.fencing import Cut, Cutoff, QueueLease
 from newswatch.metrics import Metrics
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
@@ -26,7 +32,7 @@ from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
 log = logging.getLogger("newswatch.delivery")
 
 DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
-LEASE_S = 10.0  # a dead worker's queues are taken over this long after its last renewal
+LEASE_S = C.DELIVERY_LEASE_S  # a dead worker's queues are taken over this long after its last renewal
 HEAD_BATCH = 50
 UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
 DIGEST_MAX = 500
@@ -41,6 +47,7 @@ class DeliveryPolicy:
     flood_window: float = 60.0
     backoff_base: float = BACKOFF_BASE_S
     backoff_cap: float = BACKOFF_CAP_S
+    parked_ttl: float = C.DEFAULT_PARKED_TTL_S  # parked records are deleted this long after they were parked
 
 
 @dataclass
@@ -86,6 +93,8 @@ class Delivery:
         worker: str | None = None,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        lease_s: float = LEASE_S,
+        send_timeout: float = C.DELIVERY_SEND_TIMEOUT_S,
     ):
         self.metrics = metrics
         self.store = store
@@ -93,12 +102,16 @@ class Delivery:
         self.policy = policy or DeliveryPolicy()
         self.worker = worker or uuid.uuid4().hex[:12]
         self.clock = clock
+        self.lease_s = lease_s
+        self.send_timeout = send_timeout
+        self.cutoff = Cutoff(clock)  # shutdown: when every drain must end (see stop_at)
         self._wake = asyncio.Event()
         self._warned: set[tuple[str, str]] = set()
         # Entries this process has tried and failed: their back-off holds.  An entry that failed in an earlier
         # process (a cron run, a restart) is tried once at once, so `run --once` after an outage delivers.
-        self._failed_here: set[str] = set()
-        self._renewed: dict[str, float] = {}
+        self._failed_here = RecentIds(C.DELIVERY_FAILED_IDS_MAX)
+        self._leases: dict[str, QueueLease] = {}  # queues this process is draining now, one drain each
+        self._swept_at = float("-inf")  # last expiry of parked records
 
     def poke(self) -> None:
         """New entries were queued: deliver now rather than at the next tick."""
@@ -114,8 +127,17 @@ class Delivery:
                 w.cancel()
         self._wake.clear()
 
+    def stop_at(self, deadline: float) -> None:
+        """Shutdown: every drain, running or to come, ends by ``deadline`` (epoch seconds).  A send still in
+        flight then is cut; its record stays in the outbox for the next start.  Called again with an earlier
+        deadline (a second SIGTERM), it takes effect at once."""
+        self.cutoff.move(deadline)
+        self._wake.set()
+
     async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
-        """Deliver until ``stop`` is set, waking on :meth:`poke`, on the next retry time, or every ``idle`` s."""
+        """Deliver until ``stop`` is set, waking on :meth:`poke`, on the next retry time, or every ``idle`` s;
+        then, if :meth:`stop_at` set a deadline, deliver what is queued until then.  Store errors are waited
+        out; anything else ends the loop, for the supervisor to log and restart (supervise.py)."""
         failures = 0
         while not stop.is_set():
             self._wake.clear()
@@ -136,37 +158,64 @@ class Delivery:
             finally:
                 for w in waiters:
                     w.cancel()
+        if self.cutoff.at is not None:
+            try:
+                await self.drain_all(self.cutoff.at)
+            except StoreError as exc:
+                log.warning("outbox unavailable at shutdown", extra={"error": str(exc)})
 
     async def drain_all(self, deadline: float) -> DeliveryReport:
         """Deliver until the outbox is empty or ``deadline`` passes, waiting out back-offs and the leases of
         a worker that died (``run --once`` and shutdown)."""
         total = DeliveryReport()
         while True:
+            deadline = min(deadline, self.cutoff.at or deadline)
             report = await self.drain(deadline)
             total.add(report)
             now = self.clock()
             if now >= deadline or not await self.store.outbox_pending():
                 return total
             wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
-            await asyncio.sleep(max(0.01, wake - now))
+            await self.cutoff.sleep(max(0.01, wake - now), deadline)
 
     async def drain(self, deadline: float | None = None) -> DeliveryReport:
-        """Deliver every entry that is due now, each target in parallel, each target in order."""
+        """Deliver every entry that is due now, each target in parallel, each target in order.  When one
+        target's drain raises, the others still run to their end (no queue is left to a task nobody awaits)."""
         report = DeliveryReport()
+        await self._expire_parked()
         targets = await self.store.outbox_targets()
-        await asyncio.gather(*(self._drain_target(t, report, deadline) for t in targets))
+        outcomes = await asyncio.gather(
+            *(self._drain_target(t, report, deadline) for t in targets), return_exceptions=True
+        )
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
         return report
+
+    async def _expire_parked(self) -> None:
+        """Delete records parked longer than ``parked_ttl`` (at most once per PARKED_SWEEP_S)."""
+        now = self.clock()
+        if now - self._swept_at < C.PARKED_SWEEP_S:
+            return
+        self._swept_at = now
+        expired = await self.store.outbox_purge_parked(now - self.policy.parked_ttl)
+        if expired:
+            log.info("parked records expired", extra={"count": expired, "parked_ttl": self.policy.parked_ttl})
 
     # ------------------------------------------------------------------------------------------ one queue
 
     async def _drain_target(self, target: str, report: DeliveryReport, deadline: float | None) -> None:
-        lease = f"outbox:{target}"
-        if not await self.store.lease(lease, self.worker, LEASE_S):
-            return  # another worker is delivering this queue; order per channel needs a single sender
-        self._renewed[target] = self.clock()
+        if target in self._leases or self.cutoff.passed(deadline):
+            return  # this process drains the queue already (one sender per queue), or it is too late
+        lease = QueueLease(self.store, f"outbox:{target}", self.worker, cutoff=self.cutoff, deadline=deadline,
+                           ttl=self.lease_s, send_timeout=self.send_timeout)  # fmt: skip
+        self._leases[target] = lease
+        taken = False
         try:
+            if not (taken := await lease.take()):
+                return  # another worker is delivering this queue; order per channel needs a single sender
             notifier = self.notifiers.get(target_kind(target))
-            while deadline is None or self.clock() < deadline:
+            while not self.cutoff.passed(deadline):
                 entries = await self.store.outbox_head(target, HEAD_BATCH)
                 if not entries:
                     return
@@ -182,8 +231,14 @@ class Delivery:
                 progressed = await self._send_in_order(target, notifier, entries, report, deadline)
                 if not progressed:
                     return
+        except Cut as cut:
+            # Deadline passed or lease lost (a stall, a store outage): the record in hand stays queued.
+            level = logging.INFO if self.cutoff.passed(deadline) else logging.WARNING
+            log.log(level, "delivery cut off", extra={"target": target, "cause": str(cut)})
         finally:
-            await self.store.release(lease, self.worker)
+            del self._leases[target]
+            if taken:
+                await lease.release()
 
     async def _send_in_order(
         self,
@@ -196,12 +251,8 @@ class Delivery:
         """Send entries from the head; False when the head has to wait (back-off) or the deadline passed."""
         for entry in entries:
             now = self.clock()
-            if deadline is not None and now >= deadline:
+            if self.cutoff.passed(deadline):
                 return False
-            if now - self._renewed.get(target, 0.0) > LEASE_S / 3:
-                if not await self.store.lease(f"outbox:{target}", self.worker, LEASE_S):
-                    return False  # we stalled and another worker took the queue over: let it go on
-                self._renewed[target] = now
             if entry.not_before > now and entry.id in self._failed_here:
                 # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
                 report.next_due = min(report.next_due or entry.not_before, entry.not_before)
@@ -225,7 +276,7 @@ class Delivery:
             if notifier.pace > 0:
                 wait = await self.store.reserve_slot(target, notifier.pace, now)
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self.cutoff.sleep(wait, deadline)
             if not await self._send_one(target, notifier, entry, report):
                 return False
         return True
@@ -237,7 +288,8 @@ class Delivery:
         thread = await self.store.get_thread(key) if entry.event == "update" and notifier.threads else None
         try:
             # A digest queue's entries go to its channel ("slack:#news|digest:hourly" → "slack:#news").
-            state = await notifier.send(target.split(DIGEST_MARK, 1)[0], entry.record, thread)
+            channel = target.split(DIGEST_MARK, 1)[0]
+            state = await self._leases[target].guard(notifier.send(channel, entry.record, thread))
         except NotifyError as exc:
             if self.metrics is not None:
                 self.metrics.alert_failures.labels(target_kind(target)).inc()
@@ -277,6 +329,7 @@ class Delivery:
         while True:
             try:
                 await self.store.outbox_ack(target, ids, thread=thread)
+                self._failed_here.discard_all(ids)
                 return
             except StoreError as exc:
                 if time.monotonic() + delay > deadline:
@@ -324,9 +377,11 @@ class Delivery:
         if notifier.pace > 0:
             wait = await self.store.reserve_slot(target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.cutoff.sleep(wait)
         try:
-            await notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
+            await self._leases[target].guard(
+                notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
+            )
         except NotifyError as exc:
             if exc.content and len(alerts) > 1:
                 # The notifier already fell back to plain text and the digest was still refused: one bad
@@ -381,6 +436,7 @@ class Delivery:
         self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport
     ) -> None:
         await self.store.outbox_park(target, [e.id for e in entries], reason)
+        self._failed_here.discard_all(e.id for e in entries)
         report.parked += len(entries)
         # Reported once per target and reason, not once per record: a wrong channel must not flood the log.
         if (target, reason) not in self._warned:

@@ -1,9 +1,10 @@
 """The operations HTTP endpoint: ``/healthz`` for orchestrators and ``/metrics`` for Prometheus.
 
 Owns the listen-address syntax (``http: {listen: …}``), the health semantics and the aiohttp server that
-serves both.  What "healthy" means is a :class:`HealthCheck`; :class:`StoreHealth` is the one the service
-uses: the store answers a ping within a deadline and the pipeline's loop has beaten its :class:`Heartbeat`
-recently.  The server only reads; it never changes the pipeline's state.
+serves both.  What "healthy" means is a :class:`HealthCheck`; the service combines (:class:`AllHealthy`) the
+supervisor's (every background task is running, see supervise.py) with :class:`StoreHealth`: the store answers
+a ping within a deadline and the pipeline's loop has beaten its :class:`Heartbeat` recently.  The server only
+reads; it never changes the pipeline's state.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ class HealthCheck(Protocol):
     async def check(self) -> str | None:
         """None when healthy, else a one-line reason for the 503 body."""
         ...
+
+
+class AllHealthy:
+    """Healthy when every check is; otherwise the reasons of the failing ones, joined by ``"; "``.
+
+    Checks run in order, so put the cheap ones (no I/O) first."""
+
+    def __init__(self, *checks: HealthCheck) -> None:
+        self.checks = checks
+
+    async def check(self) -> str | None:
+        reasons = [r for c in self.checks if (r := await c.check()) is not None]
+        return "; ".join(reasons) if reasons else None
 
 
 class StoreHealth:

@@ -35,6 +35,7 @@ from newswatch.models import Item, Match
 from newswatch.schedule import PollOutcome, health_transition, next_poll
 from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
 from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
+from newswatch.supervise import Supervisor
 from newswatch.websub import WebSubError, WebSubSubscriber, discover
 
 log = logging.getLogger("newswatch")
@@ -160,6 +161,7 @@ class Pipeline:
         doc_freq: DocFreq | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        tasks: Supervisor | None = None,
     ):
         self.config = config
         self.store = store
@@ -176,7 +178,7 @@ class Pipeline:
         self._df_flushed = time.monotonic()
         self.websub: WebSubSubscriber | None = None  # set by the service when push is configured
         self._topics: dict[str, FeedConfig] = {}  # WebSub topic -> feed
-        self._background: set[asyncio.Task[None]] = set()
+        self.tasks = tasks or Supervisor()  # tracks the fire-and-forget WebSub subscriptions
         self._ops_targets = ops_targets(config)
 
     def reload(self, config: Config) -> None:
@@ -415,9 +417,7 @@ class Pipeline:
         if sub is not None and sub.state in ("pending", "active"):
             return
         self._topics[topic] = feed
-        task = asyncio.create_task(self._subscribe(found.hubs[0], topic, feed))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.tasks.spawn(f"websub subscribe {topic}", self._subscribe(found.hubs[0], topic, feed))
 
     async def _subscribe(self, hub: str, topic: str, feed: FeedConfig) -> None:
         assert self.websub is not None

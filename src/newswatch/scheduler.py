@@ -3,8 +3,13 @@
 Owns `newswatch run` without `--once`.  Every feed's next poll time lives in the store (a sorted set on Redis,
 a table on SQLite).  Each worker claims due feeds in one atomic step that also moves their due time past a
 short hold, polls them, and sets their real next poll time; so a feed is polled once per interval however many
-workers run, and the feeds of a worker that dies become due again when the hold passes.  Delivery runs beside it; on stop,
-polling ends and the outbox is flushed within the grace period.
+workers run, and the feeds of a worker that dies become due again when the hold passes.
+
+Also owns the service's shutdown.  The polling loop, delivery and WebSub renewals run as supervised tasks
+(supervise.py: restarted after a crash, reported by ``/healthz``).  On stop, polling ends at once (polls in
+flight are cancelled; they saved nothing), delivery goes on until ``notify.shutdown_grace`` ends (a send
+still in flight then is cut and stays queued), and the last log line says how many records are left for the
+next start.  :meth:`Scheduler.stop_now` (a second signal) ends delivery at once.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import random
 import time
 from collections.abc import Callable
 
+from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.pipeline import Pipeline
 from newswatch.store.base import StoreError
@@ -26,6 +32,7 @@ TICK_S = 1.0  # longest sleep between two looks at the schedule
 # A claimed feed is held this long past its fetch timeout (for parsing and recording); a worker that dies
 # holding it gives it back then.
 FEED_HOLD_MARGIN_S = 10.0
+RENEW_CHECK_S = 5.0  # how often WebSub subscriptions are checked for renewal
 
 
 class Scheduler:
@@ -41,6 +48,7 @@ class Scheduler:
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._store_failures = 0
         self._synced = False
+        self._now = asyncio.Event()  # set by stop_now: a second signal during the grace period
 
     @property
     def config(self) -> Config:
@@ -61,24 +69,70 @@ class Scheduler:
         self._feeds = feeds
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll due feeds and deliver until ``stop`` is set; then flush the outbox within the grace period."""
+        """Poll due feeds and deliver until ``stop`` is set; then shut down as the module docstring says."""
+        tasks = self.pipeline.tasks
+        delivery = self.pipeline.delivery
         delivery_stop = asyncio.Event()
-        delivery = asyncio.create_task(self.pipeline.delivery.run(delivery_stop), name="delivery")
+        tasks.start("delivery", lambda: delivery.run(delivery_stop))
+        tasks.start("polling", lambda: self._loop(stop))
+        if self.pipeline.websub is not None:
+            tasks.start("websub renewals", lambda: self._renew_loop(stop))
         try:
-            await self._loop(stop)
+            await stop.wait()
         finally:
+            deadline = time.time() + self.config.notify.shutdown_grace
+            delivery.stop_at(deadline)
+            await tasks.stop("polling")
+            await tasks.stop("websub renewals")
             for task in self._in_flight.values():
                 task.cancel()  # a poll cut short saved nothing: its feed is read again next time
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             delivery_stop.set()
-            await asyncio.gather(delivery, return_exceptions=True)
-            grace = self.config.notify.shutdown_grace
-            with contextlib.suppress(StoreError):
-                flushed = await self.pipeline.delivery.drain_all(deadline=time.time() + grace)
-                pending = await self.pipeline.store.outbox_pending()
-                log.info(
-                    "shutdown: delivered %d, %d left in the outbox for the next start", flushed.sent, pending
-                )
+            # Delivery ends by the deadline on its own.  This bound covers a delivery that is down (waiting to
+            # restart after a crash) or stuck in a store call; a second signal shortens it.
+            finished = asyncio.ensure_future(tasks.wait("delivery"))
+            hurry = asyncio.ensure_future(self._now.wait())
+            limit = max(0.0, deadline - time.time()) + 0.5
+            await asyncio.wait({finished, hurry}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            if not finished.done():
+                await asyncio.wait({finished}, timeout=0.5)  # the sends it just cut are ending
+            hurry.cancel()
+            finished.cancel()
+            await tasks.stop("delivery")  # what it had not acked stays in the outbox
+            await self._last_word()
+
+    def signalled(self, stop: asyncio.Event, signal: str) -> None:
+        """SIGTERM/SIGINT: the first sets ``stop`` (shutdown with the grace period); a second one
+        :meth:`stop_now`."""
+        if not stop.is_set():
+            log.info("stopping", extra={"signal": signal, "grace_s": self.config.notify.shutdown_grace})
+            stop.set()
+        else:
+            log.warning("stopping at once", extra={"signal": signal})
+            self.stop_now()
+
+    def stop_now(self) -> None:
+        """End delivery at once (sends in flight are cut); what was not acked stays queued."""
+        self.pipeline.delivery.stop_at(time.time())
+        self._now.set()
+
+    async def _last_word(self) -> None:
+        try:
+            left = await asyncio.wait_for(self.pipeline.store.outbox_pending(), C.SHUTDOWN_LAST_LOOK_S)
+        except (StoreError, TimeoutError) as exc:
+            log.warning("stopped", extra={"left_in_outbox": "unknown", "error": str(exc) or "timeout"})
+            return
+        log.info("stopped", extra={"left_in_outbox": left})
+
+    async def _renew_loop(self, stop: asyncio.Event) -> None:
+        """Subscribe again where a WebSub lease is about to run out or a hub never verified us."""
+        while not stop.is_set():
+            try:
+                await self.pipeline.renew_subscriptions()
+            except StoreError as exc:
+                log.warning("store unavailable while renewing subscriptions (%s)", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RENEW_CHECK_S)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         self._synced = False
@@ -89,7 +143,6 @@ class Scheduler:
                     await self.sync_feeds()
                     self._synced = True
                 wait = await self._start_due()
-                await self.pipeline.renew_subscriptions()
                 if self._store_failures:
                     log.warning("store is back")
                 self._store_failures = 0

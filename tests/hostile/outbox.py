@@ -7,11 +7,10 @@ from typing import Any
 
 from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.notify.base import Notifier
-from newswatch.store import Store
-from newswatch.store.base import Sighting, StoryConfig, WatchClaim
-from newswatch.stories import StoryFeatures, StoryParams, assign
+from newswatch.store import Sighted, Sighting, Store, WatchClaim
+from newswatch.stories import BatchStories, StoryFeatures, StoryParams
 
-STORIES = StoryConfig(StoryParams())
+STORIES = BatchStories({}, StoryParams())
 NEWS = "slack:#news"
 
 
@@ -26,7 +25,8 @@ async def queue(
     store: Store, rec: dict[str, Any], key: str, target: str = NEWS, feats: StoryFeatures | None = None
 ) -> None:
     sighting = Sighting((f"guid:{key}",), f"fp-{key}", 10, 3600.0, 1_741_170_000.0)
-    await store.record(sighting, [WatchClaim(rec["watch"], (target,), rec, feats)], assign, STORIES)
+    claim = WatchClaim(rec["watch"], (target,), rec, feats)
+    await store.record([Sighted(sighting, (claim,))], STORIES.fresh())
 
 
 async def deliver(store: Store, notifier: Notifier, policy: DeliveryPolicy | None = None) -> Delivery:

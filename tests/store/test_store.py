@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -115,6 +116,25 @@ async def test_outbox_queues_in_order_and_acks(store: Store) -> None:
     assert await store.outbox_targets() == ["jsonl"]
     parked = await store.outbox_parked()
     assert [(e.id, reason) for e, reason in parked] == [(e.id, "channel_not_found") for e in head[1:]]
+    assert await store.outbox_pending() == 3
+
+
+async def test_purge_parked_by_age_keeps_waiting_entries(store: Store) -> None:
+    for i in range(5):
+        await record(store, sighting(f"guid:{i}"), [claim("w", ("slack:#a",))])
+    head = await store.outbox_head("slack:#a", 10)
+    await store.outbox_park("slack:#a", [head[0].id], "channel_not_found")
+    await asyncio.sleep(0.05)
+    between = time.time()
+    await asyncio.sleep(0.05)
+    await store.outbox_park("slack:#a", [head[1].id], "channel_not_found")
+    # Only what was parked before the cut-off goes; the three waiting entries are never touched.
+    assert await store.outbox_purge_parked(between) == 1
+    assert [e.id for e, _ in await store.outbox_parked()] == [head[1].id]
+    assert await store.outbox_purge_parked(between) == 0
+    assert await store.outbox_purge_parked() == 1
+    assert await store.outbox_parked() == []
+    assert [e.id for e in await store.outbox_head("slack:#a", 10)] == [e.id for e in head[2:]]
     assert await store.outbox_pending() == 3
 
 

@@ -149,6 +149,11 @@ class Store(Protocol):
 
     async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]: ...
 
+    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
+        """Delete parked entries parked before ``parked_before`` (epoch seconds; None: every parked entry);
+        returns how many.  Entries waiting for delivery are never touched."""
+        ...
+
     async def outbox_pending(self) -> int: ...
 
     async def get_thread(self, key: str) -> str | None:

@@ -42,16 +42,41 @@ if ARGV[3] ~= '' then redis.call('SET', ARGV[3], ARGV[4], 'PX', ARGV[5]) end
 return 1
 """
 
-# KEYS[1] queue, KEYS[2] targets set, KEYS[3] parked list. ARGV: target, entry prefix, reason, ids…
+# KEYS[1] queue, KEYS[2] targets set, KEYS[3] parked list. ARGV: target, entry prefix, reason, parked at, ids…
 _PARK = """
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local data = redis.call('HGET', ARGV[2] .. ARGV[i], 'data')
-  if data then redis.call('RPUSH', KEYS[3], cjson.encode({id = ARGV[i], data = data, reason = ARGV[3]})) end
+  if data then
+    local row = {id = ARGV[i], data = data, reason = ARGV[3], parked_at = tonumber(ARGV[4])}
+    redis.call('RPUSH', KEYS[3], cjson.encode(row))
+  end
   redis.call('ZREM', KEYS[1], ARGV[i])
   redis.call('DEL', ARGV[2] .. ARGV[i])
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
 return 1
+"""
+
+# KEYS[1] parked list (oldest first). ARGV[1]: parked before (epoch s), or '' for all.  Entries parked by a
+# version without parked_at count as parked when they were queued.
+_PURGE_PARKED = """
+if ARGV[1] == '' then
+  local n = redis.call('LLEN', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return n
+end
+local cutoff = tonumber(ARGV[1])
+local n = 0
+while true do
+  local raw = redis.call('LINDEX', KEYS[1], 0)
+  if not raw then break end
+  local row = cjson.decode(raw)
+  local at = row.parked_at or cjson.decode(row.data).created or 0
+  if at >= cutoff then break end
+  redis.call('LPOP', KEYS[1])
+  n = n + 1
+end
+return n
 """
 
 _LEASE = """
@@ -99,6 +124,7 @@ class RedisStore:
         self._df_add = client.register_script(_lua("df_add"))
         self._ack = client.register_script(_ACK)
         self._park = client.register_script(_PARK)
+        self._purge_parked = client.register_script(_PURGE_PARKED)
         self._lease = client.register_script(_LEASE)
         self._release = client.register_script(_RELEASE)
         self._slot = client.register_script(_SLOT)
@@ -250,9 +276,13 @@ class RedisStore:
         await self._call(
             self._park(
                 keys=[C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_TARGETS_KEY, C.OUTBOX_PARKED_KEY],
-                args=[target, C.OUTBOX_ENTRY_PREFIX, reason, *entry_ids],
+                args=[target, C.OUTBOX_ENTRY_PREFIX, reason, time.time(), *entry_ids],
             )
         )
+
+    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
+        cutoff = "" if parked_before is None else repr(parked_before)
+        return int(await self._call(self._purge_parked(keys=[C.OUTBOX_PARKED_KEY], args=[cutoff])))
 
     async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
         rows = await self._call(self._r.lrange(C.OUTBOX_PARKED_KEY, 0, -1))

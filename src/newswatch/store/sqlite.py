@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, watch TEXT NOT NULL, story TEXT NOT NULL,
     event TEXT NOT NULL, record TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, parked TEXT
+    not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, parked TEXT, parked_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
 CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
@@ -92,6 +92,7 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            _add_parked_at(self._db)
             if exclusive:
                 # We hold the file alone, so every lease in it belongs to a process that died: drop them now
                 # rather than wait for them to expire.
@@ -392,11 +393,20 @@ class SQLiteStore:
         )
 
     async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
+        now = self._clock()
         await self._run(
             lambda db: db.executemany(
-                "UPDATE outbox SET parked = ? WHERE seq = ?", [(reason, int(i)) for i in entry_ids]
+                "UPDATE outbox SET parked = ?, parked_at = ? WHERE seq = ?",
+                [(reason, now, int(i)) for i in entry_ids],
             )
         )
+
+    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
+        # Entries parked by a version without parked_at count as parked when they were queued.
+        sql = (
+            "DELETE FROM outbox WHERE parked IS NOT NULL AND (? IS NULL OR COALESCE(parked_at, created) < ?)"
+        )
+        return await self._run(lambda db: db.execute(sql, (parked_before, parked_before)).rowcount)
 
     async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
         def op(db: sqlite3.Connection) -> list[tuple[OutboxEntry, str]]:
@@ -549,6 +559,13 @@ class SQLiteStore:
         if self._lockfile is not None:
             self._lockfile.close()
             self._lockfile = None
+
+
+def _add_parked_at(db: sqlite3.Connection) -> None:
+    """Files made before parked entries expired lack outbox.parked_at: add it (NULL for old entries)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+    if "parked_at" not in columns:
+        db.execute("ALTER TABLE outbox ADD COLUMN parked_at REAL")
 
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
