@@ -17,6 +17,7 @@ from newswatch.fetch import make_session
 from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth
 from newswatch.match import compile_watches
 from newswatch.metrics import Metrics, instrument_store
+from newswatch.netguard import AddressGuard
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.notify.jsonl import JsonlNotifier
@@ -89,7 +90,8 @@ async def open_app(
                 await n.start()
             except NotifyError as exc:
                 raise StartupError(str(exc)) from None
-        session = await stack.enter_async_context(make_session(cfg.fetch))
+        guard = AddressGuard()  # trusts what the running config lists (see follow below)
+        session = await stack.enter_async_context(make_session(cfg.fetch, guard))
         executor = stack.enter_context(
             # Parsing is CPU work kept off the event loop.  Threads, not processes: worker processes measured no
             # faster here (recording, not parsing, bounds a cycle) and each one re-imports the whole service.
@@ -111,6 +113,7 @@ async def open_app(
             executor=executor,
             metrics=metrics,
         )
+        guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
         heartbeat = Heartbeat()
         ops = None
         if cfg.http.listen:

@@ -1,4 +1,4 @@
-"""Normalisation helpers: canonical URLs, HTML to plain text, dedupe keys and text fingerprints.
+"""Normalisation helpers: canonical URLs, HTML to plain text, control characters, dedupe keys and fingerprints.
 
 Owns the pure, dependency-light functions that turn what a feed said into comparable values.  Everything
 here is deterministic and side-effect free, so the parse stage can run it in a worker process and the
@@ -20,7 +20,9 @@ __all__ = [
     "canonical_url",
     "collapse_whitespace",
     "html_to_text",
+    "http_url",
     "item_keys",
+    "strip_controls",
     "strip_source_suffix",
     "text_fingerprint",
 ]
@@ -55,6 +57,27 @@ def canonical_url(url: str, base: str | None = None) -> str:
     path = parts.path or "/"
     query = _strip_tracking(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def http_url(link: str, base: str | None = None) -> str:
+    """The canonical form of ``link`` when it is an http(s) URL with a host, else "".
+
+    Only such a URL may become an item's ``url``, the link people click and the item's identity across feeds:
+    ``javascript:``, ``data:``, ``file:``, ``mailto:``, a relative link in a local file, a host-less
+    ``https://`` or a URL with spaces or control characters inside never does.
+    """
+    url = canonical_url(link, base) if link else ""
+    if not url.startswith(("http://", "https://")) or _UNSAFE_URL_CHARS_RE.search(url):
+        return ""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ""
+    return url if host else ""
+
+
+# Whitespace and control characters: a "URL" with them inside is text, not a link (and could smuggle an escape).
+_UNSAFE_URL_CHARS_RE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
 def _canonical_netloc(netloc: str, scheme: str) -> str:
@@ -187,6 +210,31 @@ def _collapse_lines(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# Terminal escape sequences (ECMA-48): CSI (colours, cursor moves, clear screen), the string controls OSC (window
+# titles, OSC-8 hyperlinks), DCS, SOS, PM and APC up to their terminator, and two-byte escapes.  They go whole,
+# so "\x1b]8;;http://evil\x07click\x1b]8;;\x07" leaves "click", not the hidden target.
+_ESCAPE_SEQUENCE_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+)
+# Every C0 and C1 control but the line break; tab and carriage return become spaces so words stay apart.
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_AS_SPACE = str.maketrans({"\t": " ", "\r": " "})
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without terminal escape sequences or C0/C1 control characters; line breaks stay.
+
+    For anything from a feed that may reach a terminal (ANSI colours, clear-screen, OSC-8 links, BEL …) and for
+    item text, where such characters are never text.
+    """
+    if not _CONTROL_CHARS_RE.search(text):  # the common case: one scan, no new string
+        return text
+    text = _ESCAPE_SEQUENCE_RE.sub("", text.translate(_AS_SPACE))
+    return _CONTROL_CHARS_RE.sub("", text)
+
+
 def collapse_whitespace(text: str) -> str:
     """All runs of whitespace (line breaks included) as one space, trimmed."""
     return " ".join(text.split())
@@ -200,14 +248,18 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def item_keys(guid: str | None, canonical: str) -> tuple[str, ...]:
-    """Dedupe keys of an item: ``guid:<sha256>`` when the feed gave a GUID, then ``url:<sha256>``.
+def item_keys(guid: str | None, canonical: str, feed: str) -> tuple[str, ...]:
+    """Dedupe keys of an item: ``guid:<sha256>`` of ``feed`` and the GUID when there is one, then
+    ``url:<sha256>`` of the canonical URL.
 
-    An empty canonical URL gives no ``url:`` key (every link-less item would otherwise be one item).
+    A GUID is only unique within the feed that numbers its items ("1001" in two outlets' feeds is two
+    articles), so it identifies an item within ``feed`` only, and a feed claiming another feed's GUIDs
+    matches nothing of it; across feeds the canonical URL is the identity.  An empty canonical URL gives no
+    ``url:`` key (every link-less item would otherwise be one item).
     """
     keys: list[str] = []
     if guid and guid.strip():
-        keys.append("guid:" + _sha256(guid.strip()))
+        keys.append("guid:" + _sha256(f"{feed}\n{guid.strip()}"))
     if canonical:
         keys.append("url:" + _sha256(canonical))
     return tuple(keys)
