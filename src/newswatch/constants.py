@@ -44,6 +44,9 @@ DEFAULT_PER_HOST_CONCURRENCY = 4
 # Replay: a longer archive line is named and skipped without being read whole into memory.
 MAX_ARCHIVE_LINE_BYTES = 1024 * 1024
 
+# WebSub: subscriptions one process keeps (about one per pushed feed; the least active make room past it).
+MAX_WEBSUB_SUBSCRIPTIONS = 10_000
+
 # Slack
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 SNIPPET_CHARS = 280
