@@ -164,6 +164,9 @@ _DROP_TAGS = frozenset(
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Only text that could contain a tag or an entity needs the parser; most titles do not.
 _MARKUP_RE = re.compile(r"[<&]")
+# Numeric character references: "&#27;" would put an escape character in the text, and libxml2 hands a text
+# node back that lxml then refuses to take (ValueError), so references to controls go before parsing.
+_CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
 
 def html_to_text(html: str) -> str:
@@ -178,6 +181,8 @@ def html_to_text(html: str) -> str:
         html = _CONTROL_RE.sub("", html)
     if not _MARKUP_RE.search(html):
         return _collapse_lines(html)
+    if "&#" in html:
+        html = _CHAR_REF_RE.sub(_drop_control_reference, html)
     # Parse bytes with an explicit encoding: lxml refuses str input that carries an encoding declaration.
     data = html.encode("utf-8", "surrogatepass")
     try:
@@ -193,6 +198,13 @@ def html_to_text(html: str) -> str:
         el.text = "\n" + el.text if el.text else "\n"
         el.tail = "\n" + el.tail if el.tail else "\n"
     return _collapse_lines(etree.tostring(root, method="text", encoding="unicode"))
+
+
+def _drop_control_reference(m: re.Match[str]) -> str:
+    """The reference as written, or "" when it names a control character, a surrogate or no character."""
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    text_like = code in (0x09, 0x0A, 0x0D) or 0x20 <= code < 0x7F or 0xA0 <= code <= 0x10FFFF
+    return m.group(0) if text_like and not 0xD800 <= code <= 0xDFFF else ""
 
 
 def _html_parser() -> etree.HTMLParser:
