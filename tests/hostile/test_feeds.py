@@ -408,6 +408,7 @@ def test_replay_names_and_skips_bad_lines(
             archive_line(4, url="javascript:alert(1)"),
             archive_line(5, published="sometime soon"),  # unreadable: named and skipped, as before
             archive_line(6),
+            archive_line(7, published="2999-01-01T00:00:00Z"),  # ahead of the clock: kept, undated
         ],
     )
     cfg = write_config(tmp_path, store_url, [])
@@ -425,8 +426,9 @@ def test_replay_names_and_skips_bad_lines(
     recs = records(tmp_path)
     alerted_once(recs)
     by_title = {r["title"]: r for r in recs}
-    assert sorted(by_title) == sorted(story(i) for i in (1, 2, 3, 4, 6))
-    assert by_title[story(2)]["published"] is None and by_title[story(3)]["published"] is None
+    assert sorted(by_title) == sorted(story(i) for i in (1, 2, 3, 4, 6, 7))
+    assert [by_title[story(i)]["published"] for i in (2, 3, 7)] == [None, None, None]
+    assert by_title[story(1)]["published"] == "2025-03-05T10:00:00+00:00"
     assert by_title[story(4)]["url"] == ""  # javascript: never becomes the url
 
 
