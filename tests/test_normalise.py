@@ -86,7 +86,9 @@ def test_html_to_text(html: str, text: str) -> None:
 
 def test_html_to_text_drops_references_to_control_characters() -> None:
     # lxml refuses to take back a text node holding "\x1b"; such references are never text anyway.
-    html = "<p>Bell &#7; red &#27;[31m &#x1B;[2J C1 &#155; &#xD800; &#1114112; ok &#233;&#x41;</p><div>x</div>"
+    html = (
+        "<p>Bell &#7; red &#27;[31m &#x1B;[2J C1 &#155; &#xD800; &#1114112; ok &#233;&#x41;</p><div>x</div>"
+    )
     assert html_to_text(html) == "Bell red [31m [2J C1 ok éA\nx"
 
 

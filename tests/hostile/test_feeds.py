@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import io
 import json
+import time
 import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime
@@ -23,8 +24,9 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newswatch.app import open_app
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
-from newswatch.config import FetchConfig
+from newswatch.config import FetchConfig, load_config
 from newswatch.constants import EARLIEST_ITEM_DATE
 from newswatch.dates import parse_date
 from newswatch.feedstatus import format_rows
@@ -33,8 +35,10 @@ from newswatch.netguard import AddressGuard
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.parse import parse_feed
 from newswatch.replay import BadLine, read_archive
-from tests.conftest import RedisServer
+from newswatch.websub import WebSubSettings, WebSubSubscriber
+from tests.conftest import RedisServer, free_port
 from tests.feedserver import FeedServer
+from tests.test_websub import LocalHub, wait_for
 
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 SYLLABLES = "ba ko ri te mu sa lo ne vi du fe ga hi jo pu ra zi we".split()
@@ -311,6 +315,62 @@ async def test_redirect_to_the_local_redis_never_reaches_it(redis_server: RedisS
     )
     assert r2.permanent_redirect is None
     assert after == before  # our own client's one connection was counted before
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 10. WebSub topics: a feed naming a new topic on every poll cannot grow the subscription table
+
+
+async def test_feed_churning_its_websub_topic_keeps_the_table_bounded(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = LocalHub()
+    async with FeedServer() as srv:
+        await hub.mount(srv)  # beside the listed feeds: a hub elsewhere on 127.0.0.1 would be refused
+
+        def churn(n: int) -> str:
+            entries = "".join(
+                f"<entry><id>tag:churn.example,2025:{i}</id><title>{story(i)}</title>"
+                f"<link href='https://churn.example/{i}'/><summary>{summary(i)}</summary></entry>"
+                for i in range(30, 31 + n)
+            )
+            return (
+                "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>C</title>"
+                f"<link rel='hub' href='{hub.url}'/><link rel='self' href='{srv.url('/churn.atom')}?v={n}'/>"
+                f"{entries}</feed>"
+            )
+
+        srv.add("/good.xml", rss([item(1)]))
+        cfg = write_config(tmp_path, store_url, [srv.url("/good.xml"), srv.url("/churn.atom")])
+        port = free_port()
+        settings = WebSubSettings(
+            f"http://127.0.0.1:{port}/websub", "a-long-enough-secret", f"127.0.0.1:{port}"
+        )
+        try:
+            async with open_app(load_config(cfg)) as app:
+                subscriber = WebSubSubscriber(settings, app.pipeline.on_push, max_subscriptions=3)
+                await subscriber.start()
+                app.pipeline.websub = subscriber
+                good, churning = app.pipeline.config.feeds
+                try:
+                    for n in range(6):
+                        srv.add("/churn.atom", churn(n), content_type="application/atom+xml")
+                        await app.pipeline.poll(churning)
+                        topic = f"{srv.url('/churn.atom')}?v={n}"
+                        await wait_for(lambda t=topic: t in hub.subscribers)  # type: ignore[misc]
+                        assert len(subscriber) <= 3
+                    await app.pipeline.poll(good)
+                    await app.pipeline.poll(good)  # again: nothing new
+                    await app.pipeline.delivery.drain_all(deadline=time.time() + 30)
+                finally:
+                    await subscriber.close()
+        finally:
+            await hub.close()
+    assert len(subscriber) == 3
+    dropped = [r.getMessage() for r in caplog.records if "the most kept; dropped" in r.getMessage()]
+    assert len(dropped) == 3 and all("/churn.atom?v=" in m for m in dropped)
+    counts = alerted_once(records(tmp_path))
+    assert set(counts) == {"https://good.example/n/1", *(f"https://churn.example/{i}" for i in range(30, 36))}
 
 
 # --------------------------------------------------------------------------------------------------------------
