@@ -69,10 +69,10 @@ def http_url(link: str, base: str | None = None) -> str:
     url = canonical_url(link, base) if link else ""
     if not url.startswith(("http://", "https://")) or _UNSAFE_URL_CHARS_RE.search(url):
         return ""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return ""
+    # The host, read off the canonical form ("scheme://[userinfo@]host[:port]/…") without parsing it again.
+    netloc = url.partition("://")[2].partition("/")[0].partition("?")[0].partition("#")[0]
+    host = netloc.rpartition("@")[2]
+    host = host.partition("]")[0].lstrip("[") if host.startswith("[") else host.partition(":")[0]
     return url if host else ""
 
 
@@ -160,8 +160,9 @@ _DROP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"}
 )
 
-# XML 1.0 forbids most C0 controls; lxml refuses strings containing them, and they are never text anyway.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# XML 1.0 forbids most C0 controls; lxml refuses strings containing them, and C0/C1 controls are never text
+# anyway (see strip_controls).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Only text that could contain a tag or an entity needs the parser; most titles do not.
 _MARKUP_RE = re.compile(r"[<&]")
 # Numeric character references: "&#27;" would put an escape character in the text, and libxml2 hands a text
@@ -173,12 +174,13 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment or document.
 
     Block elements become line breaks, ``<br>`` too; entities are decoded; script, style and similar are
-    dropped with their content; runs of spaces collapse to one, blank lines to one line break.
+    dropped with their content; runs of spaces collapse to one, blank lines to one line break.  Terminal
+    escape sequences and control characters go, written or as character references (:func:`strip_controls`).
     """
     if not html:
         return ""
-    if _CONTROL_RE.search(html):  # search first: sub always builds a new string, and is slow on long text
-        html = _CONTROL_RE.sub("", html)
+    if _CONTROL_RE.search(html):  # search first: a new string costs time on long text, and is rarely needed
+        html = strip_controls(html)
     if not _MARKUP_RE.search(html):
         return _collapse_lines(html)
     if "&#" in html:

@@ -183,10 +183,10 @@ def _items(entries: list[Any], feed_url: str, source: str, now: datetime) -> lis
 def _plain(value: str, detail: Mapping[str, Any] | None, default_html: bool = False) -> str:
     if not value:
         return ""
-    value = strip_controls(value)  # escape sequences and control characters are never text
     kind = (detail or {}).get("type") or ""
     if "html" in kind or (not kind and default_html):
-        return html_to_text(value)
+        return html_to_text(value)  # which also strips escape sequences and control characters
+    value = strip_controls(value)  # never text, and a terminal would obey them
     return collapse_whitespace(value) if "\n" not in value else _plain_text(value)
 
 
