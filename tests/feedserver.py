@@ -5,6 +5,7 @@ Usage::
     async with FeedServer() as srv:
         srv.add("/a.xml", body=RSS, etag='"v1"')
         srv.redirect("/old.xml", "/a.xml", status=301)
+        srv.redirect("/away.xml", "http://169.254.169.254/latest/", status=302)  # a full URL works too
         srv.hang("/slow.xml")
         result = await fetch(session, srv.url("/a.xml"), limits)
         assert srv.hits["/a.xml"] == 1
@@ -25,7 +26,7 @@ import gzip
 import struct
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,7 +34,8 @@ import pytest_asyncio
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-RouteKind = Literal["static", "redirect", "hang", "trickle", "huge", "gzip_bomb"]
+RouteKind = Literal["static", "redirect", "hang", "trickle", "huge", "gzip_bomb", "handler"]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Route:
     size: int = 0  # huge / gzip_bomb: bytes to send (huge) or to inflate to (gzip_bomb)
     interval: float = 1.0  # trickle: seconds between bytes
     content_length: bool = True  # huge: announce the size (False: chunked, so only counting catches it)
+    handler: Handler | None = None  # handler: any aiohttp handler (a hub beside the feed, …)
 
 
 class FeedServer:
@@ -107,6 +110,10 @@ class FeedServer:
         """Redirect to ``to`` (a path on this server or a full URL); chain or loop by registering more."""
         self.routes[path] = Route("redirect", status=status, location=to)
 
+    def handle(self, path: str, handler: Handler) -> None:
+        """Serve ``path`` with an aiohttp handler, for anything that must live on the feed's own origin."""
+        self.routes[path] = Route("handler", handler=handler)
+
     def hang(self, path: str) -> None:
         """Accept the request and never answer."""
         self.routes[path] = Route("hang")
@@ -157,6 +164,9 @@ class FeedServer:
             return self._static(request, route)
         if route.kind == "redirect":
             return web.Response(status=route.status, headers={"Location": route.location})
+        if route.kind == "handler":
+            assert route.handler is not None
+            return await route.handler(request)
         if route.kind == "hang":
             await self._closing.wait()
             return web.Response(status=504)

@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from newswatch.config import FetchConfig
 from newswatch.fetch import FetchResult, Validators, fetch, make_session
+from newswatch.netguard import AddressGuard
 from tests.feedserver import FeedServer
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -26,15 +27,16 @@ LIMITS = FetchConfig(timeout=2, connect_timeout=1, max_bytes=1 * MB, max_redirec
 
 
 @pytest_asyncio.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with make_session(LIMITS) as s:
-        yield s
-
-
-@pytest_asyncio.fixture
 async def srv() -> AsyncIterator[FeedServer]:
     async with FeedServer() as server:
         yield server
+
+
+@pytest_asyncio.fixture
+async def session(srv: FeedServer) -> AsyncIterator[aiohttp.ClientSession]:
+    # The local server is "listed", as a configured feed would be; other local addresses are refused.
+    async with make_session(LIMITS, AddressGuard([srv.url("/")])) as s:
+        yield s
 
 
 async def get(session: aiohttp.ClientSession, url: str, v: Validators | None = None) -> FetchResult:
@@ -110,6 +112,36 @@ async def test_permanent_redirect_is_reported(session: aiohttp.ClientSession, sr
     assert r.status == "ok" and r.body == RSS
     assert r.permanent_redirect == srv.url("/new.xml")
     assert r.final_url == srv.url("/new.xml")
+
+
+async def test_permanent_redirect_answered_by_304_is_not_reported(
+    session: aiohttp.ClientSession, srv: FeedServer
+) -> None:
+    # The new address sent no body, so nothing shows it serves the feed: no move yet.
+    srv.add("/new.xml", RSS, etag='"v1"')
+    srv.redirect("/old.xml", "/new.xml", status=301)
+    r = await get(session, srv.url("/old.xml"), Validators(etag='"v1"'))
+    assert r.status == "not_modified" and r.permanent_redirect is None
+    r = await get(session, srv.url("/old.xml"))
+    assert r.status == "ok" and r.permanent_redirect == srv.url("/new.xml")
+
+
+async def test_redirect_to_an_unlisted_local_port_is_refused(
+    session: aiohttp.ClientSession, srv: FeedServer
+) -> None:
+    async with FeedServer() as other:
+        other.add("/a.xml", RSS)
+        srv.redirect("/ip.xml", other.url("/a.xml"))
+        srv.redirect("/name.xml", f"http://localhost:{other.port}/a.xml")
+        assert_error(
+            await get(session, srv.url("/ip.xml")),
+            f"redirect to 127.0.0.1:{other.port} refused: loopback address, neither public nor listed",
+        )
+        assert_error(
+            await get(session, srv.url("/name.xml")),
+            f"redirect to localhost:{other.port} (127.0.0.1) refused",
+        )
+        assert other.hits["/a.xml"] == 0
 
 
 async def test_temporary_redirect_is_followed_not_remembered(
@@ -232,10 +264,12 @@ async def test_redirect_to_a_local_file_is_refused(session: aiohttp.ClientSessio
     assert_error(await get(session, srv.url("/a.xml")), "redirect to a non-http URL")
 
 
-async def test_connection_refused(session: aiohttp.ClientSession) -> None:
+async def test_connection_refused() -> None:
     from tests.conftest import free_port
 
-    assert_error(await get(session, f"http://127.0.0.1:{free_port()}/feed.xml"), "connection refused")
+    url = f"http://127.0.0.1:{free_port()}/feed.xml"
+    async with make_session(LIMITS, AddressGuard([url])) as session:
+        assert_error(await get(session, url), "connection refused")
 
 
 async def test_tls_error(session: aiohttp.ClientSession, srv: FeedServer) -> None:
@@ -280,6 +314,6 @@ async def test_feed_server_gzip_bomb_is_a_valid_gzip_stream(srv: FeedServer) -> 
     # The helper itself: a small "bomb" must inflate to exactly the zeros it announces.
     srv.gzip_bomb("/small.gz", 3 * MB)
     limits = FetchConfig(timeout=5, max_bytes=4 * MB)
-    async with make_session(limits) as s:
+    async with make_session(limits, AddressGuard([srv.url("/")])) as s:
         r = await fetch(s, srv.url("/small.gz"), limits)
     assert r.status == "ok" and r.body == bytes(3 * MB)

@@ -84,6 +84,14 @@ def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
 
+def test_html_to_text_drops_references_to_control_characters() -> None:
+    # lxml refuses to take back a text node holding "\x1b"; such references are never text anyway.
+    html = (
+        "<p>Bell &#7; red &#27;[31m &#x1B;[2J C1 &#155; &#xD800; &#1114112; ok &#233;&#x41;</p><div>x</div>"
+    )
+    assert html_to_text(html) == "Bell red [31m [2J C1 ok éA\nx"
+
+
 def test_html_to_text_deep_nesting() -> None:
     html = "<div>" * 1500 + "core" + "</div>" * 1500
     assert html_to_text(html) == "core"
@@ -93,14 +101,19 @@ def test_html_to_text_deep_nesting() -> None:
 
 def test_item_keys() -> None:
     url = "https://example.org/a"
+    feed = "https://example.org/feed.xml"
     sha = hashlib.sha256
-    assert item_keys("urn:uuid:1", url) == (
-        "guid:" + sha(b"urn:uuid:1").hexdigest(),
+    # A GUID is keyed together with its feed; the canonical URL alone.
+    assert item_keys("urn:uuid:1", url, feed) == (
+        "guid:" + sha(b"https://example.org/feed.xml\nurn:uuid:1").hexdigest(),
         "url:" + sha(url.encode()).hexdigest(),
     )
-    assert item_keys(None, url) == ("url:" + sha(url.encode()).hexdigest(),)
-    assert item_keys("  ", url) == ("url:" + sha(url.encode()).hexdigest(),)
-    assert item_keys("g", "") == ("guid:" + sha(b"g").hexdigest(),)
+    assert item_keys(None, url, feed) == ("url:" + sha(url.encode()).hexdigest(),)
+    assert item_keys("  ", url, feed) == ("url:" + sha(url.encode()).hexdigest(),)
+    assert item_keys("g", "", feed) == ("guid:" + sha(b"https://example.org/feed.xml\ng").hexdigest(),)
+    # The same GUID in two feeds is two items; the same URL in two feeds is one.
+    other = item_keys("urn:uuid:1", url, "https://other.example/rss")
+    assert other[0] != item_keys("urn:uuid:1", url, feed)[0] and other[1] == item_keys(None, url, feed)[0]
 
 
 def test_text_fingerprint_ignores_whitespace_only() -> None:

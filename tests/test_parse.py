@@ -83,10 +83,10 @@ def test_rss2_items() -> None:
     assert first.summary == "The White House confirmed direct talks.\nEnvoy Adam Boehler led them."
     assert first.source == "Radio Example – World"
     assert first.feed_url == "https://radio.example.cu/rss/world.xml"
-    assert first.keys == item_keys("radio-2025-0305-001", first.url)
+    assert first.keys == item_keys("radio-2025-0305-001", first.url, first.feed_url)
     # A relative link is resolved against the feed's URL; content:encoded becomes content, said once.
     assert second.url == "https://radio.example.cu/local/harbour"
-    assert second.guid is None and second.keys == item_keys(None, second.url)
+    assert second.guid is None and second.keys == item_keys(None, second.url, second.feed_url)
     assert (second.summary, second.content) == ("", "Ships returned on Thursday.")
 
 

@@ -31,10 +31,10 @@ def atom(hub: str, topic: str, entries: list[tuple[str, str]]) -> str:
 
 async def test_pushed_item_reaches_slack_within_2s(tmp_path: Path, store_url: str) -> None:
     hub = LocalHub()
-    await hub.start()
     port = free_port()
     try:
         async with FeedServer() as server, SlackStub() as slack:
+            await hub.mount(server)  # beside the listed feed: a hub elsewhere on 127.0.0.1 would be refused
             topic = server.url("/pushy.atom")
             first = [("US and Hamas hold talks", "https://push.example/1")]
             server.add("/pushy.atom", atom(hub.url, topic, first), content_type="application/atom+xml")

@@ -15,6 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from newswatch.config import FetchConfig
+from newswatch.fetch import make_session
+from newswatch.netguard import AddressGuard
 from newswatch.websub import (
     WebSubError,
     WebSubSettings,
@@ -23,6 +26,7 @@ from newswatch.websub import (
     parse_link_header,
     signature_valid,
 )
+from tests.feedserver import FeedServer
 
 TOPIC = "https://news.example/feed.atom"
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -57,6 +61,16 @@ class LocalHub:
         port = free_port()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
         self.base = f"http://127.0.0.1:{port}"
+        self._session = aiohttp.ClientSession()
+
+    async def mount(self, server: FeedServer) -> None:
+        """Serve the hub at ``/hub`` on a feed server's origin instead of a port of its own.
+
+        The service's session reaches a private address only when the config lists it, so a local hub must
+        live beside a listed feed (as a self-hosted site's hub does).
+        """
+        server.handle("/hub", self._hub)
+        self.base = server.url("")
         self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
@@ -262,6 +276,16 @@ async def test_hub_refusal_is_an_error(hub: LocalHub, subscriber: WebSubSubscrib
             await subscriber.subscribe(session, f"http://127.0.0.1:{free_port()}/hub", TOPIC)
 
 
+async def test_hub_at_an_unlisted_private_address_is_refused(
+    hub: LocalHub, subscriber: WebSubSubscriber
+) -> None:
+    # A hub named by a feed is as untrusted as a redirect: the service's session does not reach it.
+    async with make_session(FetchConfig(), AddressGuard(["https://news.example/feed.atom"])) as session:
+        with pytest.raises(WebSubError, match=r"unreachable: .*127\.0\.0\.1:\d+ refused: loopback address"):
+            await subscriber.subscribe(session, hub.url, TOPIC)
+    assert hub.subscribers == {} and hub.verifications == []
+
+
 async def test_denial_is_recorded(subscriber: WebSubSubscriber) -> None:
     async with aiohttp.ClientSession() as session:
         hub_port = free_port()
@@ -319,6 +343,65 @@ async def test_unverified_subscription_is_retried_but_not_hammered(received: Rec
     assert subscriber.renew_due() == []
     clock.now += 400
     assert [s.topic for s in subscriber.renew_due()] == [TOPIC]
+
+
+async def test_lease_that_ran_out_unrenewed_is_dropped(hub: LocalHub, received: Received) -> None:
+    clock = Clock()
+    port = free_port()
+    settings = WebSubSettings(f"http://127.0.0.1:{port}/cb", "another-long-secret", f"127.0.0.1:{port}", 3600)
+    subscriber = WebSubSubscriber(settings, received, clock=clock)
+    await subscriber.start()
+    hub.lease = 3600
+    try:
+        async with aiohttp.ClientSession() as session:
+            await subscriber.subscribe(session, hub.url, TOPIC)
+            await wait_for(lambda: TOPIC in hub.subscribers)
+            clock.now += 3600 + 359  # expired, but still inside the 360 s renewal margin: kept, and due
+            assert [s.topic for s in subscriber.renew_due()] == [TOPIC] and len(subscriber) == 1
+            clock.now += 1  # the margin is over and nobody renewed: gone
+            assert subscriber.renew_due() == [] and len(subscriber) == 0
+            assert subscriber.subscription(TOPIC) is None
+            # Its callback now tells the hub to stop.
+            assert await hub.publish(TOPIC, FEED) == 410
+        assert received.items == []
+    finally:
+        await subscriber.close()
+
+
+async def test_unsubscribed_topic_is_dropped(hub: LocalHub, subscriber: WebSubSubscriber) -> None:
+    async with aiohttp.ClientSession() as session:
+        await subscriber.subscribe(session, hub.url, TOPIC)
+        await wait_for(lambda: TOPIC in hub.subscribers)
+        await subscriber.unsubscribe(session, TOPIC)
+    await wait_for(lambda: len(hub.verifications) == 2)
+    assert subscriber.prune() == 1 and len(subscriber) == 0
+
+
+async def test_subscription_table_is_bounded(hub: LocalHub, received: Received) -> None:
+    # A feed naming a new rel="self" topic on every poll: the table keeps the most recent few, not all.
+    clock = Clock()
+    port = free_port()
+    settings = WebSubSettings(f"http://127.0.0.1:{port}/cb", "another-long-secret", f"127.0.0.1:{port}", 3600)
+    subscriber = WebSubSubscriber(settings, received, clock=clock, max_subscriptions=3)
+    await subscriber.start()
+    hub.lease = 3600
+    topics = [f"https://churn.example/feed?v={i}" for i in range(6)]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for topic in topics:
+                clock.now += 60
+                await subscriber.subscribe(session, hub.url, topic)
+                await wait_for(lambda t=topic: t in hub.subscribers)  # type: ignore[misc]
+                assert len(subscriber) <= 3
+            assert [t for t in topics if subscriber.subscription(t)] == topics[3:]
+            assert all(subscriber.active(t) for t in topics[3:])
+            # Pushes for a dropped topic are refused with 410; kept ones still arrive.
+            assert await hub.publish(topics[0], FEED) == 410
+            assert await hub.publish(topics[5], FEED) == 202
+        await wait_for(lambda: bool(received.items))
+        assert [t for t, _, _ in received.items] == [topics[5]]
+    finally:
+        await subscriber.close()
 
 
 def test_callback_and_secret_are_stable_per_topic_and_unguessable() -> None:

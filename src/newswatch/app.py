@@ -16,6 +16,7 @@ from newswatch.delivery import Delivery, DeliveryPolicy
 from newswatch.fetch import make_session
 from newswatch.httpserver import AllHealthy, Heartbeat, OpsServer, StoreHealth
 from newswatch.metrics import Metrics, instrument_store
+from newswatch.netguard import AddressGuard
 from newswatch.notify.base import Notifier, NotifyError
 from newswatch.notify.console import ConsoleNotifier
 from newswatch.notify.jsonl import JsonlNotifier
@@ -87,7 +88,8 @@ async def open_app(
                 await n.start()
             except NotifyError as exc:
                 raise StartupError(str(exc)) from None
-        session = await stack.enter_async_context(make_session(cfg.fetch))
+        guard = AddressGuard()  # trusts what the running config lists (see follow below)
+        session = await stack.enter_async_context(make_session(cfg.fetch, guard))
         # Parsing, matching and story sketches: CPU work, in worker processes (or a thread with workers: 0).
         cpu = CpuStage(cfg.entities, cfg.watches, story_params(cfg)[0], worker_count(cfg.workers))
         stack.callback(cpu.close)
@@ -113,6 +115,7 @@ async def open_app(
         )
         # What this process learned of document frequencies is written when it stops, too.
         stack.push_async_callback(_flush_doc_freq, pipeline)
+        guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
         heartbeat = Heartbeat()
         ops = None
         if cfg.http.listen:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 # Store key layout (Redis; the SQLite store uses the same names as table keys).
 KEY_PREFIX = "nw:"
 ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item id
@@ -27,6 +29,10 @@ WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control
 DEFAULT_SEEN_TTL_S = 30 * 24 * 3600
 DEFAULT_MAX_ITEM_AGE_S = 3 * 24 * 3600
 DEFAULT_FEED_INTERVAL_S = 5 * 60
+# An item date before this counts as missing (the item is dated when first seen): the Unix epoch in any zone is
+# what a CMS writes for "no date", nothing in a feed was published before it, and dates near year 1 overflow
+# the arithmetic of windows and ages.
+EARLIEST_ITEM_DATE = datetime(1971, 1, 1, tzinfo=UTC)
 
 # Fetch bounds (each download is bounded in time, bytes, decompressed bytes and redirects).
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -38,6 +44,12 @@ DEFAULT_PER_HOST_CONCURRENCY = 4
 
 # The longest wait a Retry-After header (seconds or HTTP date) can impose on a feed or a Slack channel.
 RETRY_AFTER_MAX_S = 3600.0
+
+# Replay: a longer archive line is named and skipped without being read whole into memory.
+MAX_ARCHIVE_LINE_BYTES = 1024 * 1024
+
+# WebSub: subscriptions one process keeps (about one per pushed feed; the least active make room past it).
+MAX_WEBSUB_SUBSCRIPTIONS = 10_000
 
 # Slack
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"

@@ -1,4 +1,8 @@
-"""`newswatch feeds`: one line per configured feed with what the store knows of its health and schedule."""
+"""`newswatch feeds`: one line per configured feed with what the store knows of its health and schedule.
+
+Feed titles and error texts come from the feeds themselves, so the table strips terminal escape sequences and
+control characters from every cell (``--json`` output is escaped by the JSON encoder instead).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newswatch.config import Config
+from newswatch.normalise import strip_controls
 from newswatch.store.base import Store
 
 COLUMNS = ("feed", "last success", "failures", "last error", "items seen", "next poll")
@@ -37,10 +42,10 @@ def format_rows(rows: list[dict[str, Any]], now: float | None = None) -> str:
     now = time.time() if now is None else now
     table = [COLUMNS]
     for r in rows:
-        error = r["last_error"] or ""
+        error = _cell(r["last_error"])
         table.append(
             (
-                str(r["feed"])[:40],
+                _cell(r["feed"])[:40],
                 _ago(r["last_success"], now) if r["last_success"] else "never",
                 str(r["failures"]),
                 error[:60] + ("…" if len(error) > 60 else ""),
@@ -53,6 +58,11 @@ def format_rows(rows: list[dict[str, Any]], now: float | None = None) -> str:
     failing = sum(1 for r in rows if r["failures"])
     lines.append(f"{len(rows)} feeds, {failing} failing")
     return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    """A value as terminal-safe text on one line."""
+    return strip_controls("" if value is None else str(value)).replace("\n", " ")
 
 
 def _epoch(value: Any) -> float | None:

@@ -6,16 +6,20 @@ in time (connect and total, across all redirects), in bytes on the wire, in byte
 bombs) and in redirects; conditional GET avoids downloading unchanged feeds.
 
 Redirects are followed here rather than by aiohttp so that permanent ones (301/308) can be reported, loops
-and non-http targets refused, and the time and byte budgets shared by the whole chain.
+and non-http targets refused, and the time and byte budgets shared by the whole chain.  The session's
+:class:`~newswatch.netguard.AddressGuard` refuses any address that is neither public nor listed in the config
+(a redirect to 127.0.0.1:6379 or 169.254.169.254), on the resolved IP.  A permanent redirect is reported only
+when the new address served a body: a 304 or an error there moves nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import time
-import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +31,8 @@ from multidict import CIMultiDictProxy
 from newswatch import __version__
 from newswatch.config import FetchConfig
 from newswatch.httputil import retry_after
+from newswatch.inflate import BodyError, Inflater, human_size
+from newswatch.netguard import AddressGuard, AddressRefused, GuardedResolver
 
 __all__ = ["FetchResult", "Validators", "fetch", "make_session", "user_agent"]
 
@@ -77,20 +83,25 @@ def user_agent(limits: FetchConfig | None = None) -> str:
     return f"newswatch/{__version__} (+https://github.com/newswatch)"
 
 
-def make_session(limits: FetchConfig) -> aiohttp.ClientSession:
+def make_session(limits: FetchConfig, guard: AddressGuard | None = None) -> aiohttp.ClientSession:
     """The one session every fetch shares (create it inside a running event loop, close it on shutdown).
 
     Decompression is switched off in aiohttp so :func:`fetch` can stop inflating at the byte cap; the
-    cookie jar is a dummy so one feed's cookies never reach another feed.
+    cookie jar is a dummy so one feed's cookies never reach another feed.  ``guard`` decides which
+    addresses the session may connect to (default: public ones only); it sees every connection, through
+    the resolver for names and a middleware for IP literals, whoever makes the request.
     """
+    guard = guard if guard is not None else AddressGuard()
     connector = aiohttp.TCPConnector(
         limit=limits.concurrency,
         limit_per_host=limits.per_host,
         ttl_dns_cache=300,
         enable_cleanup_closed=True,
+        resolver=GuardedResolver(guard),
     )
     return aiohttp.ClientSession(
         connector=connector,
+        middlewares=(guard.middleware,),
         headers={"User-Agent": user_agent(limits), "Accept": _ACCEPT, "Accept-Encoding": _ACCEPT_ENCODING},
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),
@@ -155,7 +166,7 @@ async def _follow(
     permanent: str | None = None
     still_permanent = True  # only an unbroken run of 301/308 from the configured URL moves the feed
     for hop in range(limits.max_redirects + 1):
-        async with session.get(url, headers=headers, allow_redirects=False) as resp:
+        async with _guarded_get(session, url, headers, hop) as resp:
             if resp.status in _REDIRECTS:
                 location = resp.headers.get("Location")
                 if not location:
@@ -178,6 +189,18 @@ async def _follow(
     raise _FetchFailure(f"too many redirects (more than {limits.max_redirects})")
 
 
+@contextlib.asynccontextmanager
+async def _guarded_get(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], hop: int
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """One request of the chain; an address the session's guard refused becomes a one-line failure."""
+    try:
+        async with session.get(url, headers=headers, allow_redirects=False) as resp:
+            yield resp
+    except AddressRefused as exc:
+        raise _FetchFailure(f"redirect to {exc}" if hop else str(exc)) from None
+
+
 async def _finish(
     resp: aiohttp.ClientResponse,
     feed_url: str,
@@ -192,8 +215,9 @@ async def _finish(
         new = _validators(resp.headers)
         # A 304 may omit the validators; the ones we sent are still the right ones then.
         kept = Validators(new.etag or validators.etag, new.last_modified or validators.last_modified)
+        # No body, so no proof the new address serves the feed: the move is reported with the next 200.
         return FetchResult(
-            feed_url, "not_modified", None, kept, final_url, permanent, None, None, max_age, _since(start)
+            feed_url, "not_modified", None, kept, final_url, None, None, None, max_age, _since(start)
         )
     if resp.status in (429, 503):
         raise _FetchFailure(f"HTTP {resp.status}", retry_after(resp.headers.get("Retry-After")))
@@ -223,79 +247,19 @@ async def _read_body(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     length = resp.content_length
     if length is not None and length > max_bytes:
         resp.close()  # do not drain a 200 MB body just to reuse the connection
-        raise _FetchFailure(f"body larger than {_size(max_bytes)}")
-    inflater = _Inflater(resp.headers.get("Content-Encoding", ""), max_bytes)
-    received = 0
-    async for chunk in resp.content.iter_chunked(_CHUNK):
-        received += len(chunk)
-        if received > max_bytes:
-            resp.close()
-            raise _FetchFailure(f"body larger than {_size(max_bytes)}")
-        inflater.feed(chunk)
-    return inflater.finish()
-
-
-class _Inflater:
-    """Incremental gzip/deflate decoding that stops as soon as the output passes the cap."""
-
-    def __init__(self, content_encoding: str, limit: int) -> None:
-        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        if len(codings) > 1:
-            raise _FetchFailure(f"unsupported content encoding: {content_encoding.strip()[:60]}")
-        self._coding = codings[0] if codings else ""
-        if self._coding not in ("", "gzip", "x-gzip", "deflate"):
-            raise _FetchFailure(f"unsupported content encoding: {self._coding[:60]}")
-        self._limit = limit
-        self._parts: list[bytes] = []
-        self._size = 0
-        self._raw_deflate = False
-        self._pending = b""  # for "deflate": bytes held until we know zlib-wrapped or raw
-        self._z: zlib._Decompress | None = None
-        if self._coding in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    def feed(self, chunk: bytes) -> None:
-        if not self._coding:
-            self._add(chunk)
-            return
-        if self._z is None:  # deflate: servers send either zlib-wrapped (correct) or raw streams
-            self._pending += chunk
-            if len(self._pending) < 2:
-                return
-            first = self._pending[0]
-            wrapped = first & 0x0F == 8 and (first << 8 | self._pending[1]) % 31 == 0
-            self._z = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-            chunk, self._pending = self._pending, b""
-        data = chunk
-        try:
-            while data:
-                out = self._z.decompress(data, self._limit - self._size + 1)
-                self._add(out)
-                data = self._z.unconsumed_tail
-                if self._z.eof:
-                    break  # trailing garbage after the stream end is ignored, as browsers do
-        except zlib.error as exc:
-            raise _FetchFailure(f"corrupt {self._coding} body: {exc}") from None
-
-    def _add(self, data: bytes) -> None:
-        self._size += len(data)
-        if self._size > self._limit:
-            if self._coding:
-                raise _FetchFailure(f"decompressed body larger than {_size(self._limit)}")
-            raise _FetchFailure(f"body larger than {_size(self._limit)}")
-        if data:
-            self._parts.append(data)
-
-    def finish(self) -> bytes:
-        if self._pending:  # a deflate body shorter than two bytes
-            self.feed(b"")
-        if self._z is not None:
-            try:
-                self._add(self._z.flush())
-            except zlib.error as exc:
-                raise _FetchFailure(f"corrupt {self._coding} body: {exc}") from None
-        return b"".join(self._parts)
+        raise _FetchFailure(f"body larger than {human_size(max_bytes)}")
+    try:
+        inflater = Inflater(resp.headers.get("Content-Encoding", ""), max_bytes)
+        received = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            received += len(chunk)
+            if received > max_bytes:
+                resp.close()
+                raise _FetchFailure(f"body larger than {human_size(max_bytes)}")
+            inflater.feed(chunk)
+        return inflater.finish()
+    except BodyError as exc:
+        raise _FetchFailure(str(exc)) from None
 
 
 def _validators(headers: CIMultiDictProxy[str]) -> Validators:
@@ -373,7 +337,7 @@ def _read_file(path: Path, max_bytes: int, etag: str | None) -> tuple[bytes | No
             if etag == tag:
                 return None, tag
             if st.st_size > max_bytes:
-                raise _FetchFailure(f"body larger than {_size(max_bytes)}")
+                raise _FetchFailure(f"body larger than {human_size(max_bytes)}")
             body = f.read(max_bytes + 1)  # the file may grow while we read it
     except FileNotFoundError:
         raise _FetchFailure(f"not found: {path}") from None
@@ -384,7 +348,7 @@ def _read_file(path: Path, max_bytes: int, etag: str | None) -> tuple[bytes | No
     except OSError as exc:
         raise _FetchFailure(_one_line(f"cannot read {path}: {exc.strerror or exc}")) from None
     if len(body) > max_bytes:
-        raise _FetchFailure(f"body larger than {_size(max_bytes)}")
+        raise _FetchFailure(f"body larger than {human_size(max_bytes)}")
     return body, tag
 
 
@@ -394,14 +358,6 @@ def _read_file(path: Path, max_bytes: int, etag: str | None) -> tuple[bytes | No
 
 def _since(start: float) -> float:
     return time.monotonic() - start
-
-
-def _size(n: int) -> str:
-    """Human size with binary units, as people write them: 10485760 → "10 MB"."""
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{round(n / size, 1):g} {unit}"
-    return f"{n} bytes"
 
 
 def _one_line(text: str) -> str:

@@ -13,12 +13,13 @@ from datetime import datetime
 class Item:
     """One feed entry after normalisation.
 
-    ``keys`` are the identities under which the item is deduplicated: ``guid:<sha256>`` when the feed gave a
-    GUID and ``url:<sha256>`` of the canonical URL.  Two sightings sharing any key are the same item.
+    ``keys`` are the identities under which the item is deduplicated: ``guid:<sha256>`` of the feed and the GUID
+    when the feed gave one (a GUID is unique only within its feed) and ``url:<sha256>`` of the canonical URL.
+    Two sightings sharing any key are the same item.
     """
 
     title: str
-    url: str  # canonical URL (tracking parameters and fragment removed)
+    url: str  # canonical http(s) URL (tracking parameters and fragment removed), or "" when there is none
     source: str
     summary: str = ""  # plain text
     content: str = ""  # plain text

@@ -1,4 +1,4 @@
-"""Normalisation helpers: canonical URLs, HTML to plain text, dedupe keys and text fingerprints.
+"""Normalisation helpers: canonical URLs, HTML to plain text, control characters, dedupe keys and fingerprints.
 
 Owns the pure, dependency-light functions that turn what a feed said into comparable values.  Everything
 here is deterministic and side-effect free, so the parse stage can run it in a worker process and the
@@ -20,7 +20,9 @@ __all__ = [
     "canonical_url",
     "collapse_whitespace",
     "html_to_text",
+    "http_url",
     "item_keys",
+    "strip_controls",
     "strip_source_suffix",
     "text_fingerprint",
 ]
@@ -55,6 +57,27 @@ def canonical_url(url: str, base: str | None = None) -> str:
     path = parts.path or "/"
     query = _strip_tracking(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def http_url(link: str, base: str | None = None) -> str:
+    """The canonical form of ``link`` when it is an http(s) URL with a host, else "".
+
+    Only such a URL may become an item's ``url``, the link people click and the item's identity across feeds:
+    ``javascript:``, ``data:``, ``file:``, ``mailto:``, a relative link in a local file, a host-less
+    ``https://`` or a URL with spaces or control characters inside never does.
+    """
+    url = canonical_url(link, base) if link else ""
+    if not url.startswith(("http://", "https://")) or _UNSAFE_URL_CHARS_RE.search(url):
+        return ""
+    # The host, read off the canonical form ("scheme://[userinfo@]host[:port]/…") without parsing it again.
+    netloc = url.partition("://")[2].partition("/")[0].partition("?")[0].partition("#")[0]
+    host = netloc.rpartition("@")[2]
+    host = host.partition("]")[0].lstrip("[") if host.startswith("[") else host.partition(":")[0]
+    return url if host else ""
+
+
+# Whitespace and control characters: a "URL" with them inside is text, not a link (and could smuggle an escape).
+_UNSAFE_URL_CHARS_RE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
 def _canonical_netloc(netloc: str, scheme: str) -> str:
@@ -137,24 +160,31 @@ _DROP_TAGS = frozenset(
     {"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"}
 )
 
-# XML 1.0 forbids most C0 controls; lxml refuses strings containing them, and they are never text anyway.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# XML 1.0 forbids most C0 controls; lxml refuses strings containing them, and C0/C1 controls are never text
+# anyway (see strip_controls).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Only text that could contain a tag or an entity needs the parser; most titles do not.
 _MARKUP_RE = re.compile(r"[<&]")
+# Numeric character references: "&#27;" would put an escape character in the text, and libxml2 hands a text
+# node back that lxml then refuses to take (ValueError), so references to controls go before parsing.
+_CHAR_REF_RE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
 
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment or document.
 
     Block elements become line breaks, ``<br>`` too; entities are decoded; script, style and similar are
-    dropped with their content; runs of spaces collapse to one, blank lines to one line break.
+    dropped with their content; runs of spaces collapse to one, blank lines to one line break.  Terminal
+    escape sequences and control characters go, written or as character references (:func:`strip_controls`).
     """
     if not html:
         return ""
-    if _CONTROL_RE.search(html):  # search first: sub always builds a new string, and is slow on long text
-        html = _CONTROL_RE.sub("", html)
+    if _CONTROL_RE.search(html):  # search first: a new string costs time on long text, and is rarely needed
+        html = strip_controls(html)
     if not _MARKUP_RE.search(html):
         return _collapse_lines(html)
+    if "&#" in html:
+        html = _CHAR_REF_RE.sub(_drop_control_reference, html)
     # Parse bytes with an explicit encoding: lxml refuses str input that carries an encoding declaration.
     data = html.encode("utf-8", "surrogatepass")
     try:
@@ -172,6 +202,13 @@ def html_to_text(html: str) -> str:
     return _collapse_lines(etree.tostring(root, method="text", encoding="unicode"))
 
 
+def _drop_control_reference(m: re.Match[str]) -> str:
+    """The reference as written, or "" when it names a control character, a surrogate or no character."""
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    text_like = code in (0x09, 0x0A, 0x0D) or 0x20 <= code < 0x7F or 0xA0 <= code <= 0x10FFFF
+    return m.group(0) if text_like and not 0xD800 <= code <= 0xDFFF else ""
+
+
 def _html_parser() -> etree.HTMLParser:
     # A new parser per call (about 3 µs): lxml parsers must not be shared between threads.
     # huge_tree lifts libxml2's nesting limit from 256 to 2048: real CMS output does nest past 256, and
@@ -187,6 +224,31 @@ def _collapse_lines(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# Terminal escape sequences (ECMA-48): CSI (colours, cursor moves, clear screen), the string controls OSC (window
+# titles, OSC-8 hyperlinks), DCS, SOS, PM and APC up to their terminator, and two-byte escapes.  They go whole,
+# so "\x1b]8;;http://evil\x07click\x1b]8;;\x07" leaves "click", not the hidden target.
+_ESCAPE_SEQUENCE_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+)
+# Every C0 and C1 control but the line break; tab and carriage return become spaces so words stay apart.
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_AS_SPACE = str.maketrans({"\t": " ", "\r": " "})
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without terminal escape sequences or C0/C1 control characters; line breaks stay.
+
+    For anything from a feed that may reach a terminal (ANSI colours, clear-screen, OSC-8 links, BEL …) and for
+    item text, where such characters are never text.
+    """
+    if not _CONTROL_CHARS_RE.search(text):  # the common case: one scan, no new string
+        return text
+    text = _ESCAPE_SEQUENCE_RE.sub("", text.translate(_AS_SPACE))
+    return _CONTROL_CHARS_RE.sub("", text)
+
+
 def collapse_whitespace(text: str) -> str:
     """All runs of whitespace (line breaks included) as one space, trimmed."""
     return " ".join(text.split())
@@ -200,14 +262,18 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def item_keys(guid: str | None, canonical: str) -> tuple[str, ...]:
-    """Dedupe keys of an item: ``guid:<sha256>`` when the feed gave a GUID, then ``url:<sha256>``.
+def item_keys(guid: str | None, canonical: str, feed: str) -> tuple[str, ...]:
+    """Dedupe keys of an item: ``guid:<sha256>`` of ``feed`` and the GUID when there is one, then
+    ``url:<sha256>`` of the canonical URL.
 
-    An empty canonical URL gives no ``url:`` key (every link-less item would otherwise be one item).
+    A GUID is only unique within the feed that numbers its items ("1001" in two outlets' feeds is two
+    articles), so it identifies an item within ``feed`` only, and a feed claiming another feed's GUIDs
+    matches nothing of it; across feeds the canonical URL is the identity.  An empty canonical URL gives no
+    ``url:`` key (every link-less item would otherwise be one item).
     """
     keys: list[str] = []
     if guid and guid.strip():
-        keys.append("guid:" + _sha256(guid.strip()))
+        keys.append("guid:" + _sha256(f"{feed}\n{guid.strip()}"))
     if canonical:
         keys.append("url:" + _sha256(canonical))
     return tuple(keys)

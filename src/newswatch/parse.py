@@ -1,8 +1,9 @@
 """The parse stage: feed bytes in, normalised :class:`~newswatch.models.Item` values out.
 
 Owns turning one downloaded body into items: refusing hostile or non-feed input with a one-line
-:class:`FeedParseError`, choosing the character set, running feedparser (the correctness reference), reading
-dates in any zone, and building each item with its canonical URL, plain text and dedupe keys.
+:class:`FeedParseError`, choosing the character set, running feedparser (the correctness reference), and
+building each item with its canonical URL (http(s) only), plain text without control characters, date
+(read by :mod:`newswatch.dates`; an unusable one is missing) and dedupe keys (GUIDs scoped to the feed).
 
 ``parse_feed`` is a pure top-level function over picklable values, so the pipeline can run it in a thread or
 process pool.
@@ -10,25 +11,25 @@ process pool.
 
 from __future__ import annotations
 
-import calendar
 import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_tz
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
 
+from newswatch.dates import DateOutOfRange, from_struct_time, parse_date, read_date
 from newswatch.fastparse import feedparser_date, read_feed
 from newswatch.models import Item
 from newswatch.normalise import (
-    canonical_url,
     collapse_whitespace,
     html_to_text,
+    http_url,
     item_keys,
+    strip_controls,
     strip_source_suffix,
     text_fingerprint,
 )
@@ -157,12 +158,11 @@ def _items(entries: list[Any], feed_url: str, source: str, now: datetime) -> lis
         if content == summary:
             # feedparser copies content:encoded into summary when there is no description: say it once.
             summary = ""
-        url = canonical_url(link, base) if link else ""
-        if not url.startswith(("http://", "https://")):
-            url = ""  # mailto:, javascript:, or a relative link in a local file: nothing to open or key on
-        if not url and guid and guid.startswith(("http://", "https://")):
-            url = canonical_url(guid)
-        keys = item_keys(guid, url) or ("text:" + text_fingerprint(title, summary, content),)
+        # mailto:, javascript:, data:, file: or a relative link in a local file: nothing to open or key on.
+        url = http_url(link, base)
+        if not url and guid:
+            url = http_url(guid)
+        keys = item_keys(guid, url, feed_url) or ("text:" + text_fingerprint(title, summary, content),)
         items.append(
             Item(
                 title=title,
@@ -185,7 +185,8 @@ def _plain(value: str, detail: Mapping[str, Any] | None, default_html: bool = Fa
         return ""
     kind = (detail or {}).get("type") or ""
     if "html" in kind or (not kind and default_html):
-        return html_to_text(value)
+        return html_to_text(value)  # which also strips escape sequences and control characters
+    value = strip_controls(value)  # never text, and a terminal would obey them
     return collapse_whitespace(value) if "\n" not in value else _plain_text(value)
 
 
@@ -204,78 +205,42 @@ def _host(feed_url: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # Dates
 
-# Zone names seen in news feeds.  RFC 822 defines only UT/GMT/Z and the US zones; feedparser reads any other
-# name as UTC, which puts a Paris or Delhi item hours off.  Ambiguous names take the reading common in news:
-# IST is India, BST British Summer Time, CST US Central.
-_ZONES: dict[str, float] = {
-    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "IST": 5.5, "CET": 1, "CEST": 2,
-    "MET": 1, "MEST": 2, "EET": 2, "EEST": 3, "MSK": 3, "TRT": 3, "AST": -4, "ADT": -3, "EST": -5,
-    "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8,
-    "HST": -10, "NZST": 12, "NZDT": 13, "AEST": 10, "AEDT": 11, "ACST": 9.5, "ACDT": 10.5, "AWST": 8,
-    "JST": 9, "KST": 9, "HKT": 8, "SGT": 8, "PHT": 8, "WIB": 7, "ICT": 7, "PKT": 5, "GST": 4, "IRST": 3.5,
-    "SAST": 2, "CAT": 2, "EAT": 3, "WAT": 1, "BRT": -3, "ART": -3,
-}  # fmt: skip
-_TRAILING_ZONE_RE = re.compile(r"\s*\(?([A-Za-z]{1,5})\)?\s*$")
-
-
-def parse_date(text: str) -> datetime | None:
-    """UTC datetime from an RFC 822 or RFC 3339/ISO 8601 date with any common zone name; None if unreadable."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        dt: datetime | None = datetime.fromisoformat(text)
-    except ValueError:
-        dt = _parse_rfc822(text)
-    if dt is None:
-        return None
-    if dt.tzinfo is None:  # no zone at all: UTC is the only defensible reading
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def _parse_rfc822(text: str) -> datetime | None:
-    offset: float | None = None
-    m = _TRAILING_ZONE_RE.search(text)
-    if m and not text[: m.start()].rstrip().endswith(("+", "-")):
-        name = m.group(1).upper()
-        if name in _ZONES:
-            offset = _ZONES[name]
-            text = text[: m.start()]
-    parsed = parsedate_tz(text)
-    if parsed is None:
-        return None
-    try:
-        dt = datetime(*parsed[:6])
-    except (ValueError, TypeError):
-        return None
-    seconds = offset * 3600 if offset is not None else parsed[9]
-    return dt.replace(tzinfo=timezone(timedelta(seconds=seconds or 0)))
-
-
 _MISSING = object()
 
 
 def _published(e: dict[str, Any], now: datetime) -> datetime | None:
+    """The entry's date in UTC; None when it has none we can use (unreadable or out of range)."""
     dt = None
     for key in ("published", "updated", "created"):
         # dict.get, not e.get: FeedParserDict maps a missing "updated" to "published" with a
         # DeprecationWarning, and we ask for each key on purpose.
         raw = dict.get(e, key)
-        if raw:
-            dt = parse_date(raw)
+        if not raw:
+            continue
+        try:
+            dt = read_date(raw)
+        except DateOutOfRange:
+            continue  # a date, but not one to use: feedparser's reading of it would be no better
+        if dt is None:
             # The fast path leaves feedparser's date reading to here, where it is rarely needed.
             parsed = dict.get(e, key + "_parsed", _MISSING)
             if parsed is _MISSING:
-                parsed = feedparser_date(raw) if dt is None else None
-            if dt is None and parsed:  # formats feedparser knows and we don't (W3CDTF parts…)
-                dt = datetime.fromtimestamp(calendar.timegm(parsed), UTC)
-            if dt is not None:
-                break
+                parsed = _feedparser_date(raw)
+            if parsed:  # formats feedparser knows and we don't (W3CDTF parts…)
+                dt = from_struct_time(parsed)
+        if dt is not None:
+            break
     if dt is None:
         return None
     now_utc = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     return now_utc if dt > now_utc + _FUTURE_SLACK else dt
+
+
+def _feedparser_date(raw: str) -> Any:
+    try:
+        return feedparser_date(raw)
+    except Exception:  # its handlers catch only some errors; a date must never cost the feed its items
+        return None
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -1,10 +1,16 @@
 """WebSub (W3C Recommendation) subscriber: push delivery of feed updates from a publisher's hub.
 
-Owns the subscriber side of the protocol: finding a feed's hub (HTTP ``Link`` headers first, then
-``<link rel="hub">`` / ``rel="self"`` in the feed, §4), asking the hub for a subscription (§5.1), answering
+Owns the subscriber side of the protocol: asking the hub found by :mod:`newswatch.websub_discovery` (§4)
+for a subscription (§5.1; the request goes through the caller's session and its address guard), answering
 the hub's verification of intent at our callback (§5.3), checking the HMAC signature on every content
 distribution (§7.1), and telling the caller which leases to renew.  The content itself goes to an injected
 ``on_content(topic_url, body, content_type)`` coroutine; parsing and alerting are the pipeline's.
+
+The subscription table is bounded: a lease that ran out and was not renewed within the renewal margin, and
+an unsubscribed topic, are dropped (a feed still advertising its hub subscribes again on its next poll), and
+past ``max_subscriptions`` the least recently active subscription makes room, so a feed that names a new
+``rel="self"`` topic on every poll cannot grow it.  A dropped subscription's callback answers 410, which tells
+the hub to stop.
 
 Each topic gets its own callback URL, ``{callback_url}/{token}``, and its own ``hub.secret``; both are derived
 from the configured secret with HMAC, so they survive a restart without being stored and a callback URL
@@ -27,15 +33,16 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from lxml import etree
+
+from newswatch.constants import MAX_WEBSUB_SUBSCRIPTIONS
+from newswatch.websub_discovery import Discovery, discover, parse_link_header
 
 __all__ = [
     "Discovery",
@@ -61,7 +68,6 @@ RENEW_FRACTION = 0.1
 RENEW_MIN_S = 300.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # same cap as a fetched feed
 _HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
-_ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 class WebSubError(Exception):
@@ -98,12 +104,6 @@ class Subscription:
     rejected: int = 0  # notifications ignored for a missing or bad signature
 
 
-@dataclass(frozen=True)
-class Discovery:
-    hubs: tuple[str, ...] = ()
-    self_url: str | None = None
-
-
 @dataclass
 class _Stats:
     accepted: int = 0
@@ -115,6 +115,7 @@ class WebSubSubscriber:
     """Subscriptions, the callback endpoint, and lease bookkeeping for one process.
 
     ``clock`` returns seconds (default: the running loop's clock); ``renew_due`` uses the same clock.
+    At most ``max_subscriptions`` are kept (see the module docstring).
     """
 
     def __init__(
@@ -123,10 +124,12 @@ class WebSubSubscriber:
         on_content: OnContent,
         *,
         clock: Callable[[], float] | None = None,
+        max_subscriptions: int = MAX_WEBSUB_SUBSCRIPTIONS,
     ) -> None:
         self.settings = settings
         self.on_content = on_content
         self._clock = clock
+        self.max_subscriptions = max(1, max_subscriptions)
         self._by_token: dict[str, Subscription] = {}
         self._by_topic: dict[str, Subscription] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -208,6 +211,10 @@ class WebSubSubscriber:
     def subscription(self, topic_url: str) -> Subscription | None:
         return self._by_topic.get(topic_url)
 
+    def __len__(self) -> int:
+        """How many subscriptions the table holds."""
+        return len(self._by_topic)
+
     def active(self, topic_url: str, now: float | None = None) -> bool:
         """Whether pushes for the topic are expected now (verified and the lease not expired).
 
@@ -221,6 +228,7 @@ class WebSubSubscriber:
     def renew_due(self, now: float | None = None) -> list[Subscription]:
         """Subscriptions to (re)subscribe now: leases close to expiry, expired, or never verified."""
         now = self._now() if now is None else now
+        self.prune(now)
         due = []
         for sub in self._by_topic.values():
             if sub.state in ("unsubscribing", "unsubscribed"):
@@ -238,6 +246,23 @@ class WebSubSubscriber:
             if sub.expires_at - now <= margin and not recently_asked:
                 due.append(sub)
         return due
+
+    def prune(self, now: float | None = None) -> int:
+        """Drop unsubscribed topics and leases that ran out unrenewed; returns how many were dropped."""
+        now = self._now() if now is None else now
+        dead = [sub for sub in self._by_topic.values() if self._expired(sub, now)]
+        for sub in dead:
+            self._drop(sub)
+        return len(dead)
+
+    def _expired(self, sub: Subscription, now: float) -> bool:
+        if sub.state == "unsubscribed":
+            return True
+        if sub.expires_at is None:
+            return False
+        # The renewal margin past expiry: time enough for renew_due to have asked the hub again.
+        grace = max(RENEW_MIN_S, (sub.lease_seconds or self.settings.lease) * RENEW_FRACTION)
+        return sub.expires_at + grace <= now
 
     # ------------------------------------------------------------------------------------------ the callback
 
@@ -301,10 +326,35 @@ class WebSubSubscriber:
     def _register(self, hub_url: str, topic_url: str) -> Subscription:
         sub = self._by_topic.get(topic_url)
         if sub is None or sub.hub != hub_url:
+            if sub is None and len(self._by_topic) >= self.max_subscriptions:
+                self._make_room()
             sub = Subscription(topic=topic_url, hub=hub_url, token=self._token(topic_url))
             self._by_topic[topic_url] = sub
             self._by_token[sub.token] = sub
         return sub
+
+    def _make_room(self) -> None:
+        now = self._now()
+        self.prune(now)
+        if len(self._by_topic) < self.max_subscriptions:
+            return
+
+        def activity(sub: Subscription) -> tuple[bool, float]:
+            # Subscriptions that are not receiving pushes go first, then the least recently active.
+            seen = max(
+                t for t in (sub.requested_at, sub.verified_at, sub.last_content_at, -1.0) if t is not None
+            )
+            return sub.state == "active" and not self._expired(sub, now), seen
+
+        victim = min(self._by_topic.values(), key=activity)
+        log.warning("websub: %d subscriptions, the most kept; dropped %s", len(self._by_topic), victim.topic)
+        self._drop(victim)
+
+    def _drop(self, sub: Subscription) -> None:
+        if self._by_topic.get(sub.topic) is sub:
+            del self._by_topic[sub.topic]
+        if self._by_token.get(sub.token) is sub:
+            del self._by_token[sub.token]
 
     def _token(self, topic_url: str) -> str:
         digest = hmac.new(self.settings.secret.encode(), b"callback\x00" + topic_url.encode(), "sha256")
@@ -339,78 +389,6 @@ def signature_valid(secret: str, body: bytes, header: str) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
     return hmac.compare_digest(expected, digest.strip().lower())
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Discovery (§4)
-
-_LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
-_REL_RE = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
-
-
-def parse_link_header(values: Iterable[str]) -> list[tuple[str, frozenset[str]]]:
-    """(URL, rel tokens) for each link in one or more HTTP ``Link`` header values (RFC 8288)."""
-    links: list[tuple[str, frozenset[str]]] = []
-    for value in values:
-        for m in _LINK_RE.finditer(value):
-            rel = _REL_RE.search(m.group(2))
-            rels = (rel.group(1) or rel.group(2) or "") if rel else ""
-            links.append((m.group(1).strip(), frozenset(r.lower() for r in rels.split())))
-    return links
-
-
-def discover(body: bytes | None, link_headers: Iterable[str] = (), base_url: str | None = None) -> Discovery:
-    """The feed's hubs and self URL: from ``Link`` headers when they name a hub, else from the document.
-
-    The document is read with a safe parser (no network, no DTD, no entities) and only its feed-level
-    ``<link>`` elements (Atom, or ``atom:link`` in an RSS channel) are looked at.
-    """
-
-    def absolute(url: str) -> str:
-        return urljoin(base_url, url) if base_url else url
-
-    header_links = parse_link_header(link_headers)
-    hubs = tuple(absolute(u) for u, rels in header_links if "hub" in rels)
-    selfs = [absolute(u) for u, rels in header_links if "self" in rels]
-    if hubs:
-        return Discovery(hubs, selfs[0] if selfs else None)
-    doc_hubs: list[str] = []
-    doc_self: str | None = None
-    for href, rels in _document_links(body or b""):
-        if "hub" in rels:
-            doc_hubs.append(absolute(href))
-        if "self" in rels and doc_self is None:
-            doc_self = absolute(href)
-    return Discovery(tuple(dict.fromkeys(doc_hubs)), selfs[0] if selfs else doc_self)
-
-
-def _document_links(body: bytes) -> list[tuple[str, frozenset[str]]]:
-    head = body[:4096].lower()
-    if not body.strip() or b"<!entity" in head or b"<!doctype" in head:
-        return []  # feeds with a DOCTYPE are rare; their hubs are not worth the parser's risks
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False
-    )
-    try:
-        root = etree.fromstring(body, parser)
-    except (etree.XMLSyntaxError, ValueError):
-        return []
-    if root is None:
-        return []
-    containers = [root]
-    containers += [c for c in root if isinstance(c.tag, str) and c.tag.rpartition("}")[2] == "channel"]
-    links = []
-    for container in containers:
-        for el in container:
-            if not isinstance(el.tag, str) or el.tag.rpartition("}")[2] != "link":
-                continue
-            ns = el.tag[1:].partition("}")[0] if el.tag.startswith("{") else ""
-            if ns != _ATOM_NS:
-                continue  # an RSS <link> holds the site's URL as text, never a hub
-            href = (el.get("href") or "").strip()
-            if href:
-                links.append((href, frozenset((el.get("rel") or "").lower().split())))
-    return links
 
 
 def _positive_float(value: str | None) -> float | None:
