@@ -39,6 +39,12 @@ DEFAULT_PER_HOST_CONCURRENCY = 4
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"
 SNIPPET_CHARS = 280
 
+# Matching: what a match *shows* is capped, never what it decides (issue 11).  An item repeating a term
+# thousands of times is matched on every occurrence, but its terms, snippet and explanation are built from the
+# first occurrences in text order: at most this many per query clause, and this many per watch in all.
+MAX_SHOWN_HITS_PER_CLAUSE = 50
+MAX_SHOWN_HITS = 200
+
 # Tracking parameters removed from URLs before they identify an item.
 TRACKING_PARAMS = frozenset(
     {
