@@ -44,6 +44,12 @@ SNIPPET_CHARS = 280
 # first occurrences in text order: at most this many per query clause, and this many per watch in all.
 MAX_SHOWN_HITS_PER_CLAUSE = 50
 MAX_SHOWN_HITS = 200
+# Shouting (all-caps text, where capitals are no evidence of an acronym; see match/shouting.py): a run of
+# words without lower-case letters shouts when it has this many words with capitals, this many of them with
+# at least SHOUT_LONG_WORD letters.
+SHOUT_MIN_WORDS = 3
+SHOUT_MIN_LONG_WORDS = 2
+SHOUT_LONG_WORD = 4
 
 # Tracking parameters removed from URLs before they identify an item.
 TRACKING_PARAMS = frozenset(

@@ -1,0 +1,71 @@
+"""Shouting: where text is written in capitals, capitals are no evidence of an acronym (issue 11 point 11).
+
+Owns the rule that keeps ``@us`` (alias ``US``, case-sensitive because written in capitals) out of a headline
+such as "HAMAS TOLD US TO WAIT".  A *shouting run* is a stretch of one field where
+
+* no word has a lower-case letter (words without cased letters, such as numbers or Chinese, neither break the
+  run nor count), and
+* words follow each other with only spaces, commas, quotes, ``&``, ``/``, hyphens inside compounds and the dots
+  of acronyms between them: a sentence end (``.`` ``!`` ``?``), ``:`` ``;``, brackets, a spaced dash or a line
+  break ends the run, so a dateline ("KUALA LUMPUR — US officials said") does not shout over the sentence;
+
+and which holds at least :data:`SHOUT_MIN_WORDS` words with capitals, :data:`SHOUT_MIN_LONG_WORDS` of them of
+:data:`SHOUT_LONG_WORD` letters or more (so a list of acronyms, "US, UK, EU and NATO", is not shouting).
+
+Inside a shouting run every word is treated as lower case for case-sensitive aliases, so they do not match
+there (a case-insensitive alias still does).  A word written with acronym dots (``U.S.``) keeps its capitals:
+nobody writes the pronoun "us" as "U.S.", even when shouting, so the dots are evidence the capitals are not.
+The rule applies to Latin, Greek and Cyrillic alike (``ХАМАС`` in "ПЕРЕГОВОРЫ ЛИДЕРОВ С ХАМАС").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from newswatch.constants import SHOUT_LONG_WORD, SHOUT_MIN_LONG_WORDS, SHOUT_MIN_WORDS
+
+# Between two words of a run: spaces, commas, quotes (folded to ASCII), &, /, a hyphen inside a compound
+# (US-HAMAS), an acronym's inner dot (U.S) or its final dot when another word follows (U.S. ENVOY).
+_SEP = r"""(?:[ \t,'"&/]|(?<=\w)-(?=\w)|\.(?=\w)|(?<=\.\w)\.)+"""
+_WORD_IN_RUN = re.compile(r"(?:\w|\x00)+")
+_SKEL_WORD = re.compile(r"[^ \x1f]+")
+
+
+@cache
+def _run_re(ascii_only: bool) -> re.Pattern[str]:
+    """Runs of at least two words without lower-case letters; the counts are checked in Python."""
+    # Non-ASCII text: every lower-case letter Python knows (the class is built once, on first use).
+    lower_letters = "a-z" if ascii_only else "".join(chr(c) for c in range(0x10000) if chr(c).islower())
+    word = rf"(?:[^\W{lower_letters}]|\x00)+(?![\w\x00])"
+    return re.compile(rf"(?<![\w\x00]){word}(?:{_SEP}{word})+")
+
+
+def shouting_runs(folded: str) -> list[tuple[int, int]]:
+    """(start, end) of every shouting run in folded text (several fields may be joined by ``\\x1f``)."""
+    out = []
+    for m in _run_re(folded.isascii()).finditer(folded):
+        capitals = [w for w in _WORD_IN_RUN.findall(m.group()) if w != w.lower()]
+        long_words = sum(sum(c.isalpha() for c in w) >= SHOUT_LONG_WORD for w in capitals)
+        if len(capitals) >= SHOUT_MIN_WORDS and long_words >= SHOUT_MIN_LONG_WORDS:
+            out.append(m.span())
+    return out
+
+
+def without_shouting(folded: str, skel: str) -> str:
+    """``skel`` (the skeleton of ``folded``, same length) with the words of shouting runs in lower case,
+    except words written with acronym dots."""
+    runs = shouting_runs(folded)
+    if not runs:
+        return skel
+    parts, pos = [], 0
+    for start, end in runs:
+        for m in _SKEL_WORD.finditer(skel, start, end):
+            word = m.group()
+            low = word.lower()
+            if "." in folded[m.start() : m.end()] or len(low) != len(word):
+                continue
+            parts += [skel[pos : m.start()], low]
+            pos = m.end()
+    parts.append(skel[pos:])
+    return "".join(parts)
