@@ -69,10 +69,6 @@ def clean(text: str) -> str:
 _COMMON_FOLDS = tuple((ch, fold_char(ch)) for ch in "’“”‘—–")
 
 
-def _fold_match(m: re.Match[str]) -> str:
-    return fold_char(m.group())
-
-
 def fold(text: str) -> str:
     """Dashes, quotes, diacritics and script variants folded, case kept (see :func:`fold_mapped`)."""
     return fold_mapped(text)[0]
@@ -93,16 +89,15 @@ def fold_mapped(text: str) -> tuple[str, tuple[int, ...]]:
             text = text.replace(ch, folded)
     if text.isascii():
         return text, ()
-    # Sequential replacing is only right when no character folds into another one being replaced; otherwise
-    # fall back to one substitution pass.
+    # Sequential replacing is only right when no character folds into another one being replaced (Arabic
+    # text often has both ة and ه); otherwise one translate() pass replaces them all at once.
     chars = set(_NON_ASCII_RE.findall(text))
-    folds = [(ch, fold_char(ch)) for ch in chars]
-    if any(f != ch and f in chars for ch, f in folds):
-        text = _NON_ASCII_RE.sub(_fold_match, text)
+    folds = [(ch, f) for ch in chars if (f := fold_char(ch)) != ch]
+    if any(f in chars for _, f in folds):
+        text = text.translate({ord(ch): f for ch, f in folds})
     else:
         for ch, f in folds:
-            if f != ch:
-                text = text.replace(ch, f)
+            text = text.replace(ch, f)
     if "ß" not in chars and "ẞ" not in chars:
         return text, ()
     grown = tuple(m.start() + i + 1 for i, m in enumerate(_SHARP_S.finditer(text)))
@@ -148,7 +143,7 @@ def tokenize(text: str, case_evidence: bool = True) -> list[str]:
         skel = without_shouting(folded, skel)
     words = skel.replace(ACRO_MARK, "")
     if not folded.isascii() and has_nospace(words):
-        words = nospace_re().sub(_spaced, words)
+        words = nospace_re().sub(_SPACED, words)
     return words.split()
 
 
@@ -157,8 +152,7 @@ def key_of(tokens: list[str]) -> str:
     return " " + lower(" ".join(tokens)) + " "
 
 
-def _spaced(m: re.Match[str]) -> str:
-    return f" {m.group()} "
+_SPACED = r" \g<0> "  # a character of a script written without spaces, made a word of its own
 
 
 # The three fields are normalised as one string, "title\x1fsummary\x1fcontent": one call per step instead of
@@ -201,7 +195,7 @@ def _stream(skel: str, marks: bool, nospace: bool) -> str:
     if marks:
         stream = stream.replace(ACRO_MARK, "")
     if nospace:
-        stream = nospace_re().sub(_spaced, stream)
+        stream = nospace_re().sub(_SPACED, stream)
     # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
     while "  " in stream:
         stream = stream.replace("  ", " ")
