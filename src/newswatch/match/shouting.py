@@ -59,7 +59,8 @@ def _may_shout(folded: str) -> bool:
         if pos < 0:
             return False
         pos += len(_LONG_CAPITALS)
-        while pos < len(shape) and shape[pos] == 65:  # the rest of these capitals: the next run is another word
+        # Past the rest of these capitals: the next run found is another word.
+        while pos < len(shape) and shape[pos] == 65:
             pos += 1
     return True
 

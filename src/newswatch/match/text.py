@@ -238,10 +238,6 @@ class Prepared:
             self._cased = self.stream if skel is self.skel else _stream(skel, self.marks, self.nospace)
         return self._cased
 
-    def token_index(self, offset: int) -> int:
-        """Index of the word starting at stream ``offset`` (the separators count as words)."""
-        return self.lower.count(" ", 0, offset) - 1
-
     def field_of(self, offset: int) -> int:
         return 0 if offset < self.bounds[0] else (1 if offset < self.bounds[1] else 2)
 
