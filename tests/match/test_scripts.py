@@ -8,12 +8,17 @@ text mixing the scripts.
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from newswatch.config import EntityConfig, WatchConfig
 from newswatch.match import QuerySyntaxError, compile_watches
+from newswatch.match.cli import run_match
 from newswatch.match.query import parse
 from newswatch.match.snippet import unique_terms
 from newswatch.match.text import clean, fold, key_of, prepare, tokenize
@@ -256,3 +261,28 @@ def test_fast_path_agrees_with_reference_in_every_script(
             if e.matched
         ]
         assert [(m.watch, m.terms, m.snippet, m.snippet_hits) for m in fast] == slow
+
+
+def test_newswatch_match_explains_other_scripts(tmp_path: Path) -> None:
+    config = tmp_path / "watch.yaml"
+    config.write_text(
+        'entities:\n  hamas: {aliases: ["Hamas", "哈马斯", "حماس"], exclude: ["哈马斯基金会"]}\n'
+        "watches:\n  - {name: Hamas, query: '@hamas AND (会谈 OR محادثات OR talks)'}\n",
+        encoding="utf-8",
+    )
+    zh, ar, trap = tmp_path / "zh.txt", tmp_path / "ar.txt", tmp_path / "trap.txt"
+    zh.write_text("美国官员与哈马斯在多哈举行直接会谈\n双方讨论了人质问题。\n", encoding="utf-8")
+    ar.write_text("محادثات مباشرة مع حَمَاس\nقال مسؤولون إن المحادثات جرت في الدوحة.\n", encoding="utf-8")
+    trap.write_text("哈马斯基金会举行会谈\n基金会资助学校。\n", encoding="utf-8")
+    out = io.StringIO()
+    assert run_match(str(config), [str(zh), str(ar), str(trap)], False, out=out) == 0
+    text = out.getvalue()
+    assert "snippet: 美国官员与**哈马斯**在多哈举行直接**会谈**" in text
+    assert "'حَمَاس' (@hamas) at title word 3" in text
+    assert "failed: @hamas" in text and "1 occurrence(s) were inside an excluded phrase" in text
+    out = io.StringIO()
+    assert run_match(str(config), [str(zh)], True, out=out) == 0
+    [report] = json.loads(out.getvalue())
+    [verdict] = report["watches"]
+    assert [t["text"] for t in verdict["terms"]] == ["哈马斯", "会谈"]
+    assert [verdict["snippet"][a:b] for a, b in verdict["snippet_hits"]] == ["哈马斯", "会谈"]
