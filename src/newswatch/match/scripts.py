@@ -15,9 +15,9 @@ words and aliases.
 * :func:`lower` is the case fold of the word stream and of every key: ``str.lower`` (length-preserving after
   :func:`fold_char`) with Greek final sigma unified.  ``ß`` → ``ss`` changes the length and is done by
   ``text.fold`` with a record of where.
-* Scripts written without spaces (Chinese, Japanese, Thai): :func:`nospace_re` finds their characters, each of
-  which the word stream makes a word of its own, so an alias matches inside a run of them and NEAR counts
-  characters there.
+* Scripts written without spaces (Chinese, Japanese, Thai): :func:`nospace_re` finds their characters, and
+  :func:`nospace_boundary_re` the places where the word stream puts a space so that each is a word of its own;
+  an alias matches inside a run of them and NEAR counts characters there.
 * Arabic clitics: :func:`clitic_forms` spells an alias with the conjunctions و ف, the prepositions ب ل and the
   article ال attached, as they are written (``وحماس``, ``والحماس``, ``للحماس``).
 """
@@ -69,11 +69,13 @@ _STRIPPED_MARKS = (
 )
 # Characters of scripts written without spaces between words: Thai, Hiragana, Katakana (with the prolonged
 # sound mark and its phonetic extensions), CJK ideographs (unified, extension A, compatibility, extensions B
-# and on) and the ideographic iteration marks 々 〆 〇.  A combining mark stays with the character before it.
+# and on) and the ideographic iteration marks 々 〆 〇.  A combining mark of these scripts stays with the character
+# before it.
 _NOSPACE = (
     "\u0e00-\u0e7f\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
     "\U00020000-\U0003134f"
 )
+_NOSPACE_MARKS = "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u3099\u309a"  # Thai vowels and tone marks, kana voicing
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
@@ -153,8 +155,22 @@ def word_marks() -> str:
 
 @cache
 def nospace_re() -> re.Pattern[str]:
-    """One character of a script written without spaces, with the combining marks that follow it."""
-    return re.compile(f"[{_NOSPACE}][{word_marks()}]*")
+    """A character of a script written without spaces."""
+    return re.compile(f"[{_NOSPACE}]")
+
+
+@cache
+def nospace_boundary_re() -> re.Pattern[str]:
+    """Each place where a word of a script written without spaces starts or ends, between two characters.
+
+    Such a word is one character with the combining marks that follow it (Thai vowels and tone marks, kana
+    voicing marks).  Replacing these empty matches by a space makes each character a word; a literal
+    replacement keeps the regex engine's substitution in C (a template or a callback costs a Python call per
+    character before Python 3.12).
+    """
+    return re.compile(
+        f"(?<=[^ ])(?=[{_NOSPACE}])(?![{_NOSPACE_MARKS}])|(?<=[{_NOSPACE}])(?=[^ {_NOSPACE_MARKS}])"
+    )
 
 
 @cache

@@ -32,7 +32,7 @@ from newswatch.match.scripts import (
     has_nospace,
     lower,
     nospace_apostrophe_re,
-    nospace_re,
+    nospace_boundary_re,
     word_marks,
 )
 from newswatch.match.shouting import without_shouting
@@ -51,7 +51,6 @@ _ACRO_DOT_RE = re.compile(r"\.(?<=(?<!\w)[^\W\d_]\.)(?=[^\W\d_](?!\w))")
 _APOS_RE = re.compile(r"'(?:s(?!\w)|(?!\w)|(?<!\w'))")
 _WORD_CHARS = {chr(c) for c in range(128) if chr(c).isalnum()} | {"_", "'", ACRO_MARK}
 _ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _WORD_CHARS})
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
 _SHARP_S = re.compile("[ßẞ]")
 _SHARP_S_FOLDS = {"ß": "ss", "ẞ": "SS"}
 
@@ -91,7 +90,7 @@ def fold_mapped(text: str) -> tuple[str, tuple[int, ...]]:
         return text, ()
     # Sequential replacing is only right when no character folds into another one being replaced (Arabic
     # text often has both ة and ه); otherwise one translate() pass replaces them all at once.
-    chars = set(_NON_ASCII_RE.findall(text))
+    chars = {ch for ch in set(text) if not ch.isascii()}
     folds = [(ch, f) for ch in chars if (f := fold_char(ch)) != ch]
     if any(f in chars for _, f in folds):
         text = text.translate({ord(ch): f for ch, f in folds})
@@ -143,16 +142,13 @@ def tokenize(text: str, case_evidence: bool = True) -> list[str]:
         skel = without_shouting(folded, skel)
     words = skel.replace(ACRO_MARK, "")
     if not folded.isascii() and has_nospace(words):
-        words = nospace_re().sub(_SPACED, words)
+        words = nospace_boundary_re().sub(" ", words)
     return words.split()
 
 
 def key_of(tokens: list[str]) -> str:
     """The automaton key of a word sequence: lower-cased, one space either side of every word."""
     return " " + lower(" ".join(tokens)) + " "
-
-
-_SPACED = r" \g<0> "  # a character of a script written without spaces, made a word of its own
 
 
 # The three fields are normalised as one string, "title\x1fsummary\x1fcontent": one call per step instead of
@@ -195,7 +191,7 @@ def _stream(skel: str, marks: bool, nospace: bool) -> str:
     if marks:
         stream = stream.replace(ACRO_MARK, "")
     if nospace:
-        stream = nospace_re().sub(_SPACED, stream)
+        stream = nospace_boundary_re().sub(" ", stream)
     # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
     while "  " in stream:
         stream = stream.replace("  ", " ")
