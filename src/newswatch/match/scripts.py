@@ -15,9 +15,8 @@ words and aliases.
 * :func:`lower` is the case fold of the word stream and of every key: ``str.lower`` (length-preserving after
   :func:`fold_char`) with Greek final sigma unified.  ``ß`` → ``ss`` changes the length and is done by
   ``text.fold`` with a record of where.
-* Scripts written without spaces (Chinese, Japanese, Thai): :func:`nospace_re` finds their characters, and
-  :func:`nospace_boundary_re` the places where the word stream puts a space so that each is a word of its own;
-  an alias matches inside a run of them and NEAR counts characters there.
+* Scripts written without spaces (Chinese, Japanese, Thai): :func:`split_nospace` makes each of their
+  characters a word of its own, so an alias matches inside a run of them and NEAR counts characters there.
 * Arabic clitics: :func:`clitic_forms` spells an alias with the conjunctions و ف, the prepositions ب ل and the
   article ال attached, as they are written (``وحماس``, ``والحماس``, ``للحماس``).
 """
@@ -153,24 +152,25 @@ def word_marks() -> str:
     return "".join(chr(lo) if lo == hi else f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges)
 
 
-@cache
-def nospace_re() -> re.Pattern[str]:
-    """A character of a script written without spaces."""
-    return re.compile(f"[{_NOSPACE}]")
+_NOSPACE_RUN = re.compile(f"[{_NOSPACE}]+")
+_NOSPACE_MARK = re.compile(f"[{_NOSPACE_MARKS}]")
+_NOSPACE_WORD = re.compile(f"[{_NOSPACE}][{_NOSPACE_MARKS}]*")
 
 
-@cache
-def nospace_boundary_re() -> re.Pattern[str]:
-    """Each place where a word of a script written without spaces starts or ends, between two characters.
+def split_nospace(text: str) -> str:
+    """``text`` with a space on either side of each character of a script written without spaces.
 
     Such a word is one character with the combining marks that follow it (Thai vowels and tone marks, kana
-    voicing marks).  Replacing these empty matches by a space makes each character a word; a literal
-    replacement keeps the regex engine's substitution in C (a template or a callback costs a Python call per
-    character before Python 3.12).
+    voicing marks).  One Python call per run of such characters, the characters spaced in C.
     """
-    return re.compile(
-        f"(?<=[^ ])(?=[{_NOSPACE}])(?![{_NOSPACE_MARKS}])|(?<=[{_NOSPACE}])(?=[^ {_NOSPACE_MARKS}])"
-    )
+    return _NOSPACE_RUN.sub(_spaced_run, text)
+
+
+def _spaced_run(m: re.Match[str]) -> str:
+    run = m.group()
+    if _NOSPACE_MARK.search(run):
+        return " " + " ".join(_NOSPACE_WORD.findall(run)) + " "
+    return " " + " ".join(run) + " "
 
 
 @cache
@@ -180,7 +180,7 @@ def nospace_apostrophe_re() -> re.Pattern[str]:
 
 
 def has_nospace(text: str) -> bool:
-    return nospace_re().search(text) is not None
+    return _NOSPACE_RUN.search(text) is not None
 
 
 def is_arabic(word: str) -> bool:

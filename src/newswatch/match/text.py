@@ -32,7 +32,7 @@ from newswatch.match.scripts import (
     has_nospace,
     lower,
     nospace_apostrophe_re,
-    nospace_boundary_re,
+    split_nospace,
     word_marks,
 )
 from newswatch.match.shouting import without_shouting
@@ -88,11 +88,12 @@ def fold_mapped(text: str) -> tuple[str, tuple[int, ...]]:
             text = text.replace(ch, folded)
     if text.isascii():
         return text, ()
-    # Sequential replacing is only right when no character folds into another one being replaced (Arabic
-    # text often has both ة and ه); otherwise one translate() pass replaces them all at once.
+    # Sequential replacing is only right when no character folds into another one being replaced, which
+    # fold_char's idempotence rules out (a property test checks it); one translate() pass would be safe anyway.
     chars = {ch for ch in set(text) if not ch.isascii()}
     folds = [(ch, f) for ch in chars if (f := fold_char(ch)) != ch]
-    if any(f in chars for _, f in folds):
+    replaced = {ch for ch, _ in folds}
+    if any(f in replaced for _, f in folds):
         text = text.translate({ord(ch): f for ch, f in folds})
     else:
         for ch, f in folds:
@@ -142,7 +143,7 @@ def tokenize(text: str, case_evidence: bool = True) -> list[str]:
         skel = without_shouting(folded, skel)
     words = skel.replace(ACRO_MARK, "")
     if not folded.isascii() and has_nospace(words):
-        words = nospace_boundary_re().sub(" ", words)
+        words = split_nospace(words)
     return words.split()
 
 
@@ -191,7 +192,7 @@ def _stream(skel: str, marks: bool, nospace: bool) -> str:
     if marks:
         stream = stream.replace(ACRO_MARK, "")
     if nospace:
-        stream = nospace_boundary_re().sub(" ", stream)
+        stream = split_nospace(stream)
     # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
     while "  " in stream:
         stream = stream.replace("  ", " ")
