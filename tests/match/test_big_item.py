@@ -145,3 +145,13 @@ def test_snippet_window_is_the_densest_by_definition(
         end = min(len(text), start + length)
         hits.append(Found(text[start:end], "c", "content", start, end, 0))
     assert make_snippet(text, hits, width) == snippet_by_definition(text, hits, width)
+
+
+def test_big_all_caps_item() -> None:
+    """600 KB of shouting: US is no evidence there, U.S. with its dots is, on every one of 25,000 lines."""
+    entities = {"us": EntityConfig(aliases=["US", "U.S."])}
+    watches = [WatchConfig(name="w", query="@us NEAR/2 zarquon")]
+    assert compile_watches(entities, watches).match(article("Wire", "ZARQUON HAMAS TOLD US " * 27000)) == []
+    [m] = compile_watches(entities, watches).match(article("Wire", "ZARQUON HAMAS TOLD U.S. " * 25000))
+    assert m.terms == ("ZARQUON", "U.S.")
+    assert 0 < len(m.snippet_hits) <= MAX_SHOWN_HITS

@@ -24,13 +24,14 @@ import re
 from functools import cache
 
 from newswatch.constants import SHOUT_LONG_WORD, SHOUT_MIN_LONG_WORDS, SHOUT_MIN_WORDS
+from newswatch.match.scripts import ACRO_MARK
 
 # Between two words of a run: spaces, commas, quotes (folded to ASCII), &, /, a hyphen inside a compound
 # (US-HAMAS), an acronym's inner dot (U.S) or its final dot when another word follows (U.S. ENVOY).
 _SEP = r"""(?:[ \t,'"&/]|(?<=\w)-(?=\w)|\.(?=\w)|(?<=\.\w)\.)+"""
 _WORD_IN_RUN = re.compile(r"(?:\w|\x00)+")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_SKEL_WORD = re.compile(r"[^ \x1f]+")
+_MARKED_WORD = re.compile(r"[^ \x1f]*\x00[^ \x1f]*")
 # A cheap necessary condition on ASCII text (most items): SHOUT_MIN_LONG_WORDS runs of SHOUT_LONG_WORD capitals,
 # found by translating capitals to "A" and searching bytes, a few microseconds where the regex takes tens.
 _CAPITALS = bytes.maketrans(bytes(range(65, 91)), b"A" * 26)
@@ -69,13 +70,21 @@ def shouting_runs(folded: str) -> list[tuple[int, int]]:
     """(start, end) of every shouting run in folded text (several fields may be joined by ``\\x1f``)."""
     if not _may_shout(folded):
         return []
-    out = []
-    for m in _run_re(folded.isascii()).finditer(folded):
-        capitals = [w for w in _WORD_IN_RUN.findall(m.group()) if w != w.lower()]
-        long_words = sum(max(map(len, _LETTERS.findall(w)), default=0) >= SHOUT_LONG_WORD for w in capitals)
-        if len(capitals) >= SHOUT_MIN_WORDS and long_words >= SHOUT_MIN_LONG_WORDS:
-            out.append(m.span())
-    return out
+    return [m.span() for m in _run_re(folded.isascii()).finditer(folded) if _shouts(m.group())]
+
+
+def _shouts(run: str) -> bool:
+    """Whether a run of words without lower-case letters has enough capitals (stops as soon as it knows)."""
+    capitals = long_words = 0
+    for m in _WORD_IN_RUN.finditer(run):
+        word = m.group()
+        if word == word.lower():  # no capitals: a number, or a script without case
+            continue
+        capitals += 1
+        long_words += max(map(len, _LETTERS.findall(word)), default=0) >= SHOUT_LONG_WORD
+        if capitals >= SHOUT_MIN_WORDS and long_words >= SHOUT_MIN_LONG_WORDS:
+            return True
+    return False
 
 
 def without_shouting(folded: str, skel: str) -> str:
@@ -86,12 +95,18 @@ def without_shouting(folded: str, skel: str) -> str:
         return skel
     parts, pos = [], 0
     for start, end in runs:
-        for m in _SKEL_WORD.finditer(skel, start, end):
-            word = m.group()
-            low = word.lower()
-            if "." in folded[m.start() : m.end()] or len(low) != len(word):
-                continue
-            parts += [skel[pos : m.start()], low]
-            pos = m.end()
+        piece = skel[start:end]
+        low = piece.lower()
+        if len(low) != len(piece):  # cannot happen after folding; keep the case rather than shift offsets
+            continue
+        parts.append(skel[pos:start])
+        done = 0
+        # Acronym dots are marks in the skeleton: only words holding one need a look at the folded text.
+        for m in _MARKED_WORD.finditer(piece) if ACRO_MARK in piece else ():
+            if "." in folded[start + m.start() : start + m.end()]:
+                parts += [low[done : m.start()], m.group()]
+                done = m.end()
+        parts.append(low[done:])
+        pos = end
     parts.append(skel[pos:])
     return "".join(parts)
