@@ -13,6 +13,11 @@ compare.  Figures printed:
   40 x 25 with --quick) with 1 watch and with 1,000, each on a fresh SQLite store, alerts to a JSONL file,
   ``max_item_age: null``.  The config carries every entity both times; only the watchlist differs.
 
+* the cost of script-aware normalisation (issue 15) and of the other matching changes since (issues 11): the
+  matcher of an earlier commit (``--baseline REF``, by default the one before that work; see baseline.py) and
+  ours, compiled from the same watchlist and timed on the same items in the same run, interleaved in chunks so
+  that load from other processes falls on both alike; the same on items written in several scripts.
+
 The naive baseline is given every advantage: each regex is searched at most once per item (memoised), NEAR is
 treated as AND and exclusions and field scopes are ignored; it is timed on a slice of the items because it is
 slow, and items/s is comparable across slice sizes.
@@ -36,6 +41,7 @@ from xml.sax.saxutils import escape
 
 import yaml
 
+from baseline import BEFORE_ISSUES_11_15, load_baseline
 from newswatch.cli import main as cli_main
 from newswatch.config import EntityConfig, WatchConfig
 from newswatch.match import Matcher, compile_watches
@@ -264,9 +270,54 @@ def rate(fn: Callable[[Item], object], items: list[Item]) -> tuple[float, float,
     return len(items) / cpu, len(items) / wall, hits
 
 
+def interleaved(fns: list[Callable[[Item], object]], items: list[Item], chunk: int = 50) -> list[float]:
+    """Items per CPU second of each function over ``items``, timed chunk by chunk in turn (same order for all)."""
+    spent = [0.0] * len(fns)
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        for k, fn in enumerate(fns):
+            cpu = time.process_time()
+            for item in part:
+                fn(item)
+            spent[k] += time.process_time() - cpu
+    return [len(items) / s for s in spent]
+
+
+# Sentences in other scripts (written for the benchmark), mixed into generated items for the multilingual run.
+SCRIPT_SENTENCES = [
+    "美国官员与哈马斯在多哈举行直接会谈，双方讨论了人质问题。",
+    "米国とハマスが直接協議し、人質の解放について話し合った。",
+    "محادثات مباشرة مع حَمَاس في الدوحة حول الرهائن والمساعدات.",
+    "Переговоры с ХАМАС продолжились в Дохе, сообщили источники.",
+    "สหรัฐเจรจากับฮามาสที่โดฮาเรื่องตัวประกัน",
+    "Συνομιλίες στην Αθήνα για την ανθρωπιστική βοήθεια.",
+    "Die Sperrung der Hauptstraße dauert bis Freitag.",
+]
+
+
+def multilingual(items: list[Item], rng: random.Random) -> list[Item]:
+    """The items with a few sentences in other scripts in each body, and one in some titles."""
+    out = []
+    for item in items:
+        extra = " ".join(rng.choices(SCRIPT_SENTENCES, k=4))
+        title = f"{item.title} {rng.choice(SCRIPT_SENTENCES)}" if rng.random() < 0.5 else item.title
+        out.append(
+            Item(
+                title=title,
+                url=item.url,
+                source=item.source,
+                summary=item.summary,
+                content=f"{item.content} {extra}",
+            )
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1,000 entities, 200 watches, 1,000 items, 40 feeds")
+    ap.add_argument("--baseline", default=BEFORE_ISSUES_11_15, help="git revision of the baseline matcher")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the same-run comparison with --baseline")
     args = ap.parse_args()
     n_ent, n_watch, n_items, n_naive = (1000, 200, 1000, 100) if args.quick else (5000, 1000, 10000, 300)
     n_feeds, per_feed = (40, 25) if args.quick else (200, 50)
@@ -290,6 +341,28 @@ def main() -> None:
     for matcher in (full, one):  # warm the caches (character folding) before timing
         for item in warm:
             matcher.match(item)
+    base_rates: list[float] = []
+    if not args.no_baseline:
+        base = load_baseline(args.baseline)
+        # Compile time, best of three, the two compilers taking turns.
+        compile_times: tuple[list[float], list[float]] = ([], [])
+        for _ in range(3):
+            for k, compiler in enumerate((base.compile_watches, compile_watches)):
+                t0 = time.perf_counter()
+                compiler(entities, watches)
+                compile_times[k].append(time.perf_counter() - t0)
+        # Fresh matchers for the timed run, so that both re-plan their triggers at the same items.
+        base_full, ours_full = base.compile_watches(entities, watches), compile_watches(entities, watches)
+        for matcher in (base_full, ours_full):
+            for item in warm:
+                matcher.match(item)
+        base_rates = interleaved([base_full.match, ours_full.match], items)
+        mixed = multilingual(items, random.Random(SEED + 3))
+        base_mixed, ours_mixed = base.compile_watches(entities, watches), compile_watches(entities, watches)
+        for matcher in (base_mixed, ours_mixed):
+            for item in multilingual(warm, random.Random(SEED + 4)):
+                matcher.match(item)
+        base_rates += interleaved([base_mixed.match, ours_mixed.match], mixed)
     ours, ours_wall, ours_hits = rate(full.match, items)
     single, single_wall, _ = rate(one.match, items)
     naive = NaiveMatcher(entities, watches)
@@ -317,6 +390,24 @@ def main() -> None:
     print(f"  speed-up vs naive              : {ours / baseline:8.1f}x   (target >= 20x)")
     print(f"  items/s with {n_watch:,} watches     : {ours:8,.0f}    (target >= 5,000)")
     print(f"  match stage, 1 -> {n_watch:,} watches : {single / ours:8.2f}x")
+    if base_rates:
+        b_rate, o_rate, b_mixed, o_mixed = base_rates
+        print()
+        print(
+            f"normalisation cost (issues 11 and 15): baseline = the matcher at git {args.baseline}, "
+            f"same items, interleaved"
+        )
+        print(
+            f"  compile, {n_watch:,} watches / {n_ent:,} entities (best of 3): "
+            f"baseline {min(compile_times[0]):.2f}s, ours {min(compile_times[1]):.2f}s"
+        )
+        print(f"  baseline, {n_watch:,} watches : {b_rate:10,.0f} items/s CPU")
+        print(f"  ours, {n_watch:,} watches     : {o_rate:10,.0f} items/s CPU")
+        print(f"  cost of the new normalisation : {(1 - o_rate / b_rate) * 100:8.1f}%   (target < 20%)")
+        print(
+            f"  items with 4 sentences in other scripts: baseline {b_mixed:,.0f}, ours {o_mixed:,.0f} items/s CPU "
+            f"({(1 - o_mixed / b_mixed) * 100:.1f}% cost; the baseline does not match those scripts)"
+        )
     print()
     n_e2e = n_feeds * per_feed
     print(

@@ -78,6 +78,18 @@ SLACK_LABEL_CHARS = 200  # a source or watch name as shown
 SLACK_DIGEST_LINE_MAX = 1500  # one digest line, link included; a longer link is shown as plain text
 SLACK_DIGEST_MAX_LINES = 40  # lines listed in one digest; the rest are counted ("… and 55 more")
 
+# Matching: what a match *shows* is capped, never what it decides (issue 11).  An item repeating a term
+# thousands of times is matched on every occurrence, but its terms, snippet and explanation are built from the
+# first occurrences in text order: at most this many per query clause, and this many per watch in all.
+MAX_SHOWN_HITS_PER_CLAUSE = 50
+MAX_SHOWN_HITS = 200
+# Shouting (all-caps text, where capitals are no evidence of an acronym; see match/shouting.py): a run of
+# words without lower-case letters shouts when it has this many words with capitals, this many of them with
+# at least SHOUT_LONG_WORD letters.
+SHOUT_MIN_WORDS = 3
+SHOUT_MIN_LONG_WORDS = 2
+SHOUT_LONG_WORD = 4
+
 # Tracking parameters removed from URLs before they identify an item.
 TRACKING_PARAMS = frozenset(
     {

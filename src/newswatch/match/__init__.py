@@ -7,10 +7,12 @@ Public API (the pipeline, ``check`` and ``match`` commands code against these na
     matcher.explain(item) -> list[Explanation]      # every watch: matched or not, and why
     validate_watches(entities, watches) -> list[str]  # every problem, for `newswatch check`
 
-Modules: ``text`` (normalising and tokenising), ``query`` (the language), ``entities`` (aliases, case rule,
-exclusions, fuzzy spellings), ``engine`` (the automaton), ``evaluate`` (operators: the reference semantics,
-positions, explanations), ``compiled`` (queries as closures for the fast truth test), ``matcher`` (compile and
-presearch), ``snippet`` and ``explain`` (display), ``validate`` (``check``), ``cli`` (``newswatch match``).
+Modules: ``text`` (normalising and tokenising), ``scripts`` (what each writing system needs: folds, case,
+words of scripts without spaces, Arabic clitics), ``shouting`` (all-caps text, where capitals are no evidence),
+``query`` (the language), ``entities`` (aliases, case rule, exclusions, fuzzy spellings), ``engine`` (the
+automaton), ``evaluate`` (operators: the reference semantics, positions, explanations), ``near`` (NEAR's
+arithmetic over sorted spans), ``compiled`` (queries as closures for the fast truth test), ``matcher`` (compile
+and presearch), ``snippet`` and ``explain`` (display), ``validate`` (``check``), ``cli`` (``newswatch match``).
 """
 
 from newswatch.match.explain import Explanation, bold, format_explanations

@@ -42,7 +42,7 @@ def compile_truth(node: Node, resolved: Resolved, fld: int | None = None) -> Tru
         return _boolean(isinstance(node, And), [compile_truth(c, resolved, fld) for c in node.children])
     if isinstance(node, Near):
         near = node
-        return lambda ev: bool(ev.near_pairs(near, fld))
+        return lambda ev: bool(ev.near_sides(near, fld)[0])
     if isinstance(node, All):
         return _true
     raise TypeError(f"unknown query node {node!r}")  # pragma: no cover - Node is a closed union
@@ -120,10 +120,9 @@ def compile_hits(node: Node, resolved: Resolved, fld: int | None = None) -> Hits
         )
 
         def near_hits(ev: Evaluation) -> list[tuple[Span, Leaf]]:
-            pairs = ev.near_pairs(near, fld)
-            if not pairs:
+            lefts, rights = ev.near_sides(near, fld)
+            if not lefts:
                 return []
-            lefts, rights = {a for a, _ in pairs}, {b for _, b in pairs}
             return [h for h in left(ev) if h[0] in lefts] + [h for h in right(ev) if h[0] in rights]
 
         return near_hits

@@ -11,6 +11,7 @@ comparison per hit.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -20,6 +21,7 @@ from newswatch.match.text import Prepared
 
 Span = tuple[int, int]  # [start, end) in the item's word stream: first letter .. the space after the last
 _second = itemgetter(1)
+_SMALL_SCAN = 256  # hits; above this, Scan.ends groups hits by value once instead of filtering per value
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class Atom:
 class Scan:
     """One item's automaton hits: which atoms occurred, and (lazily, cached) where."""
 
-    __slots__ = ("_index", "_spans", "hits", "prep", "present")
+    __slots__ = ("_by_value", "_index", "_spans", "_values", "hits", "prep", "present")
 
     def __init__(self, index: Index, prep: Prepared, hits: list[tuple[int, int]], present: set[int]) -> None:
         self._index = index
@@ -43,10 +45,22 @@ class Scan:
         self.hits = hits  # (end offset of the last character, automaton value), in text order
         self.present = present  # atoms with at least one occurrence that passes its case rule
         self._spans: dict[int, list[Span]] = {}
+        # Hits sorted by value (a stable sort: text order within a value), for long items only; see ends().
+        self._by_value: list[tuple[int, int]] | None = None
+        self._values: list[int] = []
 
     def ends(self, value: int) -> list[int]:
         """End offsets of one automaton value's hits, in text order."""
-        return [end for end, v in self.hits if v == value]
+        hits = self.hits
+        if len(hits) <= _SMALL_SCAN:  # a news item: one filtering pass per value is cheapest
+            return [end for end, v in hits if v == value]
+        # A long item with many hits: sort them by value once (in C) and slice, rather than filtering every hit
+        # once per value asked about.
+        if self._by_value is None:
+            self._by_value = sorted(hits, key=_second)
+            self._values = list(map(_second, self._by_value))
+        lo = bisect_left(self._values, value)
+        return [end for end, _ in self._by_value[lo : bisect_right(self._values, value, lo)]]
 
     def spans(self, atom: int) -> list[Span]:
         """Stream spans of an atom's occurrences, in text order (empty when it did not occur)."""

@@ -2,9 +2,12 @@
 
 Owns the precision rules for names:
 
-* an alias written in capitals (``US``, ``U.S.``, ``UN``) matches only in capitals, so the pronoun "us" is not
-  the United States; ``AliasSpec.case_sensitive`` overrides this per alias;
+* an alias written in capitals (``US``, ``U.S.``, ``UN``, ``ХАМАС``) matches only in capitals, so the pronoun
+  "us" is not the United States, and not inside shouting text (``shouting``) where capitals are no evidence;
+  ``AliasSpec.case_sensitive`` overrides this per alias;
 * ``exclude`` phrases ("Washington Commanders") veto an alias occurrence lying inside them;
+* an Arabic alias also matches with the clitics و, ف, ب, ل, ال (or a combination such as وال) attached to its
+  first word: ``حماس`` finds ``وحماس`` ("and Hamas"), written as one word;
 * ``fuzzy: true`` adds every spelling at edit distance 1 of alias words of 6+ letters ("Bohler" for "Boehler"),
   never of acronyms or short words, and never by changing the first letter or the word's end (so "Israel"
   does not become "Israeli", nor "Qatar" "Qatari").
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from newswatch.config import AliasSpec, EntityConfig
+from newswatch.match.scripts import clitic_forms, is_arabic
 from newswatch.match.text import key_of, tokenize
 
 FUZZY_MIN_LETTERS = 6
@@ -57,14 +61,15 @@ def entity_keys(name: str, cfg: EntityConfig) -> EntityKeys:
     empty: list[str] = []
     for spec in cfg.aliases:
         text, override = (spec.text, spec.case_sensitive) if isinstance(spec, AliasSpec) else (spec, None)
-        tokens = tokenize(text)
+        tokens = tokenize(text, case_evidence=False)
         if not tokens:
             empty.append(text)
             continue
         sensitive = is_capitalised(text) if override is None else override
-        cased = " " + " ".join(tokens) + " " if sensitive else None
-        exact = AliasKey(key_of(tokens), cased, text)
-        aliases.setdefault((exact.key, cased), exact)
+        for spelling in [tokens, *_with_clitics(tokens)]:
+            cased = " " + " ".join(spelling) + " " if sensitive else None
+            key = AliasKey(key_of(spelling), cased, text)
+            aliases.setdefault((key.key, cased), key)
         if cfg.fuzzy and not sensitive:
             for variant in fuzzy_variants(tokens):
                 k = key_of(variant)
@@ -72,6 +77,13 @@ def entity_keys(name: str, cfg: EntityConfig) -> EntityKeys:
     excludes = tuple(dict.fromkeys(key_of(t) for t in map(tokenize, cfg.exclude) if t))
     texts = tuple(dict.fromkeys(a.alias for a in aliases.values() if not a.fuzzy))
     return EntityKeys(name, cfg.name or name, tuple(aliases.values()), texts, excludes, tuple(empty))
+
+
+def _with_clitics(tokens: list[str]) -> list[list[str]]:
+    """An Arabic alias with the clitics that attach to its first word (و, ف, ب, ل, ال and combinations)."""
+    if not is_arabic(tokens[0]):
+        return []
+    return [[form, *tokens[1:]] for form in clitic_forms(tokens[0])]
 
 
 def fuzzy_variants(tokens: list[str]) -> Iterator[list[str]]:

@@ -1,8 +1,11 @@
 """Evaluating query trees against one scanned item: truth, hit positions, and the clause that failed.
 
 Owns the semantics of each operator once the automaton has said which atoms occurred where.  An
-:class:`Evaluation` is built per item and caches entity occurrences and word indices, so the many watches that
-share entities pay for them once.  Field scopes are passed down the tree; an inner scope wins.
+:class:`Evaluation` is built per item and caches entity occurrences, word indices and NEAR results, so the many
+watches that share entities pay for them once.  Field scopes are passed down the tree; an inner scope wins.
+Every step is linear in the occurrences (up to a sort), so an item repeating a term thousands of times costs
+milliseconds: exclusions are one sweep, word indices one pass, NEAR a few binary searches per occurrence
+(``near``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 
 from newswatch.match.engine import Scan, Span
 from newswatch.match.entities import EntityKeys
+from newswatch.match.near import WordSpan, merged, nearest_gaps, outermost
 from newswatch.match.query import All, And, EntityRef, Near, Node, Not, Or, Scope, Term
 from newswatch.match.text import FIELDS
 
@@ -42,16 +46,24 @@ class Evaluation:
         self.prep = scan.prep
         self.present = scan.present
         self._entity: dict[str, list[Span]] = {}
-        self._tok: dict[int, int] = {}
+        self._tok: dict[int, int] = {}  # stream offset -> word index
+        self._near: dict[tuple[int, int | None], tuple[frozenset[Span], frozenset[Span]]] = {}
 
     # -- positions ------------------------------------------------------------------------------------------
 
-    def word(self, offset: int) -> int:
-        """Word index of a span boundary (a start gives its word, an end the last word before it)."""
-        got = self._tok.get(offset)
-        if got is None:
-            got = self._tok[offset] = self.prep.token_index(offset)
-        return got
+    def word_spans(self, spans: list[Span]) -> list[WordSpan]:
+        """(first word, last word) of each stream span: one pass over the text for all of them."""
+        tok = self._tok
+        missing = sorted({o for span in spans for o in span if o not in tok})
+        if missing:
+            # A word's index is the number of spaces before it, less the leading one; counting from one offset
+            # to the next keeps a batch linear in the text however many spans it holds.
+            lower, pos, count = self.prep.lower, 0, -1
+            for offset in missing:
+                count += lower.count(" ", pos, offset)
+                pos = offset
+                tok[offset] = count
+        return [(tok[a], tok[b]) for a, b in spans]
 
     def entity_spans(self, name: str) -> list[Span]:
         got = self._entity.get(name)
@@ -68,9 +80,10 @@ class Evaluation:
                 else:
                     for atom in found:
                         got.extend(self.scan.spans(atom))
+                    got = sorted(set(got))
                     if vetoes and got:
-                        got = [s for s in got if not any(v[0] <= s[0] and s[1] <= v[1] for v in vetoes)]
-                    got = _outermost(sorted(set(got)))
+                        got = _outside(got, vetoes)
+                    got = outermost(got)
             self._entity[name] = got
         return got
 
@@ -95,30 +108,51 @@ class Evaluation:
         elif isinstance(node, Or):
             return sorted({s for c in node.children for s in self.spans(c, fld)})
         elif isinstance(node, Near):
-            return sorted({(min(a[0], b[0]), max(a[1], b[1])) for a, b in self.near_pairs(node, fld)})
+            return self.near_spans(node, fld)
         else:
             return []
         if fld is None or not found:
             return found
         return [s for s in found if self.prep.field_of(s[0]) == fld]
 
-    def near_pairs(self, node: Near, fld: int | None) -> list[tuple[Span, Span]]:
-        return [(a, b) for a, b, gap in self._gaps(node, fld) if gap <= node.distance]
+    def near_sides(self, node: Near, fld: int | None) -> tuple[frozenset[Span], frozenset[Span]]:
+        """The left and the right occurrences of a NEAR that have a partner within its distance."""
+        key = (id(node), fld)
+        got = self._near.get(key)
+        if got is None:
+            left, right = self.spans(node.left, fld), self.spans(node.right, fld)
+            lw, rw = self.word_spans(left), self.word_spans(right)
+            d = node.distance
+            lefts = frozenset(
+                s for s, g in zip(left, nearest_gaps(lw, rw), strict=True) if g is not None and g <= d
+            )
+            rights: frozenset[Span] = frozenset()
+            if lefts:
+                pairs = zip(right, nearest_gaps(rw, lw), strict=True)
+                rights = frozenset(s for s, g in pairs if g is not None and g <= d)
+            got = self._near[key] = (lefts, rights)
+        return got
+
+    def near_spans(self, node: Near, fld: int | None) -> list[Span]:
+        """The outermost stream spans covering a left and a right occurrence within the distance."""
+        left, right = self.spans(node.left, fld), self.spans(node.right, fld)
+        if not left or not right:
+            return []
+        start_of: dict[int, int] = {}
+        end_of: dict[int, int] = {}
+        words = []
+        for spans in (left, right):
+            ws = self.word_spans(spans)
+            for (s0, s1), (w0, w1) in zip(spans, ws, strict=True):
+                start_of[w0], end_of[w1] = s0, s1
+            words.append(ws)
+        return [(start_of[a], end_of[b]) for a, b in merged(words[0], words[1], node.distance)]
 
     def closest(self, node: Near, fld: int | None) -> int | None:
         """Fewest words between the two sides of a NEAR, or None when a side is missing."""
-        return min((gap for _, _, gap in self._gaps(node, fld)), default=None)
-
-    def _gaps(self, node: Near, fld: int | None) -> list[tuple[Span, Span, int]]:
-        left, right = self.spans(node.left, fld), self.spans(node.right, fld)
-        out = []
-        for a in left:
-            a0, a1 = self.word(a[0]), self.word(a[1])
-            for b in right:
-                b0, b1 = self.word(b[0]), self.word(b[1])
-                gap = b0 - a1 - 1 if b0 > a1 else a0 - b1 - 1
-                out.append((a, b, max(gap, 0)))
-        return out
+        lw = self.word_spans(self.spans(node.left, fld))
+        rw = self.word_spans(self.spans(node.right, fld))
+        return min((g for g in nearest_gaps(lw, rw) if g is not None), default=None)
 
     # -- truth ----------------------------------------------------------------------------------------------
 
@@ -144,10 +178,9 @@ class Evaluation:
         if isinstance(node, Scope):
             return self.hits(node.child, FIELDS.index(node.field))
         if isinstance(node, Near):
-            pairs = self.near_pairs(node, fld)
-            if not pairs:
+            lefts, rights = self.near_sides(node, fld)
+            if not lefts:
                 return []
-            lefts, rights = {a for a, _ in pairs}, {b for _, b in pairs}
             return [h for h in self.hits(node.left, fld) if h[0] in lefts] + [
                 h for h in self.hits(node.right, fld) if h[0] in rights
             ]
@@ -180,13 +213,15 @@ class Evaluation:
         return node, fld
 
 
-def _outermost(spans: list[Span]) -> list[Span]:
-    """Sorted spans without those inside another ("Boehler" within "Adam Boehler" is one mention)."""
-    if len(spans) < 2:
-        return spans
+def _outside(spans: list[Span], vetoes: list[Span]) -> list[Span]:
+    """The sorted ``spans`` that lie inside none of ``vetoes``: one sweep, however many of each."""
     out: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-        if out and out[-1][0] <= span[0] and span[1] <= out[-1][1]:
-            continue
-        out.append(span)
+    ordered = sorted(vetoes)
+    i, reach = 0, -1  # reach: the furthest end of a veto starting at or before the span
+    for span in spans:
+        while i < len(ordered) and ordered[i][0] <= span[0]:
+            reach = max(reach, ordered[i][1])
+            i += 1
+        if reach < span[1]:
+            out.append(span)
     return out

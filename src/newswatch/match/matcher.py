@@ -17,8 +17,10 @@ import difflib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from newswatch.config import EntityConfig, WatchConfig
+from newswatch.constants import MAX_SHOWN_HITS, MAX_SHOWN_HITS_PER_CLAUSE
 from newswatch.match.compiled import Hits, Truth, compile_hits, compile_truth
 from newswatch.match.engine import Index, Span
 from newswatch.match.entities import entity_keys
@@ -91,6 +93,7 @@ SAMPLE_EVERY = 4  # count the atoms of one item in this many
 FIRST_REPLAN = 256
 REPLAN_GROWTH = 4
 MAX_REPLAN_INTERVAL = 65536
+_first = itemgetter(0)
 
 Group = frozenset[int]
 
@@ -309,12 +312,22 @@ class Matcher:
 
     @staticmethod
     def _locate(display: Display, w: CompiledWatch, hits: list[tuple[Span, Leaf]]) -> list[Found]:
-        """Each distinct (span, clause) of ``hits`` as written in the item, in text order."""
-        seen: set[tuple[tuple[int, int], str]] = set()
+        """Each distinct (span, clause) of ``hits`` as written in the item, in text order, capped.
+
+        Only what is shown is capped (the first MAX_SHOWN_HITS_PER_CLAUSE occurrences of each clause, and
+        MAX_SHOWN_HITS in all): the watch matched on every occurrence, but an item repeating a term thousands of
+        times must not cost thousands of located words, nor a snippet search over them.
+        """
+        seen: set[tuple[Span, str]] = set()
+        per_clause: Counter[str] = Counter()
         found: list[Found] = []
-        for span, leaf in sorted(hits, key=lambda h: h[0]):
+        for span, leaf in sorted(hits, key=_first):
             clause = w.query[leaf.start : leaf.end]
-            if (span, clause) not in seen:
-                seen.add((span, clause))
-                found.append(display.locate(span, clause))
+            if (span, clause) in seen or per_clause[clause] >= MAX_SHOWN_HITS_PER_CLAUSE:
+                continue
+            seen.add((span, clause))
+            per_clause[clause] += 1
+            found.append(display.locate(span, clause))
+            if len(found) >= MAX_SHOWN_HITS:
+                break
         return found

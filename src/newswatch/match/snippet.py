@@ -2,11 +2,14 @@
 
 Owns the display side of a match.  Hits are mapped to the cleaned text of their field (title, summary,
 content), then to the item's combined text (the fields joined by newlines, as in ``Item.text``), and the
-snippet is the window of about :data:`SNIPPET_CHARS` characters holding the most distinct hits.
+snippet is the window of about :data:`SNIPPET_CHARS` characters holding the most distinct hits.  Every step is
+linear in the hits up to a sort; the matcher caps the hits it passes here (``MAX_SHOWN_HITS``).
 """
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from dataclasses import dataclass
 
 from newswatch.constants import SNIPPET_CHARS
@@ -86,11 +89,7 @@ def make_snippet(
         start = max(0, lead - max(0, width - (group_end - lead)) // 3)
         end = min(len(text), max(start + width, group_end))
     else:
-        best, best_score = 0, -1
-        for i, h in enumerate(ordered):
-            inside = {o.text.lower() for o in ordered[i:] if o.end <= h.start + width}
-            if len(inside) > best_score:
-                best, best_score = i, len(inside)
+        best, best_score = _densest(ordered, width)
         lead = ordered[best].start
         group_end = max(o.end for o in ordered[best:] if o.end <= lead + width) if best_score > 0 else lead
         group_end = max(group_end, ordered[best].end)
@@ -105,6 +104,38 @@ def make_snippet(
     shift = len(prefix) - start
     spans = tuple((h.start + shift, h.end + shift) for h in ordered if h.start >= start and h.end <= end)
     return prefix + body + suffix, spans
+
+
+def _densest(ordered: list[Found], width: int) -> tuple[int, int]:
+    """(index, score) of the first hit ``i`` whose window holds the most distinct terms: the hits from ``i`` on
+    that end within ``width`` characters of its start, counted by their lower-cased text.
+
+    One sweep: as ``i`` moves right its window's limit only grows, so each hit enters the window once (when
+    the limit reaches its end; a heap orders the hits already started by their ends) and leaves it once.
+    """
+    words = [h.text.lower() for h in ordered]
+    counts: Counter[str] = Counter()
+    inside = [False] * len(ordered)
+    pending: list[tuple[int, int]] = []  # (end, index) of hits started within the limit, not yet inside
+    nxt = 0  # next hit to consider by start
+    best, best_score = 0, -1
+    for i, h in enumerate(ordered):
+        if i and inside[i - 1]:
+            counts[words[i - 1]] -= 1
+            if not counts[words[i - 1]]:
+                del counts[words[i - 1]]
+        limit = h.start + width
+        while nxt < len(ordered) and ordered[nxt].start <= limit:  # a hit ends after it starts
+            heapq.heappush(pending, (ordered[nxt].end, nxt))
+            nxt += 1
+        while pending and pending[0][0] <= limit:
+            _, j = heapq.heappop(pending)
+            if j >= i:  # a hit left behind never counts again
+                inside[j] = True
+                counts[words[j]] += 1
+        if len(counts) > best_score:
+            best, best_score = i, len(counts)
+    return best, best_score
 
 
 def _snap(text: str, start: int, end: int, hits: list[Found]) -> tuple[int, int]:

@@ -4,11 +4,13 @@ Owns the one definition of "a word" so that a query term, an alias and an item a
 
 * ``clean`` turns plain text into display text: HTML entities decoded, NFKC.  Snippets and "terms as
   written" are cut from this text.
-* ``fold`` is a *length-preserving* map of display text: dashes become ``-``, curly quotes straight ones,
-  diacritics are dropped (``Zürich`` → ``Zurich``), soft hyphens and zero-width characters join the letters
-  around them.  Case is kept, so capitalised aliases can be checked.
+* ``fold`` maps display text character for character (``scripts.fold_char``: dashes, quotes, diacritics,
+  Arabic letter variants, marks that vanish), case kept so capitalised aliases can be checked; the one
+  exception to "same length" is ``ß``/``ẞ`` → ``ss``/``SS``, whose positions :func:`fold_mapped` records.
 * ``tokenize`` splits folded text into words: ``U.S.`` is one word ``US``, possessives (``Hamas's``,
-  ``Hamas’``) lose their ``'s``, hyphen and dash compounds (``US-Hamas``) are two words.
+  ``Hamas’``) lose their ``'s``, hyphen and dash compounds (``US-Hamas``) are two words, and each character
+  of a script written without spaces (Chinese, Japanese, Thai) is a word of its own.  Words inside shouting
+  runs (``shouting``) are lower-cased: their capitals are no evidence for case-sensitive aliases.
 
 An item becomes a :class:`Prepared` word stream, ``" tok tok \\x1f tok "``: every word between single
 spaces, fields separated by a ``\\x1f`` token, so one Aho-Corasick pass over the lower-cased stream finds
@@ -20,33 +22,37 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
+
+from newswatch.match.scripts import (
+    ACRO_MARK,
+    fold_char,
+    has_nospace,
+    lower,
+    nospace_apostrophe_re,
+    split_nospace,
+    word_marks,
+)
+from newswatch.match.shouting import without_shouting
 
 FIELDS = ("title", "summary", "content")
 FIELD_SEP = "\x1f"  # a token no key can contain, so phrases never run from the title into the summary
 
 # Words are found without a per-word regex: a few length-preserving rewrites, then every character that cannot
 # be part of a word becomes a space (str.translate on ASCII text, one regex otherwise) and str.split() does the
-# rest.  Length preservation keeps offsets valid against the display text for snippets.
+# rest.  Length preservation keeps offsets valid against the folded text for snippets.
 #   * an acronym's inner dots (U.S., U.N.R.W.A) become ACRO_MARK, a word character removed from the stream;
 #   * an apostrophe survives only between letters (O'Brien, don't); a possessive 's (Hamas's) and a dangling
-#     apostrophe (Hamas’) become spaces.
-ACRO_MARK = "\x00"
+#     apostrophe (Hamas’) become spaces;
+#   * combining marks that belong to their word (Thai, Devanagari) are word characters, though not \\w.
 _ACRO_DOT_RE = re.compile(r"\.(?<=(?<!\w)[^\W\d_]\.)(?=[^\W\d_](?!\w))")
 _APOS_RE = re.compile(r"'(?:s(?!\w)|(?!\w)|(?<!\w'))")
 _WORD_CHARS = {chr(c) for c in range(128) if chr(c).isalnum()} | {"_", "'", ACRO_MARK}
 _ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _WORD_CHARS})
-_SEPARATOR_RE = re.compile(r"[^\w'\x00]")
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-# Invisible characters would split words ("Ha&shy;mas" in HTML feeds); they fold to ACRO_MARK, which joins.
-_INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
-
-_PUNCT = {
-    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
-    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u02bc\u02bb\uff07", "'"),
-    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
-}
+_SHARP_S = re.compile("[ßẞ]")
+_SHARP_S_FOLDS = {"ß": "ss", "ẞ": "SS"}
 
 
 def clean(text: str) -> str:
@@ -58,53 +64,62 @@ def clean(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    if ch in _PUNCT:
-        return _PUNCT[ch]
-    if ch in _INVISIBLE:
-        return ACRO_MARK
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    if len(base) != 1:
-        base = ch
-    # The word stream is lower-cased as a whole; a character whose lower case is longer would shift every
-    # offset after it, so such (very rare) characters are folded to one lower-case character here.
-    return base if len(base.lower()) == 1 else base.lower()[0]
-
-
 # Typography that news copy is full of, folded first by plain replace() (all fold to ASCII, so order is free).
-_COMMON_FOLDS = tuple((ch, _fold_char(ch)) for ch in "’“”‘—–")
-
-
-def _fold_match(m: re.Match[str]) -> str:
-    return _fold_char(m.group())
+_COMMON_FOLDS = tuple((ch, fold_char(ch)) for ch in "’“”‘—–")
 
 
 def fold(text: str) -> str:
-    """Dashes, quotes and diacritics folded, case kept; ``len(fold(t)) == len(t)``."""
+    """Dashes, quotes, diacritics and script variants folded, case kept (see :func:`fold_mapped`)."""
+    return fold_mapped(text)[0]
+
+
+def fold_mapped(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` folded, and the positions in it of characters with no counterpart in ``text``.
+
+    Folding maps each character to one, except ``ß`` → ``ss``: the second ``s`` of each is recorded, so that
+    a folded offset ``p`` is ``p - bisect_left(grown, p)`` in ``text``.  Almost always ``grown`` is empty.
+    """
     if text.isascii():
-        return text
+        return text, ()
     # News copy repeats a handful of non-ASCII characters (’ “ ” —): one replace() per character beats a
     # Python call per occurrence, and most items are ASCII afterwards.
     for ch, folded in _COMMON_FOLDS:
         if ch in text:
             text = text.replace(ch, folded)
     if text.isascii():
-        return text
-    # Sequential replacing is only right when no character folds into another one being replaced; otherwise
-    # fall back to one substitution pass.
-    chars = set(_NON_ASCII_RE.findall(text))
-    folds = [(ch, _fold_char(ch)) for ch in chars]
-    if any(f != ch and f in chars for ch, f in folds):
-        return _NON_ASCII_RE.sub(_fold_match, text)
-    for ch, f in folds:
-        if f != ch:
+        return text, ()
+    # Sequential replacing is only right when no character folds into another one being replaced, which
+    # fold_char's idempotence rules out (a property test checks it); one translate() pass would be safe anyway.
+    chars = {ch for ch in set(text) if not ch.isascii()}
+    folds = [(ch, f) for ch in chars if (f := fold_char(ch)) != ch]
+    replaced = {ch for ch, _ in folds}
+    if any(f in replaced for _, f in folds):
+        text = text.translate({ord(ch): f for ch, f in folds})
+    else:
+        for ch, f in folds:
             text = text.replace(ch, f)
-    return text
+    if "ß" not in chars and "ẞ" not in chars:
+        return text, ()
+    grown = tuple(m.start() + i + 1 for i, m in enumerate(_SHARP_S.finditer(text)))
+    return _SHARP_S.sub(lambda m: _SHARP_S_FOLDS[m.group()], text), grown
 
 
 def _blank_apostrophe(m: re.Match[str]) -> str:
     return " " * len(m.group())
+
+
+@cache
+def _separator_re(keep: str) -> re.Pattern[str]:
+    """Every character that is not part of a word (plus ``keep``), for non-ASCII text."""
+    return re.compile(f"[^\\w'{ACRO_MARK}{keep}{word_marks()}]")
+
+
+def _apostrophes(folded: str) -> str:
+    """Apostrophes that join nothing blanked: possessive 's, dangling ones, those next to Chinese or Thai."""
+    folded = _APOS_RE.sub(_blank_apostrophe, folded)
+    if not folded.isascii() and "'" in folded:
+        folded = nospace_apostrophe_re().sub(" ", folded)
+    return folded
 
 
 def skeleton(folded: str) -> str:
@@ -112,18 +127,29 @@ def skeleton(folded: str) -> str:
     if "." in folded:
         folded = _ACRO_DOT_RE.sub(ACRO_MARK, folded)
     if "'" in folded:
-        folded = _APOS_RE.sub(_blank_apostrophe, folded)
-    return folded.translate(_ASCII_SEPARATORS) if folded.isascii() else _SEPARATOR_RE.sub(" ", folded)
+        folded = _apostrophes(folded)
+    return folded.translate(_ASCII_SEPARATORS) if folded.isascii() else _separator_re("").sub(" ", folded)
 
 
-def tokenize(text: str) -> list[str]:
-    """The words of ``text`` with case kept (acronym dots and possessives removed)."""
-    return skeleton(fold(clean(text))).replace(ACRO_MARK, "").split()
+def tokenize(text: str, case_evidence: bool = True) -> list[str]:
+    """The words of ``text`` (acronym dots and possessives removed), in their case.
+
+    With ``case_evidence`` (item text), words inside shouting runs are lower-cased, as the matcher sees them;
+    without (an alias as configured), capitals are kept as written.
+    """
+    folded = fold(clean(text))
+    skel = skeleton(folded)
+    if case_evidence:
+        skel = without_shouting(folded, skel)
+    words = skel.replace(ACRO_MARK, "")
+    if not folded.isascii() and has_nospace(words):
+        words = split_nospace(words)
+    return words.split()
 
 
 def key_of(tokens: list[str]) -> str:
     """The automaton key of a word sequence: lower-cased, one space either side of every word."""
-    return " " + " ".join(tokens).lower() + " "
+    return " " + lower(" ".join(tokens)) + " "
 
 
 # The three fields are normalised as one string, "title\x1fsummary\x1fcontent": one call per step instead of
@@ -133,7 +159,6 @@ def key_of(tokens: list[str]) -> str:
 _STREAM_SEPARATORS = bytes(
     c if chr(c) in _WORD_CHARS or chr(c) == FIELD_SEP or c >= 128 else 32 for c in range(256)
 )
-_STREAM_SEPARATOR_RE = re.compile(r"[^\w'\x00\x1f]")
 # A word made only of invisible characters ("a \u200b b") has no letters: it is no word at all.  It becomes
 # spaces so that the skeleton and the stream count the same words.
 _LONE_MARKS_RE = re.compile(r"(?<![^ \x1f])\x00+(?![^ \x1f])")
@@ -150,41 +175,65 @@ def _stream_skeleton(folded: str) -> str:
     if "." in folded:
         folded = _ACRO_DOT_RE.sub(ACRO_MARK, folded)
     if "'" in folded:
-        folded = _APOS_RE.sub(_blank_apostrophe, folded)
+        folded = _apostrophes(folded)
     ascii_only = folded.isascii()
     if ascii_only:
         skel = folded.encode("ascii").translate(_STREAM_SEPARATORS).decode("ascii")
     else:
-        skel = _STREAM_SEPARATOR_RE.sub(" ", folded)
+        skel = _separator_re(FIELD_SEP).sub(" ", folded)
     if ACRO_MARK in skel:
         skel = _LONE_MARKS_RE.sub(_blank, skel)
     return skel
+
+
+def _stream(skel: str, marks: bool, nospace: bool) -> str:
+    """The word stream of a skeleton: ``" tok tok \\x1f tok "``, case kept."""
+    stream = " " + skel.replace(FIELD_SEP, f" {FIELD_SEP} ") + " "
+    if marks:
+        stream = stream.replace(ACRO_MARK, "")
+    if nospace:
+        stream = split_nospace(stream)
+    # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
+    while "  " in stream:
+        stream = stream.replace("  ", " ")
+    return stream
 
 
 @dataclass(slots=True)
 class Prepared:
     """One item as a word stream, plus what is needed to map hits back to its display text.
 
-    ``skel`` is the three fields' skeletons joined by FIELD_SEP, so ``skel[starts[f]:starts[f] + len(texts[f])]``
-    is aligned character for character with ``texts[f]``.  Display positions are found per hit, on demand
-    (:meth:`locate_word`): listing every word's offsets costs an object per word, which is most of an item's
-    budget, and only the few hits of a matching watch are ever shown.
+    ``skel`` is the skeleton of ``folded``, the three fields folded and joined by FIELD_SEP: the two are aligned
+    character for character, and with the display texts too, but for the characters listed in ``grown``.
+    Display positions are found per hit, on demand (:meth:`locate_word`): listing every word's offsets costs
+    an object per word, which is most of an item's budget, and only the few hits of a matching watch are shown.
     """
 
     texts: tuple[str, str, str]  # cleaned title, summary, content
-    skel: str  # the fields' skeletons joined by FIELD_SEP
+    folded: str  # the fields folded and joined by FIELD_SEP
+    skel: str  # the skeleton of ``folded``
     starts: tuple[int, int, int]  # offset of each field in skel
-    cased: str  # " Tok Tok \x1f Tok " (diacritics folded, case kept)
-    lower: str  # cased.lower(), same length
+    stream: str  # " Tok Tok \x1f Tok " (diacritics folded, case as written)
+    lower: str  # the stream lower-cased (scripts.lower), same length
     bounds: tuple[int, int]  # stream offsets of the two field separators
-    marks: bool  # whether skel holds ACRO_MARKs (acronym dots, invisible characters)
+    marks: bool  # whether skel holds ACRO_MARKs (acronym dots, invisible characters, vanished marks)
+    nospace: bool  # whether the text holds scripts written without spaces (a word per character)
+    grown: tuple[int, ...]  # folded positions with no display counterpart (the second s of a folded ß)
+    _cased: str | None = None
     # locate_word's cache, and per field the last word it located: (stream offset, word index, skel offset)
     _located: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     _cursors: list[tuple[int, int, int] | None] = field(default_factory=lambda: [None, None, None])
 
-    def token_index(self, offset: int) -> int:
-        """Index of the word starting at stream ``offset`` (the separators count as words)."""
-        return self.lower.count(" ", 0, offset) - 1
+    @property
+    def cased(self) -> str:
+        """The stream with case as evidence: words of shouting runs lower-cased (``shouting``).
+
+        Built on first use: only items in which a case-sensitive key occurred need it.
+        """
+        if self._cased is None:
+            skel = without_shouting(self.folded, self.skel)
+            self._cased = self.stream if skel is self.skel else _stream(skel, self.marks, self.nospace)
+        return self._cased
 
     def field_of(self, offset: int) -> int:
         return 0 if offset < self.bounds[0] else (1 if offset < self.bounds[1] else 2)
@@ -214,8 +263,9 @@ class Prepared:
         k = k0 + self.lower.count(" ", o0, offset)
         letters = offset - o0 - (k - k0)  # letters in the skeleton from p0 to just after word k - 1
         skel, marks = self.skel, self.marks
-        # A lower bound: the letters, plus one space after each word before the last one.
-        pos = p0 + letters + max(k - k0 - 1, 0)
+        # A lower bound: the letters, plus one space after each word before the last one (in scripts written
+        # without spaces, words may follow each other directly).
+        pos = p0 + letters + (0 if self.nospace else max(k - k0 - 1, 0))
         have = pos - p0 - skel.count(" ", p0, pos) - (skel.count(ACRO_MARK, p0, pos) if marks else 0)
         while have < letters:
             step = letters - have
@@ -229,28 +279,59 @@ class Prepared:
         gap_end = _GAP_RE.match(skel, pos).end()  # type: ignore[union-attr]  # matches the empty string
         space = skel.rfind(" ", pos, gap_end)
         start = space + 1 if space >= 0 else pos
-        end = _WORD_RE.match(skel, start).end()  # type: ignore[union-attr]
+        if self.nospace:
+            end = self._word_end(start, self.lower.find(" ", offset) - offset)
+        else:
+            end = _WORD_RE.match(skel, start).end()  # type: ignore[union-attr]
         self._cursors[fld] = (offset, k, start)
         base = self.starts[fld]
-        if marks and ACRO_MARK in skel[start:end] and self.texts[fld][end - base : end - base + 1] == ".":
+        if self.grown:
+            start, end, base = self._display(start), self._display(end), self._display(base)
+        text = self.texts[fld]
+        if marks and text[end - base : end - base + 1] == "." and "." in text[start - base : end - base]:
             end += 1  # show an acronym with its final dot ("U.S." rather than "U.S")
         got = self._located[offset] = (fld, start - base, end - base, k)
         return got
+
+    def _word_end(self, start: int, letters: int) -> int:
+        """The skeleton offset after ``letters`` letters from ``start`` and the marks that follow them (a word
+        of a script written without spaces ends where the next character starts)."""
+        skel, end = self.skel, start + letters
+        if self.marks and ACRO_MARK in skel[start:end]:
+            end, seen = start, 0
+            while seen < letters:
+                seen += skel[end] != ACRO_MARK
+                end += 1
+        while end < len(skel) and skel[end] == ACRO_MARK:
+            end += 1
+        return end
+
+    def _display(self, pos: int) -> int:
+        """A folded offset as an offset in the display text (see ``fold_mapped``)."""
+        return pos - bisect_left(self.grown, pos)
 
 
 def prepare(title: str, summary: str, content: str) -> Prepared:
     """Clean, fold and tokenise an item's three fields into one word stream."""
     texts = (clean(title), clean(summary), clean(content))
     joined = FIELD_SEP.join(t.replace(FIELD_SEP, " ") if FIELD_SEP in t else t for t in texts)
-    skel = _stream_skeleton(fold(joined))
+    folded, grown = fold_mapped(joined)
+    skel = _stream_skeleton(folded)
     marks = ACRO_MARK in skel
-    cased = " " + skel.replace(FIELD_SEP, f" {FIELD_SEP} ") + " "
-    if marks:
-        cased = cased.replace(ACRO_MARK, "")
-    # Squeeze runs of spaces so word N follows exactly N+1 spaces; a few replace() passes beat split/join 5x.
-    while "  " in cased:
-        cased = cased.replace("  ", " ")
-    b0 = cased.index(FIELD_SEP)
-    s1 = len(texts[0]) + 1
-    starts = (0, s1, s1 + len(texts[1]) + 1)
-    return Prepared(texts, skel, starts, cased, cased.lower(), (b0, cased.index(FIELD_SEP, b0 + 1)), marks)
+    nospace = not folded.isascii() and has_nospace(skel)
+    stream = _stream(skel, marks, nospace)
+    b0 = stream.index(FIELD_SEP)
+    s1 = folded.index(FIELD_SEP)
+    starts = (0, s1 + 1, folded.index(FIELD_SEP, s1 + 1) + 1)
+    return Prepared(
+        texts,
+        folded,
+        skel,
+        starts,
+        stream,
+        lower(stream),
+        (b0, stream.index(FIELD_SEP, b0 + 1)),
+        marks,
+        nospace,
+        grown,
+    )
