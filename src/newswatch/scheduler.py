@@ -32,6 +32,7 @@ TICK_S = 1.0  # longest sleep between two looks at the schedule
 # A claimed feed is held this long past its fetch timeout (for parsing and recording); a worker that dies
 # holding it gives it back then.
 FEED_HOLD_MARGIN_S = 10.0
+STORE_RETRY_S = 2.0  # a poll cut short by a store error is tried again this soon (if the store answers)
 RENEW_CHECK_S = 5.0  # how often WebSub subscriptions are checked for renewal
 
 
@@ -174,6 +175,10 @@ class Scheduler:
             await self.pipeline.poll(feed)  # its commit sets the feed's real next poll time
         except StoreError as exc:
             log.warning("store unavailable while polling %s (%s); it will be polled again", feed.url, exc)
+            # The claim moved the feed's due time past the fetch timeout; once the store answers again, the
+            # feed should not wait that long for its next try.
+            with contextlib.suppress(StoreError):
+                await store.schedule({feed.url: time.time() + STORE_RETRY_S})
         except Exception:  # a bug must not stop the other feeds: say it loudly, retry later, carry on
             log.exception("polling %s failed unexpectedly; retrying in %.0fs", feed.url, feed.interval)
             with contextlib.suppress(StoreError):
