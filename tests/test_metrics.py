@@ -194,11 +194,11 @@ async def test_instrument_store_times_every_call_on_the_real_store(tmp_path: Pat
     store = SQLiteStore(tmp_path / "s.db")
     timed = instrument_store(store, m)
     await timed.ping()
-    await timed.set_feed_state("https://example.org/rss", {"etag": "x"})
+    await timed.set_feed_states({"https://example.org/rss": {"etag": "x"}})
     assert await timed.get_feed_state("https://example.org/rss") == {"etag": "x"}
     await timed.close()
     assert sample(m, "newswatch_store_operation_duration_seconds_count", op="ping") == 1
-    assert sample(m, "newswatch_store_operation_duration_seconds_count", op="set_feed_state") == 1
+    assert sample(m, "newswatch_store_operation_duration_seconds_count", op="set_feed_states") == 1
     assert sample(m, "newswatch_store_operation_duration_seconds_count", op="get_feed_state") == 1
     assert sample(m, "newswatch_store_operation_duration_seconds_count", op="close") is None
 

@@ -262,7 +262,7 @@ class Pipeline:
         for p in polled:
             p.report.new = new_by_feed[p.report.feed.url]
             report.feeds.append(p.report)
-            await self.commit(p)
+        await self.commit(*polled)
         await self.flush_doc_freq(force=True)
         return report
 
@@ -369,36 +369,43 @@ class Pipeline:
         report = FeedReport(feed, label, "ok", items=len(parsed.items))
         return Polled(report, parsed.items, state, updates, ttl=parsed.ttl, **hints)
 
-    async def commit(self, polled: Polled) -> None:
-        """Save a polled feed's state with its next poll time, and raise an ops alert when its health changed."""
-        feed = polled.report.feed
+    async def commit(self, *polled: Polled) -> None:
+        """Save polled feeds' states with their next poll times (one store call for all), and raise an ops alert
+        for each feed whose health changed."""
+        states: dict[str, dict[str, Any]] = {}
+        due: dict[str, float] = {}
+        changes = []
         now = self.clock().timestamp()
-        outcome = PollOutcome(
-            status=polled.report.status,
-            new_items=polled.report.new,
-            error=polled.report.error,
-            retry_after=polled.retry_after,
-            max_age=polled.max_age,
-            feed_ttl=polled.ttl,
-        )
-        sched = self.config.schedule
-        interval = feed.interval
-        if self._pushed(feed):
-            # The hub pushes new items; polling stays as a slow safety net for a hub that falls silent.
-            interval = max(interval, sched.max_interval)
-        when, fields = next_poll(
-            polled.state_before, outcome, interval, sched.max_interval, now, self._rng,
-            backoff_cap=sched.backoff_cap,
-        )  # fmt: skip
-        state = {**polled.state_before, **polled.updates, **fields}
-        state["items_seen"] = int(state.get("items_seen") or 0) + polled.report.new
-        change = health_transition(polled.state_before, state, self.config.ops.feed_down_after, now)
-        if change == "down":
-            state["down_alerted"] = True
-        await self.store.set_feed_state(feed.url, state)
-        await self.store.schedule({feed.url: when})
-        if change is not None:
-            await self._ops_alert(polled.report, change, state)
+        for p in polled:
+            feed = p.report.feed
+            outcome = PollOutcome(status=p.report.status, new_items=p.report.new, error=p.report.error,
+                                  retry_after=p.retry_after, max_age=p.max_age, feed_ttl=p.ttl)  # fmt: skip
+            sched = self.config.schedule
+            interval = feed.interval
+            if self._pushed(feed):
+                # The hub pushes new items; polling stays as a slow safety net for a hub that falls silent.
+                interval = max(interval, sched.max_interval)
+            when, fields = next_poll(
+                p.state_before,
+                outcome,
+                interval,
+                sched.max_interval,
+                now,
+                self._rng,
+                backoff_cap=sched.backoff_cap,
+            )
+            state = {**p.state_before, **p.updates, **fields}
+            state["items_seen"] = int(state.get("items_seen") or 0) + p.report.new
+            change = health_transition(p.state_before, state, self.config.ops.feed_down_after, now)
+            if change == "down":
+                state["down_alerted"] = True
+            states[feed.url], due[feed.url] = state, when
+            if change is not None:
+                changes.append((p.report, change, state))
+        await self.store.set_feed_states(states)
+        await self.store.schedule(due)
+        for report, change, state in changes:
+            await self._ops_alert(report, change, state)
 
     # ------------------------------------------------------------------------------------------ push
 

@@ -288,7 +288,9 @@ async def test_sigterm_keeps_the_grace_period_and_the_next_start_delivers_the_re
         # What is left is exactly what was not delivered (plus, at most, the one cut in flight).
         assert ITEMS <= left + len(set(first_run)) <= ITEMS + 1, (left, first_run)
 
-        slack.delay = 0.0  # the next start only has to deliver the rest; a slow Slack was the first run's point
+        slack.delay = (
+            0.0  # the next start only has to deliver the rest; a slow Slack was the first run's point
+        )
         again = await start(cfg, "--once")
         await asyncio.wait_for(again.wait(), 120)
         assert again.returncode == 0, child_log(cfg)
@@ -314,7 +316,9 @@ async def test_a_second_signal_exits_at_once_and_loses_nothing(tmp_path: Path, s
         assert "stopping at once" in log and "left_in_outbox=" in last_line(cfg)
         assert len(set(delivered(slack))) < ITEMS  # it really was cut short
 
-        slack.delay = 0.0  # the next start only has to deliver the rest; a slow Slack was the first run's point
+        slack.delay = (
+            0.0  # the next start only has to deliver the rest; a slow Slack was the first run's point
+        )
         again = await start(cfg, "--once")
         await asyncio.wait_for(again.wait(), 120)
         assert again.returncode == 0, child_log(cfg)

@@ -246,7 +246,7 @@ async def test_count_window(store: Store) -> None:
 
 async def test_feed_state_round_trip(store: Store) -> None:
     assert await store.get_feed_state("https://example.org/rss") is None
-    await store.set_feed_state("https://example.org/rss", {"etag": '"v1"', "failures": 0})
+    await store.set_feed_states({"https://example.org/rss": {"etag": '"v1"', "failures": 0}})
     assert await store.get_feed_state("https://example.org/rss") == {"etag": '"v1"', "failures": 0}
 
 

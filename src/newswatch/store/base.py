@@ -200,7 +200,9 @@ class Store(Protocol):
         """The fetch state last saved for a feed (validators, errors, schedule), or None."""
         ...
 
-    async def set_feed_state(self, feed_url: str, state: dict[str, Any]) -> None: ...
+    async def set_feed_states(self, states: Mapping[str, dict[str, Any]]) -> None:
+        """Save the fetch state of several feeds at once."""
+        ...
 
     # ---------------------------------------------------------------------------------------------- lifecycle
     async def ping(self) -> None:

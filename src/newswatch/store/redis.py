@@ -366,8 +366,12 @@ class RedisStore:
         raw = await self._call(self._r.get(C.FEED_PREFIX + feed_url))
         return cast(dict[str, Any], json.loads(raw)) if raw else None
 
-    async def set_feed_state(self, feed_url: str, state: dict[str, Any]) -> None:
-        await self._call(self._r.set(C.FEED_PREFIX + feed_url, json.dumps(state, sort_keys=True)))
+    async def set_feed_states(self, states: Mapping[str, dict[str, Any]]) -> None:
+        if states:
+            mapping = {
+                C.FEED_PREFIX + url: json.dumps(state, sort_keys=True) for url, state in states.items()
+            }
+            await self._call(self._r.mset(mapping))
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 

@@ -170,7 +170,7 @@ class SQLiteStore:
         def op(db: sqlite3.Connection) -> list[Recorded]:
             now = self._clock()
             with self._tx(db):
-                facts = [self._facts(db, s, queries(s, stories), now) for s in batch]
+                facts = self._facts(db, batch, stories, now)
                 plan = plan_batch(batch, facts, stories, now)
                 entries = self._apply(db, plan, now)
             return plan.recorded(entries)
@@ -178,33 +178,53 @@ class SQLiteStore:
         return await self._run(op)
 
     def _facts(
-        self, db: sqlite3.Connection, sighted: Sighted, qs: Mapping[str, StoryQuery], now: float
-    ) -> ItemFacts:
-        keys = sighted.sighting.keys
-        key_ids = tuple(
-            row[0] if (row := db.execute(
-                "SELECT item_id FROM item_keys WHERE key = ? AND expires > ?", (key, now)
-            ).fetchone()) else None
-            for key in keys
-        )  # fmt: skip
-        item_id = next((i for i in key_ids if i is not None), None)
-        if item_id is None:
-            return ItemFacts(key_ids, views=self._views(db, qs, now))
-        row = db.execute("SELECT max_len FROM items WHERE item_id = ?", (item_id,)).fetchone()
-        max_len = int(row[0]) if row else 0
-        fp = sighted.sighting.fingerprint
-        if db.execute("SELECT 1 FROM item_texts WHERE item_id = ? AND fp = ?", (item_id, fp)).fetchone():
-            return ItemFacts(key_ids, True, max_len)  # a text seen before: nothing else matters
-        alerted: dict[str, str] = {}
-        for claim in sighted.claims:
-            row = db.execute(
-                "SELECT story FROM alerted WHERE watch = ? AND item_id = ? AND expires > ?",
-                (claim.watch, item_id, now),
-            ).fetchone()
-            if row:
-                alerted[claim.watch] = str(row[0])
-        views = self._views(db, {w: q for w, q in qs.items() if w not in alerted}, now)
-        return ItemFacts(key_ids, False, max_len, alerted, views)
+        self, db: sqlite3.Connection, batch: Sequence[Sighted], stories: BatchStories, now: float
+    ) -> list[ItemFacts]:
+        """What the store knows of a batch's sightings, in a handful of statements for the whole batch."""
+        keys = list(dict.fromkeys(k for s in batch for k in s.sighting.keys))
+        key_ids: dict[str, str] = {}
+        for part in _chunks(keys):
+            key_ids.update(
+                db.execute(
+                    f"SELECT key, item_id FROM item_keys WHERE key IN ({_marks(part)}) AND expires > ?",
+                    (*part, now),
+                )
+            )
+        ids = list({key_ids[k] for k in keys if k in key_ids})
+        max_lens: dict[str, int] = {}
+        texts: set[tuple[str, str]] = set()
+        alerted: dict[tuple[str, str], str] = {}
+        for part in _chunks(ids):
+            marks = _marks(part)
+            max_lens.update(
+                db.execute(f"SELECT item_id, max_len FROM items WHERE item_id IN ({marks})", part)
+            )
+            texts.update(db.execute(f"SELECT item_id, fp FROM item_texts WHERE item_id IN ({marks})", part))
+            for watch, item_id, story in db.execute(
+                f"SELECT watch, item_id, story FROM alerted WHERE item_id IN ({marks}) AND expires > ?",
+                (*part, now),
+            ):
+                alerted[(watch, item_id)] = story
+        out = []
+        for sighted in batch:
+            s = sighted.sighting
+            known = tuple(key_ids.get(k) for k in s.keys)
+            item_id = next((i for i in known if i is not None), None)
+            if item_id is not None and (item_id, s.fingerprint) in texts:
+                out.append(ItemFacts(known, True, int(max_lens.get(item_id, 0))))  # a text seen before
+                continue
+            mine: dict[str, str] = {}
+            max_len = 0
+            if item_id is not None:
+                mine = {
+                    c.watch: alerted[(c.watch, item_id)]
+                    for c in sighted.claims
+                    if (c.watch, item_id) in alerted
+                }
+                max_len = int(max_lens.get(item_id, 0))
+            qs = {w: q for w, q in queries(sighted, stories).items() if w not in mine}
+            out.append(ItemFacts(known, False, max_len, mine, self._views(db, qs, now)))
+        return out
 
     def _views(
         self, db: sqlite3.Connection, qs: Mapping[str, StoryQuery], now: float
@@ -247,23 +267,24 @@ class SQLiteStore:
         return views
 
     def _apply(self, db: sqlite3.Connection, plan: BatchPlan, now: float) -> list[list[str]]:
-        for w in plan.items:
-            expires = now + w.ttl
-            db.executemany(
-                "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
-                [(k, w.item_id, expires) for k in w.keys],
-            )
-            if w.new:
-                db.execute("DELETE FROM item_texts WHERE item_id = ?", (w.item_id,))  # of an expired namesake
-            db.execute(
-                "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
-                "SET max_len = excluded.max_len, expires = excluded.expires",
-                (w.item_id, w.max_len, expires),
-            )
-            db.execute(
-                "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (w.item_id, w.fingerprint)
-            )
+        db.executemany(
+            "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
+            [(k, w.item_id, now + w.ttl) for w in plan.items for k in w.keys],
+        )
+        # What an expired item of the same id left behind is forgotten.
+        db.executemany(
+            "DELETE FROM item_texts WHERE item_id = ?", [(w.item_id,) for w in plan.items if w.new]
+        )
+        db.executemany(
+            "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
+            "SET max_len = excluded.max_len, expires = excluded.expires",
+            [(w.item_id, w.max_len, now + w.ttl) for w in plan.items],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)",
+            [(w.item_id, w.fingerprint) for w in plan.items],
+        )
         entries: list[list[str]] = []
         for c in plan.claims:
             if c.placement is not None:
@@ -534,16 +555,18 @@ class SQLiteStore:
 
         return await self._run(op)
 
-    async def set_feed_state(self, feed_url: str, state: dict[str, Any]) -> None:
-        payload = json.dumps(state, sort_keys=True)
+    async def set_feed_states(self, states: Mapping[str, dict[str, Any]]) -> None:
+        rows = [(url, json.dumps(state, sort_keys=True)) for url, state in states.items()]
 
         def op(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO feeds(url, state) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET state = excluded.state",
-                (feed_url, payload),
-            )
+            with self._tx(db):
+                db.executemany(
+                    "INSERT INTO feeds(url, state) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET state = excluded.state",
+                    rows,
+                )
 
-        await self._run(op)
+        if rows:
+            await self._run(op)
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -582,3 +605,15 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
         not_before=float(not_before),
         created=float(created),
     )
+
+
+_MAX_VARIABLES = 900  # SQLite's default limit is 999 bound parameters per statement (32766 since 3.32)
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _MAX_VARIABLES):
+        yield values[start : start + _MAX_VARIABLES]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
