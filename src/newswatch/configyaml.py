@@ -10,7 +10,8 @@ data; the tree is kept so an error found later (a bad value, an unset variable) 
 use ``CSafeLoader``'s built-in composer: it is recursive C code that 100,000 nested ``[`` crash with a
 segmentation fault, and it cannot be checked while it composes, so an alias bomb would be noticed only after
 the fact and without the alias's position.  On the 17,000-line benchmark config the checked Python composer
-costs about 1.5x the C one (see benchmarks/bench_config.py), far less than the pure-Python parser it replaces.
+costs about 1.3x the C one, and building plain strings without the constructor's generic dispatch wins that
+back: the whole load costs about what ``yaml.load(text, CSafeLoader)`` does (benchmarks/bench_config.py).
 """
 
 from __future__ import annotations
@@ -28,9 +29,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from newswatch import constants as C
 
 try:
-    from yaml import CSafeLoader as _BaseLoader  # libyaml: the C scanner and parser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml: same checks, pure Python, ~10x slower
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import CSafeLoader
+
+    class _Loader(Composer, CSafeLoader):
+        """libyaml's C scanner and parser under PyYAML's Python composer (first in the MRO, so it replaces the
+        C composer), the safe constructor and the standard resolver."""
+
+        def __init__(self, text: str) -> None:
+            CSafeLoader.__init__(self, text)
+            Composer.__init__(self)
+
+except ImportError:  # PyYAML built without libyaml: the same checks on the pure-Python parser, ~10x slower
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 Loc = tuple[str | int, ...]
 
@@ -81,13 +91,21 @@ def load_yaml(text: str) -> YamlDocument:
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or str(exc)
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
         raise YamlProblem(
             f"invalid YAML: {problem}",
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error (control characters) without a position
+    except yaml.reader.ReaderError as exc:  # a control character: its position counts bytes or characters
+        char = exc.character  # (depending on the parser), so find the character itself for the line
+        at = text.find(chr(char)) if isinstance(char, int) else -1
+        code = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        raise YamlProblem(
+            f"invalid YAML: {exc.reason} (character {code})",
+            text.count("\n", 0, at) + 1 if at >= 0 else None,
+        ) from None
+    except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
@@ -99,8 +117,8 @@ def display_tag(tag: str) -> str:
     return "!!" + tag.removeprefix(_STD) if tag.startswith(_STD) else tag
 
 
-class _CheckedLoader(Composer, _BaseLoader):
-    """PyYAML's Composer over libyaml's events (first in the MRO, so it replaces the C composer), checking:
+class _CheckedLoader(_Loader):
+    """PyYAML's Composer over libyaml's events, checking as it composes:
 
     - nesting depth, before recursing further (the composer, constructor and our walks all recurse);
     - how many nodes aliases copy: the size of every anchored node is known when it is finished (1 for a
@@ -112,8 +130,7 @@ class _CheckedLoader(Composer, _BaseLoader):
     """
 
     def __init__(self, text: str) -> None:
-        _BaseLoader.__init__(self, text)
-        Composer.__init__(self)
+        _Loader.__init__(self, text)
         self._path: list[Any] = []  # index of each open node: a key node, a list position, None for a key
         self._sizes: dict[int, int] = {}  # id(anchored node) -> its expanded size, once finished
         self._open: list[int] = [0]  # expanded size so far of each open collection (and of the document)

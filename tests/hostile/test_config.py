@@ -59,15 +59,15 @@ def bomb(levels: int = 9, width: int = 9, *, block: bool = False) -> str:
     return "".join(out)
 
 
-def blowing_alias(levels: int = 9, width: int = 9) -> tuple[int, int]:
-    """(level, position) of the first alias whose copies pass the budget, counted the slow way: the expanded
-    size of each level, and the copies the aliases before it made."""
+def blowing_alias(levels: int = 9, width: int = 9) -> tuple[int, int, int]:
+    """(level, position, nodes it copies) of the first alias whose copies pass the budget, counted the slow
+    way: the expanded size of each level, and the copies the aliases before it made."""
     size, copied = 1 + width, 0
     for level in range(1, levels):
         for position in range(width):
             copied += size
             if copied > C.MAX_CONFIG_ALIAS_NODES:
-                return level, position
+                return level, position, size
         size = 1 + width * size
     raise AssertionError("the bomb is too small to pass the budget")
 
@@ -116,10 +116,10 @@ def test_alias_bomb_is_refused_fast_and_small(tmp_path: Path, block: bool) -> No
     path = write(tmp_path, "feeds: []\n" + text)
     code, err, stats = check_in_child(path, tmp_path)
     assert code == EXIT_CONFIG, err
-    level, position = blowing_alias()
+    level, position, size = blowing_alias()
     # The line of the alias itself: on its level's line (flow) or on its own line (block).
     line = 2 + (level * 10 + 1 + position if block else level)
-    assert f"{path}:{line}: l{level}[{position}]: alias *l{level - 1} copies" in err, err
+    assert f"{path}:{line}: l{level}[{position}]: alias *l{level - 1} copies {size:,} nodes" in err, err
     assert "alias bomb" in err and "Traceback" not in err
     assert stats["cpu"] < 2.0 and stats["wall"] < 2.0, stats
     assert stats["peak_mb"] < 100, stats
@@ -165,7 +165,19 @@ CHECK_CASES = {
         "feeds: &a [*a]\n",
         "cfg.yaml:1: feeds[0]: alias *a refers to a collection that contains it",
     ),
-    "invalid YAML": ("feeds: [\n", "invalid YAML"),
+    "invalid YAML": ("feeds: [\n", "cfg.yaml:2:1: invalid YAML: while parsing a flow node"),
+    "control character": (
+        'feeds: []\nstore: "a\x00b"\n',
+        "cfg.yaml:2: invalid YAML: control characters are not",
+    ),
+    "undefined alias": (
+        "feeds: []\nwatches: *nope\n",
+        "cfg.yaml:2:10: invalid YAML: found undefined alias 'nope'",
+    ),
+    "two documents": (
+        "feeds: []\n---\nfeeds: []\n",
+        "cfg.yaml:2:1: invalid YAML: expected a single document",
+    ),
     "number too long to convert": ("seen_ttl: " + "9" * 5000 + "\n", "cfg.yaml:1: invalid value: Exceeds"),
     "date that does not exist": ("max_item_age: 2025-13-45\n", "cfg.yaml:1: invalid value: month must be"),
     "infinite duration": ("seen_ttl: .inf\n", "cfg.yaml:1: seen_ttl: a duration must be a finite number"),
@@ -271,6 +283,40 @@ def test_real_anchors_and_merge_keys_still_load(tmp_path: Path) -> None:
     assert len(cfg.entities) == 201 and all(len(e.aliases) == 5 for e in cfg.entities.values())
 
 
+def test_without_libyaml_the_same_checks_hold(tmp_path: Path) -> None:
+    # PyYAML built without libyaml has no CSafeLoader: the pure-Python parser is used, with the same checks.
+    big = "".join(f"  e{i}: {{aliases: [Name{i}, N{i}]}}\n" for i in range(300))
+    good = write(tmp_path, "feeds: []\nentities:\n" + big, "good.yaml")
+    code = (
+        "import yaml\n"
+        "del yaml.CSafeLoader\n"
+        "from newswatch.configyaml import YamlProblem, _CheckedLoader, load_yaml\n"
+        "assert yaml.SafeLoader in _CheckedLoader.__mro__\n"
+        f"print(len(load_yaml(open({str(good)!r}).read()).data['entities']))\n"
+        "for text in ("
+        + repr(bomb())
+        + ", 'a: 1\\na: 2\\n', 'a: !!python/name:os.system\\n', 'a: ' + '[' * 100000):\n"
+        "    try:\n"
+        "        load_yaml(text)\n"
+        "    except YamlProblem as exc:\n"
+        "        print(exc.line, exc.message.split(';')[0])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    level, _, size = blowing_alias()
+    budget = C.MAX_CONFIG_ALIAS_NODES
+    assert proc.stdout.splitlines() == [
+        "300",
+        f"{level + 1} alias *l{level - 1} copies {size:,} nodes and brings what aliases copy past {budget:,} nodes",
+        "2 defined on line 1 and again on line 2",
+        "1 unknown tag !!python/name:os.system: a config holds plain values (text, numbers, true/false, null, lists and mappings)",
+        f"1 nested more than {C.MAX_CONFIG_DEPTH} levels deep",
+    ]
+
+
 # ------------------------------------------------------------------------------------------------ reload
 
 
@@ -309,7 +355,7 @@ def item_url(i: int) -> str:
 
 def bad_reloads(good: str) -> dict[str, tuple[str, str]]:
     """What SIGHUP meets, and a fragment of the one line that must say why."""
-    level, _ = blowing_alias()
+    level, _, _ = blowing_alias()
     return {
         "alias bomb": (good + bomb(), f"alias *l{level - 1} copies"),
         "deep nesting": (good + "x: " + "[" * 100_000 + "]" * 100_000 + "\n", "levels deep"),
