@@ -83,14 +83,14 @@ class ReloadOnSignal:
 
     def __init__(self, path: Path, app: App, scheduler: Scheduler) -> None:
         self._args = (path, app, scheduler)
-        self._task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # the reload running or last run, to await it
         self._again = False
 
     def __call__(self) -> None:
-        if self._task is not None and not self._task.done():
+        if self.task is not None and not self.task.done():
             self._again = True
             return
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="config-reload")
+        self.task = asyncio.get_running_loop().create_task(self._run(), name="config-reload")
 
     async def _run(self) -> None:
         while True:

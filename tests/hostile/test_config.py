@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -19,8 +20,11 @@ import aiohttp
 import pytest
 
 from newswatch import constants as C
+from newswatch.app import open_app
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 from newswatch.config import load_config
+from newswatch.reload import ReloadOnSignal, reload_config
+from newswatch.scheduler import Scheduler
 from tests.conftest import free_port
 from tests.feedserver import FeedServer
 from tests.test_resilience import feed_xml, wait_for
@@ -318,6 +322,41 @@ def test_without_libyaml_the_same_checks_hold(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ reload
+
+
+async def test_reload_takes_a_valid_file_and_keeps_the_running_one_otherwise(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = write(tmp_path, feed_xml(0, 1), "feed.xml")
+    good = GOOD.format(store=store_url, feed=feed, jsonl=tmp_path / "a.jsonl", extra="")
+    cfg = write(tmp_path, good, "newswatch.yaml")
+    caplog.set_level(logging.INFO, logger="newswatch")
+    async with open_app(load_config(cfg)) as app:
+        scheduler = Scheduler(app.pipeline)
+        cfg.write_text(good + bomb(), encoding="utf-8")
+        assert await reload_config(cfg, app, scheduler) is False
+        assert [w.name for w in app.loaded.config.watches] == ["all"]
+        assert [w.name for w in app.pipeline.config.watches] == ["all"]
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and "\n" not in errors[0], errors
+        assert errors[0].startswith("config reload rejected, still running the previous config: ")
+        assert "alias bomb" in errors[0]
+
+        # Two signals while a reload is reading the file: one more reload after it, not two.
+        two = good.replace("watches:\n", "watches:\n  - {name: second, query: '*'}\n")
+        cfg.write_text(two, encoding="utf-8")
+        handler = ReloadOnSignal(cfg, app, scheduler)
+        handler()
+        await asyncio.sleep(0)  # the reload starts: its thread reads the file
+        handler()
+        handler()
+        assert handler.task is not None
+        await handler.task
+        assert [w.name for w in app.pipeline.config.watches] == ["second", "all"]
+        assert [r.getMessage() for r in caplog.records].count("config reloaded: 1 feeds, 2 watches") == 2
+        sample = app.metrics.registry.get_sample_value
+        assert sample("newswatch_config_reloads_total", {"result": "ok"}) == 2
+        assert sample("newswatch_config_reloads_total", {"result": "rejected"}) == 1
 
 
 async def start_service(cfg: Path, stats: Path) -> asyncio.subprocess.Process:
