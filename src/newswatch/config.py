@@ -2,7 +2,8 @@
 
 Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
 message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
-a contract with users' files: extend them, never rename them.
+a contract with users' files: extend them, never rename them.  Reading the YAML safely (one libyaml parse, alias
+bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py.
 """
 
 from __future__ import annotations

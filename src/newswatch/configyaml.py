@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.composer import Composer
@@ -158,7 +158,8 @@ class _CheckedLoader(_Loader):
                 loc=self._loc()[:2],  # where it starts: the whole path would be as long as the nesting
             )
         if type(event) is AliasEvent:
-            node: Any = super().compose_node(parent, index)  # the anchored node (or "undefined alias")
+            # The anchored node itself (or PyYAML's "found undefined alias" error); the stubs allow None.
+            node = cast(Node, super().compose_node(parent, index))
             size = self._sizes.get(id(node))
             if size is None:
                 raise YamlProblem(
@@ -177,7 +178,7 @@ class _CheckedLoader(_Loader):
                 )
         else:
             self._open.append(1)
-            node = super().compose_node(parent, index)
+            node = cast(Node, super().compose_node(parent, index))
             size = self._open.pop()
             if event.anchor is not None:
                 self._sizes[id(node)] = size
@@ -185,7 +186,7 @@ class _CheckedLoader(_Loader):
                 raise _unknown_tag(node.tag, _line(node.start_mark), self._loc())
         self._open[-1] += size
         self._path.pop()
-        return node  # type: ignore[no-any-return]
+        return node
 
     def compose_mapping_node(self, anchor: Any) -> MappingNode:  # (the stubs mistype the anchor)
         node = super().compose_mapping_node(anchor)

@@ -130,7 +130,7 @@ def test_alias_bomb_is_refused_fast_and_small(tmp_path: Path, block: bool) -> No
 
 
 def test_nesting_that_crashes_libyaml_is_refused(tmp_path: Path) -> None:
-    # libyaml's C composer (CSafeLoader) dies of a segmentation fault on this; ours stops at the depth limit.
+    # PyYAML's C composer (CSafeLoader) dies of a segmentation fault on this; ours stops at the depth limit.
     path = write(tmp_path, "feeds: []\nwatches: " + "[" * 100_000 + "]" * 100_000 + "\n")
     code, err, stats = check_in_child(path, tmp_path)
     assert code == EXIT_CONFIG, err
