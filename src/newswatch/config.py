@@ -206,7 +206,8 @@ class Config(_Strict):
         if v is None or v == "":
             return None
         if not v.startswith(("redis://", "rediss://", "unix://", "sqlite://")):
-            raise ValueError(f"{v!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+            # (the value is not repeated: a store URL may carry a password)
+            raise ValueError("is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
         return v
 
     @field_validator("watches")

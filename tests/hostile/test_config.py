@@ -185,6 +185,10 @@ CHECK_CASES = {
     "number too long to convert": ("seen_ttl: " + "9" * 5000 + "\n", "cfg.yaml:1: invalid value: Exceeds"),
     "date that does not exist": ("max_item_age: 2025-13-45\n", "cfg.yaml:1: invalid value: month must be"),
     "infinite duration": ("seen_ttl: .inf\n", "cfg.yaml:1: seen_ttl: a duration must be a finite number"),
+    "store URL with a typo and a password": (
+        "store: redi://:hunter2@localhost:6379/0\n",
+        "cfg.yaml:1: store: is not a store URL; use redis://",
+    ),
     "base_url with user:pass@": (
         "notify:\n  slack:\n    token: xoxb-1\n    base_url: https://bob:hunter2@slack.example/api/\n",
         "cfg.yaml:4: notify.slack.base_url: must not contain a user name or password",
