@@ -79,4 +79,7 @@ def redact_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "(invalid URL)"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}"
+    host = parts.hostname or ""
+    return (
+        f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}"  # an IPv6 address keeps its brackets
+    )

@@ -16,6 +16,7 @@ import pytest
 from newswatch import constants as C
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 from newswatch.config import load_config
+from newswatch.configvalues import redact_url
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")  # children import the code under test
 # Children run with their data segment capped, so a regression fails the test instead of eating the machine.
@@ -251,6 +252,19 @@ def test_check_lists_the_slack_webhook_without_its_secret(
     assert "hunter2" not in out + err and "bob" not in out
     cfg = load_config(write(tmp_path, text)).config
     assert "hunter2" not in repr(cfg) and "hunter2" not in str(cfg.notify)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.slack.com/services/T0/B0/hunter2", "https://hooks.slack.com"),
+        ("https://bob:hunter2@hooks.example.org:8443/in?key=hunter2", "https://hooks.example.org:8443"),
+        ("http://[::1]:9000/hunter2", "http://[::1]:9000"),
+        ("https://hooks.example.org:99999/hunter2", "(invalid URL)"),
+    ],
+)
+def test_webhook_urls_are_shown_by_scheme_and_host(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
 
 
 def test_empty_slack_webhook_means_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
