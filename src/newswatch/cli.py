@@ -14,17 +14,24 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from newswatch import __version__
-from newswatch.config import ConfigError, LoadedConfig, WebSubConfig, format_duration, load_config, store_url
+from newswatch.config import (
+    ConfigError,
+    LoadedConfig,
+    NotifyConfig,
+    WebSubConfig,
+    format_duration,
+    load_config,
+    store_url,
+)
+from newswatch.configvalues import redact_url
 from newswatch.logs import setup_logging
 from newswatch.models import Item
 
 if TYPE_CHECKING:
     from newswatch.app import App
-    from newswatch.scheduler import Scheduler
     from newswatch.store.base import Store
 
 T = TypeVar("T")
@@ -208,19 +215,29 @@ def check(loaded: LoadedConfig) -> int:
             + (f"  → {channel}" if channel and cfg.notify.slack_enabled else "")
             + "\n"
         )
-    targets = []
-    if cfg.notify.jsonl:
-        targets.append("JSONL to stdout" if cfg.notify.jsonl == "-" else f"JSONL to {cfg.notify.jsonl}")
-    if cfg.notify.slack_enabled and slack:
-        targets.append(f"Slack via {slack.base_url} (default channel {slack.channel or 'none'})")
-    elif cfg.notify.jsonl != "-":
-        targets.append("console")
-    out.write(f"notify: {', '.join(targets)}\n")
+    out.write(f"notify: {', '.join(_notify_targets(cfg.notify))}\n")
     if problems:
         sys.stderr.write("newswatch: problems:\n" + "\n".join(problems) + "\n")
         return EXIT_PROBLEMS
     out.write("config OK\n")
     return EXIT_OK
+
+
+def _notify_targets(n: NotifyConfig) -> list[str]:
+    """Where alerts go, as pipeline.watch_targets routes them; webhook URLs are secrets: scheme and host only."""
+    targets = []
+    if n.jsonl:
+        targets.append("JSONL to stdout" if n.jsonl == "-" else f"JSONL to {n.jsonl}")
+    if n.slack_enabled and n.slack:
+        targets.append(f"Slack via {n.slack.base_url} (default channel {n.slack.channel or 'none'})")
+    if n.slack_webhook:
+        targets.append(f"Slack incoming webhook ({redact_url(n.slack_webhook)})")
+    if n.webhook:
+        signed = ", signed" if n.webhook.secret else ""
+        targets.append(f"JSON webhook ({redact_url(n.webhook.url)}{signed})")
+    if not n.slack_enabled and not n.slack_webhook and n.jsonl != "-":
+        targets.append("console")  # without Slack, alerts still reach a person
+    return targets
 
 
 def _redacted_store(url: str) -> str:
@@ -243,6 +260,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
                 report = await app.pipeline.run_once()
                 log.info(report.summary())
                 return EXIT_OK
+            from newswatch.reload import ReloadOnSignal
             from newswatch.scheduler import Scheduler
 
             scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
@@ -253,9 +271,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, scheduler.signalled, stop, sig.name)
-            loop.add_signal_handler(
-                signal.SIGHUP, lambda: app.tasks.spawn("config reload", _reload(loaded.path, app, scheduler))
-            )
+            loop.add_signal_handler(signal.SIGHUP, ReloadOnSignal(loaded.path, app, scheduler))
             log.info(
                 "watching %d feeds for %d watches; Ctrl-C to stop%s",
                 len(loaded.config.feeds),
@@ -323,30 +339,6 @@ async def outbox(loaded: LoadedConfig, *, purge: bool = False) -> int:
         return EXIT_STARTUP
     print(text)
     return EXIT_OK
-
-
-async def _reload(path: Path, app: App, scheduler: Scheduler) -> None:
-    """SIGHUP: check the config file again and take it if it is valid; otherwise keep the running one."""
-    try:
-        fresh = load_config(path)
-        problems = _watch_problems(fresh)
-        if problems:
-            raise ConfigError("\n".join(problems))
-    except ConfigError as exc:
-        app.metrics.config_reloads.labels("rejected").inc()
-        log.error("config reload rejected; still running the previous config:\n%s", exc)
-        return
-    old = app.loaded.config
-    if (old.store, old.notify, old.http) != (fresh.config.store, fresh.config.notify, fresh.config.http):
-        log.warning("config reload: store, notify and http settings take effect only after a restart")
-    # Connections and notifiers are the running ones; routing must not name a notifier that is not there.
-    kept = fresh.config.model_copy(update={"store": old.store, "notify": old.notify, "http": old.http})
-    app.pipeline.reload(kept)
-    app.loaded = fresh
-    app.metrics.feeds_configured.set(len(fresh.config.feeds))
-    app.metrics.config_reloads.labels("ok").inc()
-    scheduler.reload()
-    log.info("config reloaded: %d feeds, %d watches", len(fresh.config.feeds), len(fresh.config.watches))
 
 
 async def replay(loaded: LoadedConfig, archive: str) -> int:

@@ -2,22 +2,26 @@
 
 Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
 message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
-a contract with users' files: extend them, never rename them.
+a contract with users' files: extend them, never rename them.  Reading the YAML safely (one libyaml parse, alias
+bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newswatch import constants as C
+from newswatch.configvalues import Duration, check_http_url, redact_url
+from newswatch.configvalues import format_duration as format_duration  # re-exported: the CLI's summaries
+from newswatch.configvalues import parse_duration as parse_duration  # re-exported: part of the config API
+from newswatch.configyaml import YamlDocument, YamlProblem, load_yaml
 
 # --------------------------------------------------------------------------------------------------------------
 # Errors
@@ -25,41 +29,6 @@ from newswatch import constants as C
 
 class ConfigError(Exception):
     """A config file that cannot be used; ``str()`` is the message to show the user."""
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Durations: 30s, 5m, 2h, 1d, 1w (or a bare number of seconds)
-
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
-
-
-def parse_duration(value: Any) -> Any:
-    """Seconds from ``30s``/``5m``/``2h``/``1d``/``1w`` or a number; anything else is left to pydantic."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 30s, 5m, 2h or 1d")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if not m:
-            raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 2h or 1d")
-        return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact form of a duration, for summaries (``300`` → ``5m``)."""
-    for unit in ("w", "d", "h", "m"):
-        size = _UNIT_SECONDS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -122,11 +91,16 @@ class FloodConfig(_Strict):
 
 
 class WebhookConfig(_Strict):
-    url: str = Field(min_length=1)
+    url: str = Field(min_length=1)  # may carry user:pass@ (HTTP basic auth for the receiving end)
     secret: str | None = None  # HMAC-SHA256 key for the X-Newswatch-Signature header
 
-    def __repr__(self) -> str:
-        return f"WebhookConfig(url={self.url!r}, secret={'***' if self.secret else None})"
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        return check_http_url(v, "https://example.org/hook", userinfo=True)
+
+    def __repr__(self) -> str:  # the URL's path and credentials may be its secret
+        return f"WebhookConfig(url={redact_url(self.url)!r}, secret={'***' if self.secret else None})"
 
     __str__ = __repr__
 
@@ -139,7 +113,10 @@ class SlackConfig(_Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _trailing_slash(cls, v: str) -> str:
+    def _base_url(cls, v: str) -> str:
+        # No user:pass@: Slack is authenticated by the token, and aiohttp refuses a request that carries both
+        # (a ValueError at the first API call, which used to end `run` with a traceback).
+        check_http_url(v, C.DEFAULT_SLACK_BASE_URL, userinfo=False)
         return v if v.endswith("/") else v + "/"
 
     def __repr__(self) -> str:  # never print the token
@@ -151,12 +128,21 @@ class SlackConfig(_Strict):
 class NotifyConfig(_Strict):
     jsonl: str | None = None  # a path or "-" for stdout
     slack: SlackConfig | None = None
-    slack_webhook: str | None = None  # an incoming-webhook URL (no threads); use ${SLACK_WEBHOOK_URL}
+    # An incoming-webhook URL (no threads); use ${SLACK_WEBHOOK_URL}.  Empty means off.  Kept out of repr():
+    # the URL is the credential.
+    slack_webhook: str | None = Field(default=None, repr=False)
     webhook: WebhookConfig | None = None  # generic JSON webhook
     flood: FloodConfig = Field(default_factory=FloodConfig)
     shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
     # Parked records (undeliverable as configured) are deleted this long after they were parked.
     parked_ttl: Annotated[Duration, Field(gt=0)] = C.DEFAULT_PARKED_TTL_S
+
+    @field_validator("slack_webhook")
+    @classmethod
+    def _slack_webhook_url(cls, v: str | None) -> str | None:
+        if not v:  # `${SLACK_WEBHOOK_URL:-}` with the variable unset: no webhook
+            return None
+        return check_http_url(v, "https://hooks.slack.com/services/…", userinfo=False)
 
     @property
     def slack_enabled(self) -> bool:
@@ -224,7 +210,8 @@ class Config(_Strict):
         if v is None or v == "":
             return None
         if not v.startswith(("redis://", "rediss://", "unix://", "sqlite://")):
-            raise ValueError(f"{v!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+            # (the value is not repeated: a store URL may carry a password)
+            raise ValueError("is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
         return v
 
     @field_validator("watches")
@@ -291,27 +278,23 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
 
 
 def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedConfig:
+    """Validate config text; every problem is a :class:`ConfigError` naming ``path``, the line and the key."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
-    if root is None:
-        data: Any = {}
-        lines: dict[tuple[str | int, ...], int] = {}
-    else:
-        lines = dict(_node_lines(root, ()))
-        data = _expand(yaml.safe_load(text), (), environ, path, lines)
+        doc = load_yaml(text)
+    except YamlProblem as exc:
+        where = f"{path}:{exc.line}" + (f":{exc.column}" if exc.column else "") if exc.line else str(path)
+        raise ConfigError(f"{where}: " + (f"{_dotted(exc.loc)}: " if exc.loc else "") + exc.message) from None
+    data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)"
         )
+    if "${" in text:  # only then can a value hold a variable; skips a walk over a big watchlist
+        data = _expand(data, (), environ, path, doc)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, path, lines)) from None
+        raise ConfigError(_format_validation(exc, path, doc)) from None
     cfg = _resolve_paths(cfg, path.parent)
     return LoadedConfig(cfg, path)
 
@@ -326,30 +309,6 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
     return cfg.model_copy(update={"feeds": feeds})
 
 
-def _node_lines(node: yaml.Node, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], int]]:
-    """(location, 1-based line) for every key and list element in the YAML tree."""
-    yield loc, node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            yield (*loc, key), key_node.start_mark.line + 1
-            for sub_loc, line in _node_lines(value_node, (*loc, key)):
-                if sub_loc != (*loc, key):
-                    yield sub_loc, line
-    elif isinstance(node, yaml.SequenceNode):
-        for i, child in enumerate(node.value):
-            yield from _node_lines(child, (*loc, i))
-
-
-def _line_for(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
-    while True:
-        if loc in lines:
-            return lines[loc]
-        if not loc:
-            return None
-        loc = loc[:-1]
-
-
 def _dotted(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
@@ -358,12 +317,12 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 
 def _expand(
-    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, lines: Mapping[Any, int]
+    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, doc: YamlDocument
 ) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, (*loc, k), env, path, lines) for k, v in value.items()}
+        return {k: _expand(v, (*loc, k), env, path, doc) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*loc, i), env, path, lines) for i, v in enumerate(value)]
+        return [_expand(v, (*loc, i), env, path, doc) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def sub(m: re.Match[str]) -> str:
@@ -372,7 +331,7 @@ def _expand(
                 return env[name]
             if default is not None:
                 return default
-            line = _line_for(lines, loc)
+            line = doc.line_for(loc)
             raise ConfigError(
                 f"{path}:{line}: {_dotted(loc)}: environment variable {name} is not set "
                 f"(set it, or write ${{{name}:-default}})"
@@ -382,11 +341,11 @@ def _expand(
     return value
 
 
-def _format_validation(exc: ValidationError, path: Path, lines: Mapping[tuple[str | int, ...], int]) -> str:
+def _format_validation(exc: ValidationError, path: Path, doc: YamlDocument) -> str:
     out = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-        line = _line_for(lines, loc)
+        line = doc.line_for(loc)
         where = f"{path}:{line}" if line else str(path)
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {loc[-1]!r}" + _suggest(loc)

@@ -143,3 +143,9 @@ PARKED_SWEEP_S = 3600.0
 
 # Shutdown: after the grace period, how long the last look at the outbox (for the final log line) may take.
 SHUTDOWN_LAST_LOOK_S = 1.0
+
+# Config files (config.py, configyaml.py): what a YAML file may cost before it is refused.  A real config is a
+# few levels deep and uses aliases, if at all, to share a list or two; an alias bomb (nested aliases, each use a
+# full copy) grows exponentially and is refused once its copies pass the budget, before anything is expanded.
+MAX_CONFIG_DEPTH = 64  # nesting levels
+MAX_CONFIG_ALIAS_NODES = 50_000  # nodes that aliases may copy in one file, over the nodes written out

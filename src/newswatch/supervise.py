@@ -138,15 +138,17 @@ class Supervisor:
 
     # ------------------------------------------------------------------------------------------ tracked
 
-    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` once as a tracked task: cancelled by :meth:`close`, a crash logged with its traceback."""
+    def spawn(self, name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+        """Run ``work`` once as a tracked task: cancelled by :meth:`close`, a crash logged with its traceback.
+        Returns the task, or None when shutting down (``work`` is then not run)."""
         if self._closed:
             work.close()  # never awaited: close it so Python does not warn about it
             log.debug("task not started: shutting down", extra={"task": name})
-            return
+            return None
         task = asyncio.create_task(work, name=name)
         self._spawned.add(task)
         task.add_done_callback(self._spawn_done)
+        return task
 
     def _spawn_done(self, task: asyncio.Task[None]) -> None:
         self._spawned.discard(task)
