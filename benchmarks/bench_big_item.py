@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from baseline import BEFORE_ISSUES_11_15, load_baseline
+from newswatch.cli.match import run_match
 from newswatch.config import WatchConfig
 from newswatch.match import compile_watches
-from newswatch.match.cli import run_match
 from newswatch.models import Item
 
 SENTENCE = "Zarquon and Hamas held talks. "

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from newswatch.parse import parse_feed
+from newswatch.feeds.parse import parse_feed
 
 _PARAGRAPHS = [
     "The White House confirmed on Wednesday that a US envoy had held direct talks with Hamas officials in "

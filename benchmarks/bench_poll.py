@@ -13,7 +13,7 @@ Each measurement runs in a fresh interpreter so its peak RSS is its own:
 
 * floor: one aiohttp session fetches every feed and feedparser (defaults) parses it in a
   ProcessPoolExecutor(2), i.e. on both cores; the worker returns only the entry count.
-* ours: newswatch.fetch.fetch (bounded, conditional GET) + newswatch.parse.parse_feed in a
+* ours: newswatch.feeds.fetch.fetch (bounded, conditional GET) + newswatch.feeds.parse.parse_feed in a
   ProcessPoolExecutor(2), returning the parsed items; a first cycle, then an unchanged second cycle that sends
   the validators back and gets 304s.
 * run --once: the real pipeline (newswatch.cli.run with its process pool, JSONL sink) over a generated
@@ -158,7 +158,7 @@ def _floor_parse(body: bytes) -> int:
 
 
 def _our_parse(body: bytes, url: str, now: datetime) -> Any:
-    from newswatch.parse import parse_feed
+    from newswatch.feeds.parse import parse_feed
 
     return parse_feed(body, url, None, now)
 
@@ -196,8 +196,8 @@ async def phase_floor(port: int, n_feeds: int) -> dict[str, Any]:
 
 async def phase_ours(port: int, n_feeds: int) -> dict[str, Any]:
     from newswatch.config import FetchConfig
-    from newswatch.fetch import Validators, fetch, make_session
-    from newswatch.netguard import AddressGuard
+    from newswatch.feeds.fetch import Validators, fetch, make_session
+    from newswatch.feeds.netguard import AddressGuard
 
     urls = feed_urls(port, n_feeds)
     limits = FetchConfig()

@@ -57,8 +57,8 @@ def main() -> None:
     import feedparser
 
     from newswatch.config import EntityConfig, WatchConfig
+    from newswatch.feeds.parse import parse_feed
     from newswatch.match import compile_watches
-    from newswatch.parse import parse_feed
     from newswatch.stories import DEFAULT_PARAMS, weigh
     from newswatch.stories.sketch import sketch
 

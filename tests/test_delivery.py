@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.notify.base import Notifier
-from newswatch.notify.jsonl import JsonlNotifier
-from newswatch.notify.slack import SlackNotifier
-from newswatch.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotifier, SlackWebhookNotifier
+from newswatch.delivery.notify.base import Notifier
+from newswatch.delivery.notify.jsonl import JsonlNotifier
+from newswatch.delivery.notify.slack import SlackNotifier
+from newswatch.delivery.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotifier, SlackWebhookNotifier
+from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.stories import BatchStories, StoryFeatures, StoryParams
 from tests.slackstub import GOOD_TOKEN, SlackStub

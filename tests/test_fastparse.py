@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newswatch.fastparse import read_feed
-from newswatch.parse import FeedParseError, ParsedFeed, parse_feed
+from newswatch.feeds.fastpath import read_feed
+from newswatch.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 
 ROOT = Path(__file__).parent.parent
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 from newswatch.config import FetchConfig
-from newswatch.fetch import FetchResult, Validators, fetch, make_session
-from newswatch.netguard import AddressGuard
+from newswatch.feeds.fetch import FetchResult, Validators, fetch, make_session
+from newswatch.feeds.netguard import AddressGuard
 from tests.feedserver import FeedServer
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>

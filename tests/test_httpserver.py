@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from newswatch.httpserver import Heartbeat, OpsServer, StoreHealth, parse_listen
-from newswatch.metrics import Metrics
+from newswatch.service.http import Heartbeat, OpsServer, StoreHealth, parse_listen
+from newswatch.service.metrics import Metrics
 from newswatch.store.redis import RedisStore
 from newswatch.store.sqlite import SQLiteStore
 from tests.conftest import RedisServer

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from newswatch.logs import LogFormat, redact, setup_logging
+from newswatch.service.logs import LogFormat, redact, setup_logging
 
 TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 WEBHOOK = "https://hooks.slack.com/services/T0ABCDEF/B0ABCDEF/q1w2e3r4t5y6u7i8o9p0"

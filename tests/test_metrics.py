@@ -14,9 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from newswatch import __version__
 from newswatch.config import FetchConfig
-from newswatch.fetch import fetch
-from newswatch.metrics import CAUSES, LAG_BUCKETS, Metrics, classify_error, instrument_store
-from newswatch.parse import FeedParseError, parse_feed
+from newswatch.feeds.fetch import fetch
+from newswatch.feeds.parse import FeedParseError, parse_feed
+from newswatch.service.metrics import CAUSES, LAG_BUCKETS, Metrics, classify_error, instrument_store
 from newswatch.store.base import StoreError
 from newswatch.store.sqlite import SQLiteStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newswatch.netguard import AddressGuard, AddressRefused, refusal
+from newswatch.feeds.netguard import AddressGuard, AddressRefused, refusal
 
 
 @pytest.mark.parametrize(

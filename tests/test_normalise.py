@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from newswatch.normalise import (
+from newswatch.feeds.text import (
     canonical_url,
     html_to_text,
     item_keys,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from newswatch.config import load_config
-from newswatch.opml import OpmlError, opml_to_feeds_yaml, read_opml, run_import_opml
+from newswatch.feeds.opml import OpmlError, opml_to_feeds_yaml, read_opml, run_import_opml
 
 EXPORT = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -206,7 +206,7 @@ def test_run_import_opml_missing_file_exits_2(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_run_import_opml_reads_stdin() -> None:
-    code = "import sys; from newswatch.opml import run_import_opml; sys.exit(run_import_opml('-'))"
+    code = "import sys; from newswatch.feeds.opml import run_import_opml; sys.exit(run_import_opml('-'))"
     proc = subprocess.run(
         [sys.executable, "-c", code], input=EXPORT.encode(), capture_output=True, check=False, timeout=60
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from newswatch.normalise import canonical_url, item_keys
-from newswatch.parse import FeedParseError, ParsedFeed, parse_date, parse_feed
+from newswatch.feeds.parse import FeedParseError, ParsedFeed, parse_date, parse_feed
+from newswatch.feeds.text import canonical_url, item_keys
 
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 

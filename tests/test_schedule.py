@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from newswatch.schedule import (
+from newswatch.feeds.policy import (
     DEFAULT_BACKOFF_CAP_S,
     PollOutcome,
     health_transition,

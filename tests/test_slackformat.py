@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newswatch.notify.mrkdwn import ELLIPSIS, clip, link, link_url, units
-from newswatch.notify.slackblocks import build_digest, build_message, build_update
+from newswatch.delivery.notify.mrkdwn import ELLIPSIS, clip, link, link_url, units
+from newswatch.delivery.notify.slackblocks import build_digest, build_message, build_update
 from tests.slacklimits import check_message, mrkdwn_problems
 
 ENTITY = re.compile(r"&(amp|lt|gt);")

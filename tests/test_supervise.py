@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from newswatch.bounded import RecentIds
-from newswatch.supervise import Supervisor, describe
+from newswatch.delivery.bounded import RecentIds
+from newswatch.service.supervise import Supervisor, describe
 
 
 def crash_records(caplog: pytest.LogCaptureFixture, message: str = "task crashed") -> list[logging.LogRecord]:

@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 
 from newswatch.config import FetchConfig
-from newswatch.fetch import make_session
-from newswatch.netguard import AddressGuard
-from newswatch.websub import (
+from newswatch.feeds.fetch import make_session
+from newswatch.feeds.netguard import AddressGuard
+from newswatch.feeds.push import (
     WebSubError,
     WebSubSettings,
     WebSubSubscriber,

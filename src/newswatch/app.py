@@ -12,20 +12,20 @@ from typing import TextIO
 from newswatch import constants as C
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
 from newswatch.cpu import CpuStage, worker_count
-from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.fetch import make_session
-from newswatch.httpserver import AllHealthy, Heartbeat, OpsServer, StoreHealth
-from newswatch.metrics import Metrics, instrument_store
-from newswatch.netguard import AddressGuard
-from newswatch.notify.base import Notifier, NotifyError
-from newswatch.notify.console import ConsoleNotifier
-from newswatch.notify.jsonl import JsonlNotifier
-from newswatch.notify.slack import SlackNotifier
-from newswatch.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
+from newswatch.delivery.notify.base import Notifier, NotifyError
+from newswatch.delivery.notify.console import ConsoleNotifier
+from newswatch.delivery.notify.jsonl import JsonlNotifier
+from newswatch.delivery.notify.slack import SlackNotifier
+from newswatch.delivery.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
+from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.feeds.fetch import make_session
+from newswatch.feeds.netguard import AddressGuard
 from newswatch.pipeline import Pipeline, story_params
+from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, StoreHealth
+from newswatch.service.metrics import Metrics, instrument_store
+from newswatch.service.supervise import Supervisor
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
-from newswatch.supervise import Supervisor
 
 
 class StartupError(Exception):

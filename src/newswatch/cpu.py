@@ -24,10 +24,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from newswatch.config import EntityConfig, WatchConfig
+from newswatch.feeds.parse import FeedParseError, parse_feed
+from newswatch.feeds.text import text_fingerprint
 from newswatch.match import Matcher, compile_watches
 from newswatch.models import Item, Match
-from newswatch.normalise import text_fingerprint
-from newswatch.parse import FeedParseError, parse_feed
 from newswatch.stories import ItemSketch, StoryParams
 
 __all__ = [

@@ -28,15 +28,15 @@ import aiohttp
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.cpu import CpuStage, Outcome
-from newswatch.delivery import DIGEST_MARK, Delivery, DeliveryReport
-from newswatch.fetch import Validators, fetch
-from newswatch.metrics import Metrics, classify_error
+from newswatch.delivery.outbox import DIGEST_MARK, Delivery, DeliveryReport
+from newswatch.feeds.fetch import Validators, fetch
+from newswatch.feeds.policy import PollOutcome, health_transition, next_poll
+from newswatch.feeds.push import WebSubError, WebSubSubscriber, discover
 from newswatch.models import Item, Match
-from newswatch.schedule import PollOutcome, health_transition, next_poll
+from newswatch.service.metrics import Metrics, classify_error
+from newswatch.service.supervise import Supervisor
 from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
 from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
-from newswatch.supervise import Supervisor
-from newswatch.websub import WebSubError, WebSubSubscriber, discover
 
 log = logging.getLogger("newswatch")
 

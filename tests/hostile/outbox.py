@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.notify.base import Notifier
+from newswatch.delivery.notify.base import Notifier
+from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.stories import BatchStories, StoryFeatures, StoryParams
 

@@ -16,7 +16,7 @@ import pytest
 from newswatch import constants as C
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 from newswatch.config import load_config
-from newswatch.configvalues import redact_url
+from newswatch.config.values import redact_url
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")  # children import the code under test
 # Children run with their data segment capped, so a regression fails the test instead of eating the machine.
@@ -300,7 +300,7 @@ def test_without_libyaml_the_same_checks_hold(tmp_path: Path) -> None:
     code = (
         "import yaml\n"
         "del yaml.CSafeLoader\n"
-        "from newswatch.configyaml import YamlProblem, _CheckedLoader, load_yaml\n"
+        "from newswatch.config.yamlfile import YamlProblem, _CheckedLoader, load_yaml\n"
         "assert yaml.SafeLoader in _CheckedLoader.__mro__\n"
         f"print(len(load_yaml(open({str(good)!r}).read()).data['entities']))\n"
         "for text in ("

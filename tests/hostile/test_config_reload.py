@@ -19,8 +19,8 @@ import pytest
 
 from newswatch.app import open_app
 from newswatch.config import load_config
-from newswatch.reload import ReloadOnSignal, reload_config
-from newswatch.scheduler import Scheduler
+from newswatch.service.reload import ReloadOnSignal, reload_config
+from newswatch.service.scheduler import Scheduler
 from tests.conftest import free_port
 from tests.feedserver import FeedServer
 from tests.hostile.test_config import CHILD_DATA_LIMIT, GOOD, PEAK_MB, SRC, blowing_alias, bomb, write

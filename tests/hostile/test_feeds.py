@@ -28,14 +28,14 @@ from newswatch.app import open_app
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 from newswatch.config import FetchConfig, load_config
 from newswatch.constants import EARLIEST_ITEM_DATE
-from newswatch.dates import parse_date
-from newswatch.feedstatus import format_rows
-from newswatch.fetch import fetch, make_session
-from newswatch.netguard import AddressGuard
-from newswatch.notify.console import ConsoleNotifier
-from newswatch.parse import parse_feed
-from newswatch.replay import BadLine, read_archive
-from newswatch.websub import WebSubSettings, WebSubSubscriber
+from newswatch.delivery.notify.console import ConsoleNotifier
+from newswatch.feeds.archive import BadLine, read_archive
+from newswatch.feeds.dates import parse_date
+from newswatch.feeds.fetch import fetch, make_session
+from newswatch.feeds.netguard import AddressGuard
+from newswatch.feeds.parse import parse_feed
+from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
+from newswatch.feeds.status import format_rows
 from tests.conftest import RedisServer, free_port
 from tests.feedserver import FeedServer
 from tests.test_websub import LocalHub, wait_for

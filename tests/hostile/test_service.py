@@ -35,13 +35,13 @@ from aiohttp import web
 
 from newswatch.cli import main
 from newswatch.config import load_config
-from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.httpserver import AllHealthy, OpsServer, StoreHealth
-from newswatch.metrics import Metrics
-from newswatch.notify.base import Record
-from newswatch.notify.slack import SlackNotifier
+from newswatch.delivery.notify.base import Record
+from newswatch.delivery.notify.slack import SlackNotifier
+from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.service.http import AllHealthy, OpsServer, StoreHealth
+from newswatch.service.metrics import Metrics
+from newswatch.service.supervise import Supervisor
 from newswatch.store import Store, open_store
-from newswatch.supervise import Supervisor
 from tests.feedserver import FeedServer
 from tests.slackstub import GOOD_TOKEN, SlackStub
 from tests.test_delivery import posted_urls, queue
@@ -171,7 +171,7 @@ async def test_polling_loop_crash_is_restarted_and_reported(
     tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     from newswatch.app import open_app
-    from newswatch.scheduler import Scheduler
+    from newswatch.service.scheduler import Scheduler
 
     async with FeedServer() as server, SlackStub() as slack:
         server.add("/feed.xml", feed_xml(0, 3))

@@ -20,10 +20,10 @@ from aiohttp import web
 
 from newswatch.cli import run
 from newswatch.config import load_config
-from newswatch.delivery import Delivery, DeliveryPolicy
-from newswatch.notify.mrkdwn import clip, one_line
-from newswatch.notify.slack import SlackNotifier
-from newswatch.notify.webhook import SlackWebhookNotifier
+from newswatch.delivery.notify.mrkdwn import clip, one_line
+from newswatch.delivery.notify.slack import SlackNotifier
+from newswatch.delivery.notify.webhook import SlackWebhookNotifier
+from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Store, open_store
 from newswatch.stories import StoryFeatures
 from tests.feedserver import FeedServer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.match.cli import run_match
+from newswatch.cli.match import run_match
 
 CONFIG = """
 entities:

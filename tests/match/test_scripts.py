@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from newswatch.cli.match import run_match
 from newswatch.config import EntityConfig, WatchConfig
 from newswatch.match import QuerySyntaxError, compile_watches
-from newswatch.match.cli import run_match
 from newswatch.match.query import parse
 from newswatch.match.snippet import unique_terms
 from newswatch.match.text import clean, fold, key_of, prepare, tokenize

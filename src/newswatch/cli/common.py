@@ -1,0 +1,39 @@
+"""What every command shares: exit codes, reading the store from a command, and the watchlist's problems."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from newswatch.config import LoadedConfig, store_url
+from newswatch.store import Store, StoreError, open_store
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def watch_problems(loaded: LoadedConfig) -> list[str]:
+    """Every watch that does not parse or names an unknown entity, with the file it is in."""
+    from newswatch.match import validate_watches
+
+    cfg = loaded.config
+    return [f"{loaded.path}: {p}" for p in validate_watches(cfg.entities, cfg.watches)]
+
+
+async def read_store(loaded: LoadedConfig, read: Callable[[Store], Awaitable[T]]) -> T | None:
+    """Run one look at (or, for ``outbox --purge``, one change to) the store; None (and a message) when it
+    cannot be read."""
+    try:
+        store = open_store(store_url(loaded.config))  # not exclusive: a running service may hold the file
+        try:
+            return await read(store)
+        finally:
+            await store.close()
+    except StoreError as exc:
+        print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
+        return None

@@ -1,0 +1,71 @@
+"""`newswatch run`: the service (until SIGTERM), or one cycle with ``--once``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from newswatch.cli.common import EXIT_OK, EXIT_STARTUP
+from newswatch.config import LoadedConfig, WebSubConfig
+
+if TYPE_CHECKING:
+    from newswatch.app import App
+
+log = logging.getLogger("newswatch")
+
+
+async def run(loaded: LoadedConfig, *, once: bool) -> int:
+    from newswatch.app import StartupError, open_app
+    from newswatch.store import StoreError
+
+    try:
+        async with open_app(loaded, exclusive=True) as app, contextlib.AsyncExitStack() as stack:
+            if once:
+                report = await app.pipeline.run_once()
+                log.info(report.summary())
+                return EXIT_OK
+            from newswatch.service.reload import ReloadOnSignal
+            from newswatch.service.scheduler import Scheduler
+
+            scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
+            if loaded.config.websub is not None:
+                await _start_push(app, loaded.config.websub, stack)
+                stack.push_async_callback(app.tasks.close)  # subscriptions end before the subscriber closes
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, scheduler.signalled, stop, sig.name)
+            loop.add_signal_handler(signal.SIGHUP, ReloadOnSignal(loaded.path, app, scheduler))
+            log.info(
+                "watching %d feeds for %d watches; Ctrl-C to stop%s",
+                len(loaded.config.feeds),
+                len(loaded.config.watches),
+                f"; health and metrics on {app.ops.url}" if app.ops else "",
+            )
+            await scheduler.run(stop)  # its last log line says what is left in the outbox
+            return EXIT_OK
+    except StartupError as exc:
+        print(f"newswatch: cannot start: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+    except StoreError as exc:
+        print(f"newswatch: store failed: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
+
+
+async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitStack) -> None:
+    from newswatch.app import StartupError
+    from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
+
+    try:
+        settings = WebSubSettings(cfg.callback_url, cfg.secret, cfg.listen, cfg.lease)
+        subscriber = WebSubSubscriber(settings, app.pipeline.on_push)
+        await subscriber.start()
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"websub: {exc}") from None
+    stack.push_async_callback(subscriber.close)
+    app.pipeline.websub = subscriber
+    log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)

@@ -1,0 +1,389 @@
+"""Configuration: the YAML contract, its validation and `${VAR}` expansion.
+
+Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
+message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
+a contract with users' files: extend them, never rename them.  Reading the YAML safely (one libyaml parse, alias
+bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newswatch import constants as C
+from newswatch.config.values import Duration, check_http_url, redact_url
+from newswatch.config.values import format_duration as format_duration  # re-exported: the CLI's summaries
+from newswatch.config.values import parse_duration as parse_duration  # re-exported: part of the config API
+from newswatch.config.yamlfile import YamlDocument, YamlProblem, load_yaml
+
+# --------------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; ``str()`` is the message to show the user."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    url: str = Field(min_length=1)  # http(s) URL or local path (made absolute against the config file)
+    name: str | None = None  # `source` in alerts; defaults to the feed's own title
+    interval: Duration = C.DEFAULT_FEED_INTERVAL_S
+
+    @field_validator("interval")
+    @classmethod
+    def _positive_interval(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("interval must be longer than 0s")
+        return v
+
+    @property
+    def is_http(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+
+class AliasSpec(_Strict):
+    """An alias with an explicit case rule (a plain string alias uses the default rule)."""
+
+    text: str = Field(min_length=1)
+    case_sensitive: bool | None = None  # None: capitalised acronyms (US, U.S., UN) are case-sensitive
+
+
+class EntityConfig(_Strict):
+    name: str | None = None
+    aliases: list[str | AliasSpec] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)  # contexts that are not this entity ("Washington state")
+    fuzzy: bool = False  # edit distance 1 on alias words of 6+ letters
+
+
+class WatchConfig(_Strict):
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    channel: str | None = None  # overrides notify.slack.channel
+    digest: Literal["hourly", "daily"] | None = None  # low-priority watch: one digest message per period
+    story_window: Duration | None = None  # overrides stories.window for this watch
+
+
+class StoriesConfig(_Strict):
+    """Story grouping knobs; the defaults come from the evaluation in benchmarks/ (see README)."""
+
+    window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
+    threshold: float = Field(default=0.375, gt=0, le=1)  # similarity to join a story: higher splits more
+
+
+class FloodConfig(_Strict):
+    max_alerts: int = Field(default=10, gt=0)  # top-level messages per channel and window before a digest
+    window: Duration = 60.0
+
+
+class WebhookConfig(_Strict):
+    url: str = Field(min_length=1)  # may carry user:pass@ (HTTP basic auth for the receiving end)
+    secret: str | None = None  # HMAC-SHA256 key for the X-Newswatch-Signature header
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        return check_http_url(v, "https://example.org/hook", userinfo=True)
+
+    def __repr__(self) -> str:  # the URL's path and credentials may be its secret
+        return f"WebhookConfig(url={redact_url(self.url)!r}, secret={'***' if self.secret else None})"
+
+    __str__ = __repr__
+
+
+class SlackConfig(_Strict):
+    token: str | None = None  # bot token for chat.postMessage; empty means Slack is off
+    channel: str | None = None
+    base_url: str = C.DEFAULT_SLACK_BASE_URL
+    min_interval: Duration = 1.0  # between two messages to one channel (Slack allows about one per second)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        # No user:pass@: Slack is authenticated by the token, and aiohttp refuses a request that carries both
+        # (a ValueError at the first API call, which used to end `run` with a traceback).
+        check_http_url(v, C.DEFAULT_SLACK_BASE_URL, userinfo=False)
+        return v if v.endswith("/") else v + "/"
+
+    def __repr__(self) -> str:  # never print the token
+        return f"SlackConfig(channel={self.channel!r}, base_url={self.base_url!r}, token={'***' if self.token else None})"
+
+    __str__ = __repr__
+
+
+class NotifyConfig(_Strict):
+    jsonl: str | None = None  # a path or "-" for stdout
+    slack: SlackConfig | None = None
+    # An incoming-webhook URL (no threads); use ${SLACK_WEBHOOK_URL}.  Empty means off.  Kept out of repr():
+    # the URL is the credential.
+    slack_webhook: str | None = Field(default=None, repr=False)
+    webhook: WebhookConfig | None = None  # generic JSON webhook
+    flood: FloodConfig = Field(default_factory=FloodConfig)
+    shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
+    # Parked records (undeliverable as configured) are deleted this long after they were parked.
+    parked_ttl: Annotated[Duration, Field(gt=0)] = C.DEFAULT_PARKED_TTL_S
+
+    @field_validator("slack_webhook")
+    @classmethod
+    def _slack_webhook_url(cls, v: str | None) -> str | None:
+        if not v:  # `${SLACK_WEBHOOK_URL:-}` with the variable unset: no webhook
+            return None
+        return check_http_url(v, "https://hooks.slack.com/services/…", userinfo=False)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack and self.slack.token)
+
+
+class FetchConfig(_Strict):
+    connect_timeout: Duration = C.DEFAULT_CONNECT_TIMEOUT_S
+    timeout: Duration = C.DEFAULT_TOTAL_TIMEOUT_S
+    max_bytes: int = Field(default=C.DEFAULT_MAX_BODY_BYTES, gt=0)
+    max_redirects: int = Field(default=C.DEFAULT_MAX_REDIRECTS, ge=0, le=20)
+    concurrency: int = Field(default=C.DEFAULT_CONCURRENCY, gt=0)
+    per_host: int = Field(default=C.DEFAULT_PER_HOST_CONCURRENCY, gt=0)
+    user_agent: str | None = None
+
+
+class ScheduleConfig(_Strict):
+    max_interval: Duration = 3600.0  # slowest a healthy, quiet feed is polled
+    backoff_cap: Duration = 6 * 3600.0  # slowest a failing feed is retried (it is never given up)
+
+
+class OpsConfig(_Strict):
+    channel: str | None = None  # Slack channel for feed down/recovered alerts; None: the log and console only
+    feed_down_after: Duration = 6 * 3600.0  # a feed failing this long raises one ops alert
+
+
+class HttpConfig(_Strict):
+    listen: str | None = None  # "127.0.0.1:9464": /healthz and /metrics; None: no HTTP endpoint
+
+
+class WebSubConfig(_Strict):
+    """Push: feeds that advertise a WebSub hub are subscribed to; the hub posts new items to us."""
+
+    callback_url: str  # the public URL hubs post to (a reverse proxy forwards it to `listen`)
+    secret: str = Field(min_length=16)  # keys the per-feed HMAC secrets; use ${WEBSUB_SECRET}
+    listen: str = "0.0.0.0:8081"
+    lease: Duration = 86400.0
+
+    def __repr__(self) -> str:
+        return f"WebSubConfig(callback_url={self.callback_url!r}, listen={self.listen!r}, secret=***)"
+
+    __str__ = __repr__
+
+
+class Config(_Strict):
+    store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
+    # Processes for parsing, matching and story features: "auto" is one per core; 0 runs them in a thread.
+    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
+    max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
+    seen_ttl: Duration = C.DEFAULT_SEEN_TTL_S
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    entities: dict[str, EntityConfig] = Field(default_factory=dict)
+    watches: list[WatchConfig] = Field(default_factory=list)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    websub: WebSubConfig | None = None
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("redis://", "rediss://", "unix://", "sqlite://")):
+            # (the value is not repeated: a store URL may carry a password)
+            raise ValueError("is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+        return v
+
+    @field_validator("watches")
+    @classmethod
+    def _unique_watch_names(cls, v: list[WatchConfig]) -> list[WatchConfig]:
+        seen: set[str] = set()
+        for w in v:
+            if w.name in seen:
+                raise ValueError(f"two watches are named {w.name!r}; names identify a watch's alerts")
+            seen.add(w.name)
+        return v
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config with where it came from (for relative paths and messages)."""
+
+    config: Config
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def with_store(self, url: str) -> LoadedConfig:
+        """The same config on another store (the ``--store`` option)."""
+        try:
+            cfg = Config.model_validate({**self.config.model_dump(), "store": url})
+        except ValidationError as exc:
+            raise ConfigError(
+                "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            ) from None
+        return LoadedConfig(cfg, self.path)
+
+
+def default_state_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "newswatch" / "state.db"
+
+
+def store_url(cfg: Config) -> str:
+    """The store URL to use, with the embedded default filled in."""
+    return cfg.store or f"sqlite:///{default_state_path()}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read, expand and validate a config file; raise :class:`ConfigError` naming file, line and key."""
+    p = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc}") from None
+    return parse_config(text, p, env)
+
+
+def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedConfig:
+    """Validate config text; every problem is a :class:`ConfigError` naming ``path``, the line and the key."""
+    try:
+        doc = load_yaml(text)
+    except YamlProblem as exc:
+        where = f"{path}:{exc.line}" + (f":{exc.column}" if exc.column else "") if exc.line else str(path)
+        raise ConfigError(f"{where}: " + (f"{_dotted(exc.loc)}: " if exc.loc else "") + exc.message) from None
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)"
+        )
+    if "${" in text:  # only then can a value hold a variable; skips a walk over a big watchlist
+        data = _expand(data, (), environ, path, doc)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, path, doc)) from None
+    cfg = _resolve_paths(cfg, path.parent)
+    return LoadedConfig(cfg, path)
+
+
+def _resolve_paths(cfg: Config, base: Path) -> Config:
+    feeds = [
+        f
+        if f.is_http or Path(f.url).is_absolute()
+        else f.model_copy(update={"url": str((base / f.url).resolve())})
+        for f in cfg.feeds
+    ]
+    return cfg.model_copy(update={"feeds": feeds})
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _expand(
+    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, doc: YamlDocument
+) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, (*loc, k), env, path, doc) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*loc, i), env, path, doc) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            line = doc.line_for(loc)
+            raise ConfigError(
+                f"{path}:{line}: {_dotted(loc)}: environment variable {name} is not set "
+                f"(set it, or write ${{{name}:-default}})"
+            )
+
+        return _VAR_RE.sub(sub, value)
+    return value
+
+
+def _format_validation(exc: ValidationError, path: Path, doc: YamlDocument) -> str:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+        line = doc.line_for(loc)
+        where = f"{path}:{line}" if line else str(path)
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}" + _suggest(loc)
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {_dotted(loc)}: {msg}")
+    return "\n".join(dict.fromkeys(out))
+
+
+# pydantic puts the union member's name into error locations; they mean nothing to a user.
+_UNION_TAGS = {"str", "AliasSpec", "float", "constrained-str", "function-before[parse_duration(), float]"}
+
+_KNOWN_KEYS: dict[str, set[str]] = {
+    "": set(Config.model_fields),
+    "feeds": set(FeedConfig.model_fields),
+    "entities": set(EntityConfig.model_fields),
+    "watches": set(WatchConfig.model_fields),
+    "notify": set(NotifyConfig.model_fields),
+    "slack": set(SlackConfig.model_fields),
+    "fetch": set(FetchConfig.model_fields),
+    "stories": set(StoriesConfig.model_fields),
+    "schedule": set(ScheduleConfig.model_fields),
+    "ops": set(OpsConfig.model_fields),
+    "http": set(HttpConfig.model_fields),
+    "websub": set(WebSubConfig.model_fields),
+    "flood": set(FloodConfig.model_fields),
+    "webhook": set(WebhookConfig.model_fields),
+}
+
+
+def _suggest(loc: tuple[str | int, ...]) -> str:
+    import difflib
+
+    parents = [p for p in loc[:-1] if isinstance(p, str)]
+    section = parents[0] if parents else ""
+    if section == "notify" and len(parents) > 1:
+        section = parents[1]
+    known = _KNOWN_KEYS.get(section, set())
+    close = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1)
+    allowed = ", ".join(sorted(known))
+    return f" (did you mean {close[0]!r}?)" if close else (f" (allowed: {allowed})" if known else "")

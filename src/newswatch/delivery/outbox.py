@@ -1,0 +1,456 @@
+"""Delivery: moving records from the store's outbox to their notifiers, exactly as often as needed.
+
+Owns the guarantees of the outbox: a record leaves the outbox only once its notifier confirmed it, so a crash
+at any moment loses nothing and repeats at most the one message that was in flight.  Each target (a Slack
+channel, a webhook, the JSONL file) is a FIFO queue delivered by one worker at a time (a lease in the store),
+so order per channel holds with any number of workers; the lease is confirmed before each send and renewed
+while one is in flight (fencing.py).  Owns the run loop and its shutdown: :meth:`Delivery.stop_at` ends every
+drain, and any send in flight, at a deadline.  Also owns pacing (one message per second per Slack
+channel, shared through the store), retries with back-off, parking of records that can never be delivered,
+flood control (overflow rolled into one digest), digest watches (hourly/daily) and the expiry of parked
+records (``notify.parked_ttl``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from newswatch import constants as C
+from newswatch.delivery.bounded import RecentIds
+from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
+from newswatch.delivery.notify.base import Notifier, NotifyError
+from newswatch.service.metrics import Metrics
+from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
+
+log = logging.getLogger("newswatch.delivery")
+
+DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
+LEASE_S = C.DELIVERY_LEASE_S  # a dead worker's queues are taken over this long after its last renewal
+HEAD_BATCH = 50
+UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
+DIGEST_MAX = 500
+ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered  # alerts rolled into one flood digest at most
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 300.0
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    flood_max: int = 10  # top-level messages per target and window before the rest is rolled into a digest
+    flood_window: float = 60.0
+    backoff_base: float = BACKOFF_BASE_S
+    backoff_cap: float = BACKOFF_CAP_S
+    parked_ttl: float = C.DEFAULT_PARKED_TTL_S  # parked records are deleted this long after they were parked
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    digests: int = 0
+    retried: int = 0
+    parked: int = 0
+    errors: list[str] = field(default_factory=list)
+    next_due: float | None = None  # earliest time a waiting entry may be retried
+
+    def add(self, other: DeliveryReport) -> None:
+        """Count ``other``'s deliveries in this report too."""
+        self.sent += other.sent
+        self.digests += other.digests
+        self.retried += other.retried
+        self.parked += other.parked
+        self.errors += other.errors
+        self.next_due = other.next_due
+
+
+def target_kind(target: str) -> str:
+    return target.split(":", 1)[0].split("|", 1)[0]
+
+
+def digest_due(created: float, period: str) -> float:
+    """When a digest watch's entry queued at ``created`` is sent: the start of the next hour or day (UTC)."""
+    t = datetime.fromtimestamp(created, UTC)
+    if period == "daily":
+        start = t.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    else:
+        start = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return start.timestamp()
+
+
+class Delivery:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        *,
+        policy: DeliveryPolicy | None = None,
+        worker: str | None = None,
+        clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
+        lease_s: float = LEASE_S,
+        send_timeout: float = C.DELIVERY_SEND_TIMEOUT_S,
+    ):
+        self.metrics = metrics
+        self.store = store
+        self.notifiers = dict(notifiers)
+        self.policy = policy or DeliveryPolicy()
+        self.worker = worker or uuid.uuid4().hex[:12]
+        self.clock = clock
+        self.lease_s = lease_s
+        self.send_timeout = send_timeout
+        self.cutoff = Cutoff(clock)  # shutdown: when every drain must end (see stop_at)
+        self._wake = asyncio.Event()
+        self._warned: set[tuple[str, str]] = set()
+        # Entries this process has tried and failed: their back-off holds.  An entry that failed in an earlier
+        # process (a cron run, a restart) is tried once at once, so `run --once` after an outage delivers.
+        self._failed_here = RecentIds(C.DELIVERY_FAILED_IDS_MAX)
+        self._leases: dict[str, QueueLease] = {}  # queues this process is draining now, one drain each
+        self._swept_at = float("-inf")  # last expiry of parked records
+
+    def poke(self) -> None:
+        """New entries were queued: deliver now rather than at the next tick."""
+        self._wake.set()
+
+    async def wait_for_work(self, stop: asyncio.Event, at_most: float) -> None:
+        """Wait until :meth:`poke`, ``stop`` or ``at_most`` seconds, whichever comes first."""
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        self._wake.clear()
+
+    def stop_at(self, deadline: float) -> None:
+        """Shutdown: every drain, running or to come, ends by ``deadline`` (epoch seconds).  A send still in
+        flight then is cut; its record stays in the outbox for the next start.  Called again with an earlier
+        deadline (a second SIGTERM), it takes effect at once."""
+        self.cutoff.move(deadline)
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
+        """Deliver until ``stop`` is set, waking on :meth:`poke`, on the next retry time, or every ``idle`` s;
+        then, if :meth:`stop_at` set a deadline, deliver what is queued until then.  Store errors are waited
+        out; anything else ends the loop, for the supervisor to log and restart (supervise.py)."""
+        failures = 0
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                report = await self.drain()
+                failures = 0
+            except StoreError as exc:
+                failures += 1
+                wait = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
+                log.warning("outbox unavailable (%s); retrying in %.1fs", exc, wait)
+                report = DeliveryReport(next_due=self.clock() + wait)
+            timeout = (
+                idle if report.next_due is None else max(0.05, min(idle, report.next_due - self.clock()))
+            )
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+        if self.cutoff.at is not None:
+            try:
+                await self.drain_all(self.cutoff.at)
+            except StoreError as exc:
+                log.warning("outbox unavailable at shutdown", extra={"error": str(exc)})
+
+    async def drain_all(self, deadline: float) -> DeliveryReport:
+        """Deliver until the outbox is empty or ``deadline`` passes, waiting out back-offs and the leases of
+        a worker that died (``run --once`` and shutdown)."""
+        total = DeliveryReport()
+        while True:
+            deadline = min(deadline, self.cutoff.at or deadline)
+            report = await self.drain(deadline)
+            total.add(report)
+            now = self.clock()
+            if now >= deadline or not await self.store.outbox_pending():
+                return total
+            wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
+            await self.cutoff.sleep(max(0.01, wake - now), deadline)
+
+    async def drain(self, deadline: float | None = None) -> DeliveryReport:
+        """Deliver every entry that is due now, each target in parallel, each target in order.  When one
+        target's drain raises, the others still run to their end (no queue is left to a task nobody awaits)."""
+        report = DeliveryReport()
+        await self._expire_parked()
+        targets = await self.store.outbox_targets()
+        outcomes = await asyncio.gather(
+            *(self._drain_target(t, report, deadline) for t in targets), return_exceptions=True
+        )
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
+        return report
+
+    async def _expire_parked(self) -> None:
+        """Delete records parked longer than ``parked_ttl`` (at most once per PARKED_SWEEP_S)."""
+        now = self.clock()
+        if now - self._swept_at < C.PARKED_SWEEP_S:
+            return
+        self._swept_at = now
+        expired = await self.store.outbox_purge_parked(now - self.policy.parked_ttl)
+        if expired:
+            log.info("parked records expired", extra={"count": expired, "parked_ttl": self.policy.parked_ttl})
+
+    # ------------------------------------------------------------------------------------------ one queue
+
+    async def _drain_target(self, target: str, report: DeliveryReport, deadline: float | None) -> None:
+        if target in self._leases or self.cutoff.passed(deadline):
+            return  # this process drains the queue already (one sender per queue), or it is too late
+        lease = QueueLease(self.store, f"outbox:{target}", self.worker, cutoff=self.cutoff, deadline=deadline,
+                           ttl=self.lease_s, send_timeout=self.send_timeout)  # fmt: skip
+        self._leases[target] = lease
+        taken = False
+        try:
+            if not (taken := await lease.take()):
+                return  # another worker is delivering this queue; order per channel needs a single sender
+            notifier = self.notifiers.get(target_kind(target))
+            while not self.cutoff.passed(deadline):
+                entries = await self.store.outbox_head(target, HEAD_BATCH)
+                if not entries:
+                    return
+                if notifier is None:
+                    await self._park(
+                        target, entries, f"no notifier configured for {target_kind(target)!r}", report
+                    )
+                    continue
+                if DIGEST_MARK in target:
+                    if not await self._digest_queue(target, notifier, entries, report):
+                        return
+                    continue
+                progressed = await self._send_in_order(target, notifier, entries, report, deadline)
+                if not progressed:
+                    return
+        except Cut as cut:
+            # Deadline passed or lease lost (a stall, a store outage): the record in hand stays queued.
+            level = logging.INFO if self.cutoff.passed(deadline) else logging.WARNING
+            log.log(level, "delivery cut off", extra={"target": target, "cause": str(cut)})
+        finally:
+            del self._leases[target]
+            if taken:
+                await lease.release()
+
+    async def _send_in_order(
+        self,
+        target: str,
+        notifier: Notifier,
+        entries: Sequence[OutboxEntry],
+        report: DeliveryReport,
+        deadline: float | None,
+    ) -> bool:
+        """Send entries from the head; False when the head has to wait (back-off) or the deadline passed."""
+        for entry in entries:
+            now = self.clock()
+            if self.cutoff.passed(deadline):
+                return False
+            if entry.not_before > now and entry.id in self._failed_here:
+                # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
+                report.next_due = min(report.next_due or entry.not_before, entry.not_before)
+                return False
+            if (
+                entry.event == "alert"
+                and notifier.name not in UNFLOODABLE
+                and await self._flooded(target, now)
+            ):
+                # Roll everything waiting into one message, not one digest per batch read.
+                pending = await self.store.outbox_head(target, DIGEST_MAX)
+                start = next((k for k, e in enumerate(pending) if e.id == entry.id), 0)
+                overflow = [
+                    e for e in pending[start:] if e.event == "alert" and e.id not in self._failed_here
+                ]
+                if len(overflow) > 1:
+                    await self._send_digest(
+                        target, notifier, overflow, "more alerts than the flood limit", report
+                    )
+                    return True
+            if notifier.pace > 0:
+                wait = await self.store.reserve_slot(target, notifier.pace, now)
+                if wait > 0:
+                    await self.cutoff.sleep(wait, deadline)
+            if not await self._send_one(target, notifier, entry, report):
+                return False
+        return True
+
+    async def _send_one(
+        self, target: str, notifier: Notifier, entry: OutboxEntry, report: DeliveryReport
+    ) -> bool:
+        key = thread_key(target, entry.watch, entry.story)
+        thread = await self.store.get_thread(key) if entry.event == "update" and notifier.threads else None
+        try:
+            # A digest queue's entries go to its channel ("slack:#news|digest:hourly" → "slack:#news").
+            channel = target.split(DIGEST_MARK, 1)[0]
+            state = await self._leases[target].guard(notifier.send(channel, entry.record, thread))
+        except NotifyError as exc:
+            if self.metrics is not None:
+                self.metrics.alert_failures.labels(target_kind(target)).inc()
+            if exc.permanent:
+                await self._park(target, [entry], str(exc), report)
+                return True
+            attempts = entry.attempts + 1
+            self._failed_here.add(entry.id)
+            delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
+            not_before = self.clock() + delay
+            await self.store.outbox_retry(target, entry.id, attempts, not_before, str(exc))
+            report.retried += 1
+            report.next_due = min(report.next_due or not_before, not_before)
+            log.warning(
+                "delivery failed",
+                extra={"target": target, "watch": entry.watch, "story": entry.story, "error": str(exc),
+                       "attempt": attempts, "retry_in": round(delay, 1)},
+            )  # fmt: skip
+            return False
+        await self._ack_durably(target, [entry.id], (key, state) if state else None)
+        if self.metrics is not None:
+            published = entry.record.get("published")
+            lag_from = datetime.fromisoformat(published) if published and entry.event == "alert" else None
+            self.metrics.alert_delivered(
+                target_kind(target), entry.event, lag_from, datetime.now(UTC) if lag_from else None
+            )
+        if entry.event == "alert" and notifier.name not in UNFLOODABLE:
+            await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
+        report.sent += 1
+        return True
+
+    async def _ack_durably(self, target: str, ids: Sequence[str], thread: tuple[str, str] | None) -> None:
+        """Remove delivered entries, waiting out a store outage: the message is already in Slack, and giving
+        up here would send it again once the store is back."""
+        delay = 0.5
+        deadline = time.monotonic() + ACK_PATIENCE_S
+        while True:
+            try:
+                await self.store.outbox_ack(target, ids, thread=thread)
+                self._failed_here.discard_all(ids)
+                return
+            except StoreError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("cannot confirm a delivery to %s (%s); retrying in %.1fs", target, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _flooded(self, target: str, now: float) -> bool:
+        count = await self.store.count_window(f"flood:{target}", self.policy.flood_window, now)
+        return count >= self.policy.flood_max
+
+    async def _digest_queue(
+        self, target: str, notifier: Notifier, entries: Sequence[OutboxEntry], report: DeliveryReport
+    ) -> bool:
+        period = target.split(DIGEST_MARK, 1)[1]
+        now = self.clock()
+        head = entries[0]
+        if head.not_before > now and head.id in self._failed_here:
+            # The digest (or, after a refusal, one of its alerts sent alone) failed here: wait out its
+            # back-off rather than calling Slack again at once.
+            report.next_due = min(report.next_due or head.not_before, head.not_before)
+            return False
+        due = [e for e in entries if digest_due(e.created, period) <= now]
+        if not due:
+            first = digest_due(entries[0].created, period)
+            report.next_due = min(report.next_due or first, first)
+            return False
+        alerts = [e for e in due if e.event == "alert"]
+        if alerts:
+            await self._send_digest(target, notifier, alerts, f"{period} digest", report, ack_also=due)
+        else:
+            await self.store.outbox_ack(target, [e.id for e in due])
+        return True
+
+    async def _send_digest(
+        self,
+        target: str,
+        notifier: Notifier,
+        alerts: Sequence[OutboxEntry],
+        reason: str,
+        report: DeliveryReport,
+        ack_also: Sequence[OutboxEntry] = (),
+    ) -> None:
+        if notifier.pace > 0:
+            wait = await self.store.reserve_slot(target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock())
+            if wait > 0:
+                await self.cutoff.sleep(wait)
+        try:
+            await self._leases[target].guard(
+                notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
+            )
+        except NotifyError as exc:
+            if exc.content and len(alerts) > 1:
+                # The notifier already fell back to plain text and the digest was still refused: one bad
+                # line must not cost the good ones, so each alert goes alone and only one refused on its
+                # own is parked.
+                log.warning(
+                    "digest for %s refused (%s); sending its %d alerts one by one", target, exc, len(alerts)
+                )
+                await self._send_singly(target, notifier, alerts, report, ack_also)
+                return
+            if exc.permanent:
+                await self._park(target, list(alerts), str(exc), report)
+                return
+            head = alerts[0]
+            self._failed_here.add(head.id)
+            delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
+            not_before = self.clock() + delay
+            await self.store.outbox_retry(target, head.id, head.attempts + 1, not_before, str(exc))
+            report.retried += 1
+            report.next_due = min(report.next_due or not_before, not_before)
+            log.warning("digest for %s failed (%s); retrying in %.1fs", target, exc, delay)
+            return
+        ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
+        await self._ack_durably(target, ids, None)
+        await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
+        report.digests += 1
+        report.sent += len(alerts)
+
+    async def _send_singly(
+        self,
+        target: str,
+        notifier: Notifier,
+        alerts: Sequence[OutboxEntry],
+        report: DeliveryReport,
+        ack_also: Sequence[OutboxEntry],
+    ) -> None:
+        for entry in alerts:
+            if notifier.pace > 0:
+                wait = await self.store.reserve_slot(
+                    target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock()
+                )
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            if not await self._send_one(target, notifier, entry, report):
+                return  # waits for its retry; the rest stay queued behind it, in order
+        sent = {e.id for e in alerts}
+        rest = [e.id for e in ack_also if e.id not in sent]
+        if rest:
+            await self._ack_durably(target, rest, None)
+
+    async def _park(
+        self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport
+    ) -> None:
+        await self.store.outbox_park(target, [e.id for e in entries], reason)
+        self._failed_here.discard_all(e.id for e in entries)
+        report.parked += len(entries)
+        # Reported once per target and reason, not once per record: a wrong channel must not flood the log.
+        if (target, reason) not in self._warned:
+            self._warned.add((target, reason))
+            log.error(
+                "cannot deliver to %s: %s; %d record(s) parked (see `newswatch outbox`)",
+                target,
+                reason,
+                len(entries),
+                extra={"target": target, "error": reason},
+            )
+        report.errors.append(f"{target}: {reason}")
+
+    def _backoff(self, attempts: int) -> float:
+        # Exponential with full jitter, so many workers retrying one outage do not return in lockstep.
+        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)

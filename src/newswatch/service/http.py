@@ -1,0 +1,234 @@
+"""The operations HTTP endpoint: ``/healthz`` for orchestrators and ``/metrics`` for Prometheus.
+
+Owns the listen-address syntax (``http: {listen: …}``), the health semantics and the aiohttp server that
+serves both.  What "healthy" means is a :class:`HealthCheck`; the service combines (:class:`AllHealthy`) the
+supervisor's (every background task is running, see supervise.py) with :class:`StoreHealth`: the store answers
+a ping within a deadline and the pipeline's loop has beaten its :class:`Heartbeat` recently.  The server only
+reads; it never changes the pipeline's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+
+from newswatch import __version__
+from newswatch.service.metrics import Metrics
+from newswatch.store.base import Store, StoreError
+
+log = logging.getLogger("newswatch.http")
+
+DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port Prometheus' registry lists for exporters of this kind
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``"host:port"``, ``":port"`` (all interfaces) or ``"[v6addr]:port"`` → ``(host, port)``.
+
+    Port 0 is allowed and asks the OS for a free port (tests).  An unbracketed IPv6 address is refused:
+    ``::1:9464`` cannot be split into address and port without guessing.
+    """
+    text = listen.strip()
+    if not text:
+        raise ValueError("http.listen is empty; write host:port, e.g. 127.0.0.1:9464")
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0 or text[close + 1 : close + 2] != ":":
+            raise ValueError(f"http.listen {listen!r}: write an IPv6 address as [addr]:port, e.g. [::1]:9464")
+        host, port_text = text[1:close], text[close + 2 :]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"http.listen {listen!r}: {host!r} is not an IPv6 address") from None
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"http.listen {listen!r} has no port; write host:port, e.g. 127.0.0.1:9464")
+        if ":" in host:
+            raise ValueError(f"http.listen {listen!r}: put an IPv6 address in brackets, e.g. [::1]:9464")
+        if not host:
+            host = "0.0.0.0"  # ":9464": every IPv4 interface, the usual meaning inside a container
+    if not port_text.isdigit():
+        raise ValueError(f"http.listen {listen!r}: port {port_text!r} is not a number")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"http.listen {listen!r}: port {port} is out of range (0-65535)")
+    return host, port
+
+
+class Heartbeat:
+    """The pipeline's loop calls :meth:`beat` every iteration; a stale beat means the loop has stalled.
+
+    It starts beaten, so a service that has just started is healthy until it had a chance to beat.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last = clock()
+
+    def beat(self) -> None:
+        self._last = self._clock()
+
+    def age(self) -> float:
+        """Seconds since the last beat."""
+        return self._clock() - self._last
+
+
+class HealthCheck(Protocol):
+    async def check(self) -> str | None:
+        """None when healthy, else a one-line reason for the 503 body."""
+        ...
+
+
+class AllHealthy:
+    """Healthy when every check is; otherwise the reasons of the failing ones, joined by ``"; "``.
+
+    Checks run in order, so put the cheap ones (no I/O) first."""
+
+    def __init__(self, *checks: HealthCheck) -> None:
+        self.checks = checks
+
+    async def check(self) -> str | None:
+        reasons = [r for c in self.checks if (r := await c.check()) is not None]
+        return "; ".join(reasons) if reasons else None
+
+
+class StoreHealth:
+    """Healthy while the store answers a ping within ``timeout`` and the heartbeat is younger than
+    ``max_age``.  ``max_age`` must exceed the longest gap between two beats of the loop, or a healthy but
+    idle service would flap."""
+
+    def __init__(
+        self,
+        store: Store,
+        heartbeat: Heartbeat | None = None,
+        *,
+        max_age: float = 300.0,
+        timeout: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.heartbeat = heartbeat
+        self.max_age = max_age
+        self.timeout = timeout
+
+    async def check(self) -> str | None:
+        if self.heartbeat is not None and (age := self.heartbeat.age()) > self.max_age:
+            return f"loop stalled: no heartbeat for {age:.0f}s (limit {self.max_age:g}s)"
+        try:
+            await asyncio.wait_for(self.store.ping(), self.timeout)
+        except TimeoutError:
+            return f"store unreachable: no answer to ping within {self.timeout:g}s"
+        except StoreError as exc:
+            return f"store unreachable: {exc}"
+        except Exception as exc:  # a health endpoint must answer, whatever a store bug raises
+            return f"store unreachable: {type(exc).__name__}: {exc}"
+        return None
+
+
+class OpsServer:
+    """Serves ``/healthz`` and ``/metrics`` on ``listen`` until :meth:`stop`.
+
+    ``collect`` (optional) runs before each scrape to refresh gauges that need an async read, such as the
+    outbox length for ``newswatch_alerts_pending``; it gets ``collect_timeout`` seconds, and a failure only
+    leaves the old value in place, so a slow store never makes Prometheus time out.
+    """
+
+    def __init__(
+        self,
+        listen: str,
+        metrics: Metrics,
+        health: HealthCheck,
+        *,
+        collect: Callable[[], Awaitable[None]] | None = None,
+        collect_timeout: float = 2.0,
+    ) -> None:
+        self.host, self._requested_port = parse_listen(listen)
+        self.metrics = metrics
+        self.health = health
+        self.collect = collect
+        self.collect_timeout = collect_timeout
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._started = time.monotonic()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the OS's choice when listen asked for port 0); only after :meth:`start`."""
+        if self._port is None:
+            raise RuntimeError("OpsServer is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        # No access log: a scrape every 15 s and a healthcheck every 30 s would drown the lines that matter.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._requested_port)
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(
+                exc.errno, f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror}"
+            ) from None
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        self._started = time.monotonic()
+        log.info("ops endpoint listening", extra={"url": self.url})
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._port = None
+
+    async def __aenter__(self) -> OpsServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _run_health(self) -> str | None:
+        reason = await self.health.check()
+        self.metrics.up.set(0 if reason else 1)
+        return reason
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        reason = await self._run_health()
+        body: dict[str, Any]
+        if reason is not None:
+            body = {"status": "unhealthy", "reason": reason}
+            return web.Response(status=503, text=json.dumps(body), content_type="application/json")
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "uptime_seconds": round(time.monotonic() - self._started, 1),
+        }
+        return web.Response(status=200, text=json.dumps(body), content_type="application/json")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        # Refresh newswatch_up here too, so an alert rule on it works without anyone polling /healthz.
+        await self._run_health()
+        if self.collect is not None:
+            try:
+                await asyncio.wait_for(self.collect(), self.collect_timeout)
+            except Exception as exc:  # stale gauges beat a failed scrape
+                log.debug("metrics collect failed: %s", exc)
+        # Prometheus may ask for OpenMetrics; choose_encoder honours its Accept header.
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encoder(self.metrics.registry), headers={"Content-Type": content_type})
