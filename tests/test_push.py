@@ -72,4 +72,4 @@ notify:
     posts = json.dumps(slack.posts)
     assert "push.example/2" in posts and "forged" not in posts
     assert took < 2.0, f"push to Slack took {took:.2f}s"
-    assert "subscribed for push" in child_log(cfg)
+    assert "push subscribed" in child_log(cfg)

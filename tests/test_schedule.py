@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from newswatch.constants import DEFAULT_BACKOFF_CAP_S
 from newswatch.feeds.policy import (
-    DEFAULT_BACKOFF_CAP_S,
     PollOutcome,
     health_transition,
     next_poll,
@@ -37,6 +37,7 @@ def poll(
     frac: float = 0.5,
     **kw: float,
 ) -> tuple[float, dict[str, Any]]:
+    kw.setdefault("backoff_cap", DEFAULT_BACKOFF_CAP_S)
     return next_poll(state, outcome, feed_interval, max_interval, NOW, FixedRandom(frac), **kw)
 
 
@@ -165,7 +166,10 @@ def test_jitter_is_ten_percent_either_way(frac: float, factor: float) -> None:
 
 def test_jitter_spreads_feeds_that_share_an_interval() -> None:
     rng = random.Random(7)
-    times = [next_poll({}, OK, 5 * MIN, HOUR, NOW, rng)[0] - NOW for _ in range(200)]
+    times = [
+        next_poll({}, OK, 5 * MIN, HOUR, NOW, rng, backoff_cap=DEFAULT_BACKOFF_CAP_S)[0] - NOW
+        for _ in range(200)
+    ]
     assert all(0.9 * 5 * MIN <= t <= 1.1 * 5 * MIN for t in times)
     assert len({round(t) for t in times}) > 30
 
@@ -294,7 +298,7 @@ def test_one_down_and_one_recovered_over_a_long_outage() -> None:
     now = NOW
     events: list[tuple[str, float]] = []
     for outcome in [PollOutcome("error", error="HTTP 503")] * 40 + [PollOutcome("ok", new_items=1)] * 3:
-        when, fields = next_poll(state, outcome, 5 * MIN, HOUR, now, rng)
+        when, fields = next_poll(state, outcome, 5 * MIN, HOUR, now, rng, backoff_cap=DEFAULT_BACKOFF_CAP_S)
         after = {**state, **fields}
         event = health_transition(state, after, ALERT_AFTER, now)
         if event == "down":

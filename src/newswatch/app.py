@@ -20,7 +20,8 @@ from newswatch.delivery.notify.webhook import JsonWebhookNotifier, SlackWebhookN
 from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.feeds.fetch import make_session
 from newswatch.feeds.netguard import AddressGuard
-from newswatch.pipeline import Pipeline, story_params
+from newswatch.pipeline import Pipeline
+from newswatch.recorder import story_params
 from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, StoreHealth
 from newswatch.service.metrics import Metrics, instrument_store
 from newswatch.service.supervise import Supervisor
@@ -104,7 +105,6 @@ async def open_app(
         tasks = Supervisor()
         stack.push_async_callback(tasks.close)  # before the session, store and notifiers they use are closed
         pipeline = Pipeline(
-            tasks=tasks,
             config=cfg,
             store=store,
             session=session,
@@ -135,4 +135,4 @@ async def open_app(
 
 async def _flush_doc_freq(pipeline: Pipeline) -> None:
     with contextlib.suppress(StoreError):
-        await pipeline.flush_doc_freq(force=True)
+        await pipeline.recorder.flush_doc_freq(force=True)

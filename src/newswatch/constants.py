@@ -29,6 +29,11 @@ WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control
 DEFAULT_SEEN_TTL_S = 30 * 24 * 3600
 DEFAULT_MAX_ITEM_AGE_S = 3 * 24 * 3600
 DEFAULT_FEED_INTERVAL_S = 5 * 60
+DEFAULT_MAX_INTERVAL_S = 3600.0  # slowest a healthy, quiet feed is polled (schedule.max_interval)
+DEFAULT_BACKOFF_CAP_S = (
+    6 * 3600.0
+)  # slowest a failing feed is retried; it is never given up (schedule.backoff_cap)
+DEFAULT_FEED_DOWN_AFTER_S = 6 * 3600.0  # a feed failing this long raises one ops alert (ops.feed_down_after)
 # An item date before this counts as missing (the item is dated when first seen): the Unix epoch in any zone is
 # what a CMS writes for "no date", nothing in a feed was published before it, and dates near year 1 overflow
 # the arithmetic of windows and ages.

@@ -17,136 +17,33 @@ import hashlib
 import logging
 import random
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
-from newswatch.cpu import CpuStage, Outcome
-from newswatch.delivery.outbox import DIGEST_MARK, Delivery, DeliveryReport
+from newswatch.cpu import CpuStage
+from newswatch.delivery.outbox import Delivery, DeliveryReport
+from newswatch.delivery.routing import ops_record, ops_targets
 from newswatch.feeds.fetch import Validators, fetch
-from newswatch.feeds.policy import PollOutcome, health_transition, next_poll
-from newswatch.feeds.push import WebSubError, WebSubSubscriber, discover
-from newswatch.models import Item, Match
+from newswatch.feeds.policy import PollOutcome, PollStatus, after_poll
+from newswatch.feeds.pushed import PushedFeeds
+from newswatch.models import Item
+from newswatch.recorder import Recorder
+from newswatch.reports import CycleReport, FeedReport, Polled
 from newswatch.service.metrics import Metrics, classify_error
-from newswatch.service.supervise import Supervisor
-from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
-from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
+from newswatch.store.base import Store, StoreError
+from newswatch.stories import DocFreq
 
 log = logging.getLogger("newswatch")
 
-FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
 ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
 RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
 CYCLE_BATCH = 100  # items per store call when `run --once` records a whole cycle in publication order
-
-
-@dataclass
-class FeedReport:
-    feed: FeedConfig
-    label: str
-    status: FeedStatus
-    error: str | None = None
-    items: int = 0
-    new: int = 0  # new or changed items that were matched
-    alerts: int = 0
-
-
-@dataclass
-class Polled:
-    """A fetched and parsed feed; :meth:`Pipeline.commit` saves its new state once its items are recorded."""
-
-    report: FeedReport
-    items: list[Outcome]
-    state_before: dict[str, Any]
-    updates: dict[str, Any]  # validators, body hash, title, error
-    retry_after: float | None = None
-    max_age: float | None = None
-    ttl: float | None = None
-
-
-@dataclass
-class CycleReport:
-    feeds: list[FeedReport] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
-    pending: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def alerts(self) -> int:
-        return sum(e.event == "alert" for e in self.events)
-
-    @property
-    def updates(self) -> int:
-        return sum(e.event == "update" for e in self.events)
-
-    def summary(self) -> str:
-        failed_feeds = sum(r.status == "error" for r in self.feeds)
-        items = sum(r.items for r in self.feeds)
-        new = sum(r.new for r in self.feeds)
-        parts = [
-            f"{len(self.feeds)} feeds ({failed_feeds} failed)",
-            f"{items} items ({new} new or changed)",
-            f"{self.alerts} alerts, {self.updates} updates",
-            f"{self.delivery.sent} delivered",
-        ]
-        if self.delivery.digests:
-            parts.append(f"{self.delivery.digests} digests")
-        if self.delivery.parked:
-            parts.append(f"{self.delivery.parked} parked")
-        if self.pending:
-            parts.append(f"{self.pending} waiting for retry")
-        return "cycle done: " + ", ".join(parts) + f" in {self.elapsed:.1f}s"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def watch_targets(cfg: Config) -> dict[str, tuple[str, ...]]:
-    """The outbox queues each watch's records go to, from the notify section."""
-    n = cfg.notify
-    out: dict[str, tuple[str, ...]] = {}
-    for w in cfg.watches:
-        targets: list[str] = []
-        if n.jsonl:
-            targets.append("jsonl")
-        if n.slack and n.slack.token:
-            targets.append(f"slack:{w.channel or n.slack.channel or ''}")
-        if n.slack_webhook:
-            targets.append("slack-webhook:")
-        if n.webhook:
-            targets.append("webhook:")
-        if not (n.slack and n.slack.token) and not n.slack_webhook and n.jsonl != "-":
-            targets.append("console")  # without Slack, alerts still reach a person
-        if w.digest:
-            # Files and the console do not flood; only chat targets wait for the digest.
-            targets = [t if t in ("jsonl", "console") else f"{t}{DIGEST_MARK}{w.digest}" for t in targets]
-        out[w.name] = tuple(targets)
-    return out
-
-
-def ops_targets(cfg: Config) -> tuple[str, ...]:
-    """Where feed down/recovered alerts go: the ops channel on Slack, else the console."""
-    n = cfg.notify
-    if cfg.ops.channel and n.slack and n.slack.token:
-        return (f"slack:{cfg.ops.channel}",)
-    return ("console",) if n.jsonl != "-" else ()
-
-
-def story_params(cfg: Config) -> tuple[StoryParams, dict[str, StoryParams]]:
-    """The story knobs of the config, and the watches whose window differs."""
-    default = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
-    windows = {w.name: w.story_window for w in cfg.watches if w.story_window}
-    return default, {
-        name: StoryParams(threshold=default.threshold, window_s=s) for name, s in windows.items()
-    }
 
 
 class Pipeline:
@@ -159,48 +56,39 @@ class Pipeline:
         cpu: CpuStage,
         delivery: Delivery,
         doc_freq: DocFreq | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
-        tasks: Supervisor | None = None,
     ):
         self.config = config
         self.store = store
         self.session = session
         self.cpu = cpu
         self.delivery = delivery
-        self.df = doc_freq or DocFreq()
         self.clock = clock
         self.metrics = metrics
-        self._targets = watch_targets(config)
-        self._params, self._windows = story_params(config)
-        self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
+        self.push: PushedFeeds | None = None  # set by the service when WebSub push is configured
+        self.recorder = Recorder(config, store, doc_freq or DocFreq(), clock=clock, poke=delivery.poke,
+                                 metrics=metrics)  # fmt: skip
         self._rng = random.Random()
-        self._df_flushed = time.monotonic()
-        self.websub: WebSubSubscriber | None = None  # set by the service when push is configured
-        self._topics: dict[str, FeedConfig] = {}  # WebSub topic -> feed
-        self.tasks = tasks or Supervisor()  # tracks the fire-and-forget WebSub subscriptions
         self._ops_targets = ops_targets(config)
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
         self.config = config
         self.cpu.reload(config.entities, config.watches)
-        self._targets = watch_targets(config)
-        self._params, self._windows = story_params(config)
+        self.recorder.reload(config)
         self._ops_targets = ops_targets(config)
 
-    # ------------------------------------------------------------------------------------------ one cycle
+    # ------------------------------------------------------------------------------------------ a cycle
 
     async def run_once(self) -> CycleReport:
         """Poll every feed once, concurrently; record all new items in publication order; deliver.
 
         Recording the cycle's items together, oldest first and fuller texts before shorter copies, makes a
-        cycle's alerts independent of which server answered first.
+        cycle's alerts independent of which server answered first.  Delivery runs meanwhile.
         """
         started = time.monotonic()
-        # Deliver while the cycle is still fetching and recording: files and chats fill as alerts are decided.
-        recorded = asyncio.Event()
-        delivered = DeliveryReport()
+        recorded, delivered = asyncio.Event(), DeliveryReport()
         background = asyncio.create_task(
             self._deliver_until(recorded, delivered), name="delivery (run --once)"
         )
@@ -209,8 +97,8 @@ class Pipeline:
         finally:
             recorded.set()
             await asyncio.gather(background, return_exceptions=True)
-        # Deliver what is left and anything an earlier run left behind, waiting out short back-offs and a dead
-        # worker's lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
+        # What is left, and what an earlier run left behind: waiting out short back-offs and a dead worker's
+        # lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
         delivered.add(await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S))
         report.delivery = delivered
         report.pending = await self.store.outbox_pending()
@@ -225,7 +113,7 @@ class Pipeline:
 
     async def _cycle(self) -> CycleReport:
         outcomes = await asyncio.gather(
-            *(self._collect_safely(f) for f in self.config.feeds), return_exceptions=True
+            *(self._collect(f) for f in self.config.feeds), return_exceptions=True
         )
         # A feed's own trouble is a Polled with an error; anything raised here (the store is gone) ends the cycle,
         # but only once every poll has finished, so nothing is left running against closed resources.
@@ -234,36 +122,35 @@ class Pipeline:
             raise failure
         polled = [o for o in outcomes if isinstance(o, Polled)]
         now = self.clock()
-        items = [(p, o) for p in polled for o in p.items]
-        items.sort(key=lambda po: (po[1].published or now, -po[1].length))
+        items = sorted(
+            ((p, o) for p in polled for o in p.items), key=lambda po: (po[1].published or now, -po[1].length)
+        )
         report = CycleReport()
-        new_by_feed: Counter[str] = Counter()
+        fresh: Counter[str] = Counter()
         for start in range(0, len(items), CYCLE_BATCH):
             chunk = items[start : start + CYCLE_BATCH]
-            try:
-                events, fresh = await self.record([o for _, o in chunk], now)
+            groups = [chunk]
+            for attempt, group in enumerate(groups):
+                try:
+                    events, new = await self.recorder.record([o for _, o in group], now)
+                except StoreError:
+                    raise
+                except Exception as exc:
+                    if attempt == 0:
+                        # One feed's bad item must not cost the others their alerts: record feed by feed, and
+                        # fail only the feed whose items cannot be recorded.
+                        feeds = dict.fromkeys(p for p, _ in chunk)
+                        groups += [[(q, o) for q, o in chunk if q is p] for p in feeds]
+                    else:
+                        self._fail_polled(group[0][0], exc)
+                    continue
                 report.events += events
-                new_by_feed.update(o.feed_url for o in fresh)
-            except StoreError:
-                raise
-            except Exception:
-                # One feed's bad item must not cost the others their alerts: record feed by feed, and fail
-                # only the feed whose items cannot be recorded.
-                for p in dict.fromkeys(p for p, _ in chunk):
-                    mine = [o for q, o in chunk if q is p]
-                    try:
-                        events, fresh = await self.record(mine, now)
-                        report.events += events
-                        new_by_feed.update(o.feed_url for o in fresh)
-                    except StoreError:
-                        raise
-                    except Exception as exc:
-                        self._fail_polled(p, exc)
+                fresh.update(o.feed_url for o in new)
         for p in polled:
-            p.report.new = new_by_feed[p.report.feed.url]
+            p.report.new = fresh[p.report.feed.url]
             report.feeds.append(p.report)
         await self.commit(*polled)
-        await self.flush_doc_freq(force=True)
+        await self.recorder.flush_doc_freq(force=True)
         return report
 
     async def replay(
@@ -274,37 +161,30 @@ class Pipeline:
         report = CycleReport()
         chunk: list[Item] = []
         done = 0
-
-        async def flush() -> None:
-            nonlocal done
-            outcomes = await self.cpu.items(chunk)
-            # "now" is each item's own time, so max_item_age and story windows act as they did back then.
-            events, _ = await self.record(outcomes, None)
-            report.events.extend(events)
-            done += len(chunk)
-            chunk.clear()
-            if progress is not None:
-                progress(done)
-
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= C.REPLAY_BATCH:
-                await flush()
-        if chunk:
-            await flush()
-        await self.flush_doc_freq(force=True)
+        for item in [*items, None]:
+            if item is not None:
+                chunk.append(item)
+            if chunk and (item is None or len(chunk) >= C.REPLAY_BATCH):
+                # "now" is each item's own time, so max_item_age and story windows act as they did back then.
+                events, _ = await self.recorder.record(await self.cpu.items(chunk), None)
+                report.events += events
+                done += len(chunk)
+                chunk = []
+                if progress is not None:
+                    progress(done)
+        await self.recorder.flush_doc_freq(force=True)
         report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
         report.pending = await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
 
-    # ------------------------------------------------------------------------------------------ one feed
+    # ------------------------------------------------------------------------------------------ a feed
 
     async def poll(self, feed: FeedConfig) -> FeedReport:
-        """Fetch, parse and record one feed, then wake delivery."""
-        polled = await self._collect_safely(feed)
+        """Fetch, parse and record one feed, then save its state."""
+        polled = await self._collect(feed)
         try:
-            events, fresh = await self.record(polled.items, self.clock())
+            events, fresh = await self.recorder.record(polled.items, self.clock())
             polled.report.new = len(fresh)
             polled.report.alerts = sum(e.event == "alert" for e in events)
         except StoreError:
@@ -312,10 +192,25 @@ class Pipeline:
         except Exception as exc:
             self._fail_polled(polled, exc)
         await self.commit(polled)
-        await self.flush_doc_freq()
+        await self.recorder.flush_doc_freq()
         return polled.report
 
-    async def _collect_safely(self, feed: FeedConfig) -> Polled:
+    async def on_push(self, topic: str, body: bytes, content_type: str | None) -> None:
+        """A hub posted new content for a topic: parse and record it now, as if it had been polled."""
+        feed = self.push.feed(topic) if self.push is not None else None
+        if feed is None:
+            log.warning("push for an unknown topic ignored", extra={"topic": topic})
+            return
+        now = self.clock()
+        parsed = await self.cpu.body(body, feed.url, feed.name, now, content_type)
+        if parsed.error is not None:
+            log.warning("push unreadable", extra={"url": feed.url, "error": parsed.error})
+            return
+        events, fresh = await self.recorder.record(parsed.items, now)
+        log.info("push recorded", extra={"url": feed.url, "items": len(parsed.items), "new": len(fresh),
+                                          "events": len(events)})  # fmt: skip
+
+    async def _collect(self, feed: FeedConfig) -> Polled:
         try:
             return await self.collect(feed)
         except (StoreError, asyncio.CancelledError):
@@ -332,7 +227,6 @@ class Pipeline:
         # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
         address = state.get("moved_to") or feed.url
         result = await fetch(self.session, address, self.config.fetch, validators)
-        now = self.clock()
         hints = {"retry_after": result.retry_after, "max_age": result.max_age}
         if result.status == "error":
             return self._failed(feed, label, state, result.error or "unknown error", result.elapsed, hints)
@@ -341,28 +235,30 @@ class Pipeline:
             "last_modified": result.validators.last_modified,
         }
         if result.permanent_redirect:
-            # Remembered with the rest of the state, so only once the new address served a usable feed.
+            # Saved with the rest of the state, so only once the new address served a usable feed.
             updates["moved_to"] = result.permanent_redirect
-            log.info("feed %s moved permanently to %s", _feed_name(feed, label), result.permanent_redirect)
+            log.info("feed moved", extra={"feed": label, "url": feed.url, "to": result.permanent_redirect})
         if result.status == "not_modified" or result.body is None:
             self._observe_poll("not_modified", result.elapsed)
             return Polled(FeedReport(feed, label, "not_modified"), [], state, updates, **hints)
-        body_hash = hashlib.sha256(result.body).hexdigest()
-        updates["body_hash"] = body_hash
-        if body_hash == state.get("body_hash"):
+        updates["body_hash"] = hashlib.sha256(result.body).hexdigest()
+        if updates["body_hash"] == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
             return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)
-        parsed = await self.cpu.body(result.body, feed.url, feed.name, now, result.content_type)
+        parsed = await self.cpu.body(result.body, feed.url, feed.name, self.clock(), result.content_type)
         if parsed.error is not None:
             return self._failed(feed, label, state, parsed.error, result.elapsed, hints)
         if parsed.warning:
-            log.info("feed %s: %s", _feed_name(feed, label), parsed.warning)
+            log.info(
+                "feed recovered from an error",
+                extra={"feed": label, "url": feed.url, "error": parsed.warning},
+            )
         label = feed.name or parsed.title or feed.url
         if parsed.title:
             updates["title"] = parsed.title
-        if self.websub is not None:
-            self._maybe_subscribe(feed, result.body, address)
+        if self.push is not None:
+            self.push.discovered(feed, result.body, address)
         self._observe_poll("ok", result.elapsed)
         if self.metrics is not None:
             self.metrics.items_parsed.inc(len(parsed.items))
@@ -370,114 +266,31 @@ class Pipeline:
         return Polled(report, parsed.items, state, updates, ttl=parsed.ttl, **hints)
 
     async def commit(self, *polled: Polled) -> None:
-        """Save polled feeds' states with their next poll times (one store call for all), and raise an ops alert
-        for each feed whose health changed."""
+        """Save polled feeds' states and next poll times (one store call for all); announce health changes."""
+        sched, now = self.config.schedule, self.clock().timestamp()
         states: dict[str, dict[str, Any]] = {}
         due: dict[str, float] = {}
         changes = []
-        now = self.clock().timestamp()
         for p in polled:
             feed = p.report.feed
             outcome = PollOutcome(status=p.report.status, new_items=p.report.new, error=p.report.error,
                                   retry_after=p.retry_after, max_age=p.max_age, feed_ttl=p.ttl)  # fmt: skip
-            sched = self.config.schedule
-            interval = feed.interval
-            if self._pushed(feed):
-                # The hub pushes new items; polling stays as a slow safety net for a hub that falls silent.
-                interval = max(interval, sched.max_interval)
-            when, fields = next_poll(
-                p.state_before,
-                outcome,
-                interval,
-                sched.max_interval,
-                now,
-                self._rng,
-                backoff_cap=sched.backoff_cap,
-            )
-            state = {**p.state_before, **p.updates, **fields}
-            state["items_seen"] = int(state.get("items_seen") or 0) + p.report.new
-            change = health_transition(p.state_before, state, self.config.ops.feed_down_after, now)
-            if change == "down":
-                state["down_alerted"] = True
-            states[feed.url], due[feed.url] = state, when
+            # A pushed feed is polled only as a slow safety net for a hub that falls silent.
+            pushed = self.push is not None and self.push.pushed(feed)
+            interval = max(feed.interval, sched.max_interval) if pushed else feed.interval
+            due[feed.url], states[feed.url], change = after_poll(
+                p.state_before, p.updates, outcome, interval, sched.max_interval, now, self._rng,
+                backoff_cap=sched.backoff_cap, fail_alert_after=self.config.ops.feed_down_after,
+            )  # fmt: skip
             if change is not None:
-                changes.append((p.report, change, state))
+                changes.append(ops_record(p.report.label, feed.url, change, states[feed.url], self.clock()))
         await self.store.set_feed_states(states)
         await self.store.schedule(due)
-        for report, change, state in changes:
-            await self._ops_alert(report, change, state)
-
-    # ------------------------------------------------------------------------------------------ push
-
-    def _pushed(self, feed: FeedConfig) -> bool:
-        if self.websub is None:
-            return False
-        return any(self.websub.active(t) for t, f in self._topics.items() if f.url == feed.url)
-
-    def _maybe_subscribe(self, feed: FeedConfig, body: bytes, address: str) -> None:
-        assert self.websub is not None
-        found = discover(body, (), address)
-        if not found.hubs:
-            return
-        topic = found.self_url or address
-        sub = self.websub.subscription(topic)
-        if sub is not None and sub.state in ("pending", "active"):
-            return
-        self._topics[topic] = feed
-        self.tasks.spawn(f"websub subscribe {topic}", self._subscribe(found.hubs[0], topic, feed))
-
-    async def _subscribe(self, hub: str, topic: str, feed: FeedConfig) -> None:
-        assert self.websub is not None
-        try:
-            await self.websub.subscribe(self.session, hub, topic)
-            log.info("feed %s: subscribed for push at %s", _feed_name(feed, feed.name or feed.url), hub)
-        except WebSubError as exc:
-            log.warning("feed %s: push subscription failed (%s); polling as usual", feed.url, exc)
-
-    async def renew_subscriptions(self) -> None:
-        """Subscribe again where a lease is about to run out or a hub never verified us."""
-        if self.websub is None:
-            return
-        for sub in self.websub.renew_due():
-            feed = self._topics.get(sub.topic)
-            if feed is not None:
-                await self._subscribe(sub.hub, sub.topic, feed)
-
-    async def on_push(self, topic: str, body: bytes, content_type: str | None) -> None:
-        """A hub posted new content for a topic: parse and record it now, as if it had been polled."""
-        feed = self._topics.get(topic)
-        if feed is None:
-            log.warning("push for unknown topic %s ignored", topic)
-            return
-        now = self.clock()
-        parsed = await self.cpu.body(body, feed.url, feed.name, now, content_type)
-        if parsed.error is not None:
-            log.warning("push for feed %s unreadable: %s", feed.url, parsed.error)
-            return
-        events, fresh = await self.record(parsed.items, now)
-        log.info(
-            "push for feed %s: %d items, %d new, %d alerts",
-            feed.url,
-            len(parsed.items),
-            len(fresh),
-            len(events),
-        )
-
-    async def _ops_alert(self, report: FeedReport, change: str, state: dict[str, Any]) -> None:
-        feed = report.feed
-        if change == "down":
-            title = f"Feed {report.label} has been failing since {_iso(state.get('failing_since'))}: {state.get('last_error')}"
-            log.error(
-                "feed down", extra={"feed": report.label, "url": feed.url, "error": state.get("last_error")}
-            )
-        else:
-            title = f"Feed {report.label} has recovered"
-            log.warning("feed recovered", extra={"feed": report.label, "url": feed.url})
-        record: dict[str, Any] = {"event": f"feed_{change}", "watch": "ops", "story": "", "title": title, "url": feed.url,
-                  "source": "newswatch", "published": None, "matched": [], "at": self.clock().isoformat()}  # fmt: skip
-        for target in self._ops_targets:
-            await self.store.enqueue(target, record)
-        self.delivery.poke()
+        for record in changes:
+            for target in self._ops_targets:
+                await self.store.enqueue(target, record)
+        if changes:
+            self.delivery.poke()
 
     def _failed(
         self,
@@ -499,123 +312,14 @@ class Pipeline:
 
     def _fail_polled(self, polled: Polled, exc: Exception) -> None:
         """A fetched feed whose items could not be recorded: its state is kept, so it is read again."""
+        hints = {"retry_after": polled.retry_after, "max_age": polled.max_age}
         fresh = self._failed(polled.report.feed, polled.report.label, polled.state_before, _internal(exc), None,
-                             {"retry_after": polled.retry_after, "max_age": polled.max_age}, exc)  # fmt: skip
+                             hints, exc)  # fmt: skip
         polled.report, polled.items, polled.updates = fresh.report, [], {}
 
-    def _observe_poll(self, status: FeedStatus, elapsed: float | None, error: str | None = None) -> None:
+    def _observe_poll(self, status: PollStatus, elapsed: float | None, error: str | None = None) -> None:
         if self.metrics is not None:
             self.metrics.feed_polled(status, elapsed, error)
-
-    # ------------------------------------------------------------------------------------------ items
-
-    async def record(
-        self, outcomes: Sequence[Outcome], now: datetime | None
-    ) -> tuple[list[Event], list[Outcome]]:
-        """Record items in one store call; returns (events, the items new or changed).
-
-        ``now`` None places each item at its own publication time (replay).
-        """
-        batch, kept = await asyncio.to_thread(self._batch, outcomes, now, self.clock())
-        if not batch:
-            return [], []
-        stories = BatchStories(self._windows, self._params)
-        results = await self.store.record(batch, stories)
-        events: list[Event] = []
-        fresh: list[Outcome] = []
-        for sighted, outcome, recorded in zip(batch, kept, results, strict=True):
-            self._remember((outcome.keys, outcome.fingerprint))
-            if recorded.seen is Seen.SAME:
-                continue
-            fresh.append(outcome)
-            if recorded.seen is Seen.NEW:
-                features = next((c.features for c in sighted.claims if c.features is not None), None)
-                if features is not None:
-                    self.df.add(features.terms)
-            events.extend(recorded.events)
-            for e in recorded.events:
-                if self.metrics is not None:
-                    self.metrics.matched(e.watch, new_story=e.event == "alert")
-                log.debug(f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": outcome.url})
-        if events:
-            self.delivery.poke()
-        return events, fresh
-
-    def _batch(
-        self, outcomes: Sequence[Outcome], now: datetime | None, wall: datetime
-    ) -> tuple[list[Sighted], list[Outcome]]:
-        """The store batch for outcomes (in a thread: weighing story features is CPU work)."""
-        max_age = self.config.max_item_age
-        df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
-        batch: list[Sighted] = []
-        kept: list[Outcome] = []
-        for o in outcomes:
-            at = now or o.published or wall
-            if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
-                continue
-            if not o.keys or (o.keys, o.fingerprint) in self._recent:
-                continue  # recorded by this process already: costs nothing
-            claims = []
-            for m in o.matches:
-                # Until enough items were seen, learned rarities are noise: weigh terms alike (names still
-                # count more) rather than let the first handful of documents decide what is telling.
-                features = weigh(o.sketch, df, self._windows.get(m.watch, self._params)) if o.sketch else None
-                claims.append(
-                    WatchClaim(m.watch, self._targets.get(m.watch, ()), _record(o, m, at), features)
-                )
-            when = (o.published or at).timestamp()
-            sighting = Sighting(o.keys, o.fingerprint, o.length, self.config.seen_ttl, when)
-            batch.append(Sighted(sighting, tuple(claims)))
-            kept.append(o)
-        return batch, kept
-
-    async def flush_doc_freq(self, *, force: bool = False) -> None:
-        """Write what this process learned of document frequencies, every so often (or now)."""
-        due = self.df.pending >= C.DF_FLUSH_DOCS or time.monotonic() - self._df_flushed >= C.DF_FLUSH_S
-        if not self.df.pending or not (force or due):
-            return
-        increments, docs = self.df.take_pending()
-        try:
-            await self.store.add_doc_freq(increments, docs, self.df.max_terms)
-        except StoreError:
-            self.df.restore_pending(increments, docs)
-            raise
-        self._df_flushed = time.monotonic()
-
-    def _remember(self, memo: tuple[tuple[str, ...], str]) -> None:
-        self._recent[memo] = None
-        if len(self._recent) > RECENT_SIGHTINGS:
-            self._recent.popitem(last=False)
-
-
-def _record(item: Outcome, match: Match, now: datetime) -> dict[str, Any]:
-    """The alert record of the JSONL contract; "event" and "story" are decided by the store."""
-    record: dict[str, Any] = {
-        "event": None,
-        "watch": match.watch,
-        "story": None,
-        "title": item.title,
-        "url": item.url,
-        "source": item.source,
-        "published": item.published.isoformat() if item.published else None,
-        "matched": list(match.terms),
-        "at": now.isoformat(),
-    }
-    if match.snippet:
-        record["snippet"] = match.snippet
-        record["_snippet_hits"] = [list(h) for h in match.snippet_hits]
-    return record
-
-
-def _iso(epoch: Any) -> str:
-    try:
-        return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (TypeError, ValueError):
-        return str(epoch)
-
-
-def _feed_name(feed: FeedConfig, label: str) -> str:
-    return f"{label!r} ({feed.url})" if label != feed.url else repr(feed.url)
 
 
 def _internal(exc: BaseException) -> str:
@@ -623,4 +327,4 @@ def _internal(exc: BaseException) -> str:
     return " ".join(f"internal error: {type(exc).__name__}: {exc}".split())[:300]
 
 
-__all__ = ["CycleReport", "FeedReport", "Pipeline", "Polled", "ops_targets", "story_params", "watch_targets"]
+__all__ = ["Pipeline"]

@@ -35,7 +35,7 @@ async def test_reload_takes_a_valid_file_and_keeps_the_running_one_otherwise(
     cfg = write(tmp_path, good, "newswatch.yaml")
     caplog.set_level(logging.INFO, logger="newswatch")
     async with open_app(load_config(cfg)) as app:
-        scheduler = Scheduler(app.pipeline)
+        scheduler = Scheduler(app.pipeline, app.tasks)
         cfg.write_text(good + bomb(), encoding="utf-8")
         assert await reload_config(cfg, app, scheduler) is False
         assert [w.name for w in app.loaded.config.watches] == ["all"]

@@ -35,6 +35,7 @@ from newswatch.feeds.fetch import fetch, make_session
 from newswatch.feeds.netguard import AddressGuard
 from newswatch.feeds.parse import parse_feed
 from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
+from newswatch.feeds.pushed import PushedFeeds
 from newswatch.feeds.status import format_rows
 from tests.conftest import RedisServer, free_port
 from tests.feedserver import FeedServer
@@ -350,7 +351,7 @@ async def test_feed_churning_its_websub_topic_keeps_the_table_bounded(
             async with open_app(load_config(cfg)) as app:
                 subscriber = WebSubSubscriber(settings, app.pipeline.on_push, max_subscriptions=3)
                 await subscriber.start()
-                app.pipeline.websub = subscriber
+                app.pipeline.push = PushedFeeds(subscriber, app.pipeline.session, app.tasks.spawn)
                 good, churning = app.pipeline.config.feeds
                 try:
                     for n in range(6):

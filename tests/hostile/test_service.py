@@ -183,7 +183,7 @@ async def test_polling_loop_crash_is_restarted_and_reported(
             app.tasks.backoff_base, app.tasks.backoff_cap, app.tasks.stable_after = 0.1, 0.2, 0.5
             flaky = ScheduleFailsOnce(app.pipeline.store)
             app.pipeline.store = flaky  # type: ignore[assignment]
-            scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
+            scheduler = Scheduler(app.pipeline, app.tasks, heartbeat=app.heartbeat.beat)
             stop = asyncio.Event()
             running = asyncio.create_task(scheduler.run(stop))
             try:

@@ -31,7 +31,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             from newswatch.service.reload import ReloadOnSignal
             from newswatch.service.scheduler import Scheduler
 
-            scheduler = Scheduler(app.pipeline, heartbeat=app.heartbeat.beat)
+            scheduler = Scheduler(app.pipeline, app.tasks, heartbeat=app.heartbeat.beat)
             if loaded.config.websub is not None:
                 await _start_push(app, loaded.config.websub, stack)
                 stack.push_async_callback(app.tasks.close)  # subscriptions end before the subscriber closes
@@ -59,6 +59,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
 async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitStack) -> None:
     from newswatch.app import StartupError
     from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
+    from newswatch.feeds.pushed import PushedFeeds
 
     try:
         settings = WebSubSettings(cfg.callback_url, cfg.secret, cfg.listen, cfg.lease)
@@ -67,5 +68,5 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
     except (ValueError, OSError) as exc:
         raise StartupError(f"websub: {exc}") from None
     stack.push_async_callback(subscriber.close)
-    app.pipeline.websub = subscriber
+    app.pipeline.push = PushedFeeds(subscriber, app.pipeline.session, app.tasks.spawn)
     log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)

@@ -160,13 +160,15 @@ class FetchConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    max_interval: Duration = 3600.0  # slowest a healthy, quiet feed is polled
-    backoff_cap: Duration = 6 * 3600.0  # slowest a failing feed is retried (it is never given up)
+    max_interval: Duration = C.DEFAULT_MAX_INTERVAL_S  # slowest a healthy, quiet feed is polled
+    backoff_cap: Duration = (
+        C.DEFAULT_BACKOFF_CAP_S
+    )  # slowest a failing feed is retried (it is never given up)
 
 
 class OpsConfig(_Strict):
     channel: str | None = None  # Slack channel for feed down/recovered alerts; None: the log and console only
-    feed_down_after: Duration = 6 * 3600.0  # a feed failing this long raises one ops alert
+    feed_down_after: Duration = C.DEFAULT_FEED_DOWN_AFTER_S  # a feed failing this long raises one ops alert
 
 
 class HttpConfig(_Strict):

@@ -33,25 +33,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-__all__ = [
-    "DEFAULT_BACKOFF_CAP_S",
-    "DEFAULT_FAIL_ALERT_AFTER_S",
-    "DEFAULT_MAX_INTERVAL_S",
-    "Health",
-    "PollOutcome",
-    "PollStatus",
-    "health_transition",
-    "next_poll",
-]
+__all__ = ["Health", "PollOutcome", "PollStatus", "after_poll", "health_transition", "next_poll"]
 
 PollStatus = Literal["ok", "not_modified", "unchanged", "error"]
 Health = Literal["down", "recovered"]
-
-DEFAULT_MAX_INTERVAL_S = 3600.0  # slowest a healthy feed is polled (config: schedule.max_interval)
-DEFAULT_BACKOFF_CAP_S = 6 * 3600.0  # slowest a failing feed is retried (config: schedule.backoff_cap)
-DEFAULT_FAIL_ALERT_AFTER_S = (
-    6 * 3600.0
-)  # failing this long raises one ops alert (config: ops.feed_down_after)
 
 # Weight of the newest observation in the gap estimate: about the last five gaps matter, so one burst or one
 # quiet night moves the estimate without erasing what the feed usually does.
@@ -81,7 +66,7 @@ def next_poll(
     now: float,
     rng: random.Random,
     *,
-    backoff_cap: float = DEFAULT_BACKOFF_CAP_S,
+    backoff_cap: float,
 ) -> tuple[float, dict[str, Any]]:
     """When to poll the feed next (epoch seconds) and the state fields to merge into its saved state.
 
@@ -165,6 +150,31 @@ def _after_error(
         "next_poll": when,
     }
     return when, fields
+
+
+def after_poll(
+    state_before: Mapping[str, Any],
+    updates: Mapping[str, Any],
+    outcome: PollOutcome,
+    feed_interval: float,
+    max_interval: float,
+    now: float,
+    rng: random.Random,
+    *,
+    backoff_cap: float,
+    fail_alert_after: float,
+) -> tuple[float, dict[str, Any], Health | None]:
+    """A polled feed's next poll time, its whole new state (``updates``: validators, title… merged in) and the
+    health change to announce, if any."""
+    when, fields = next_poll(
+        state_before, outcome, feed_interval, max_interval, now, rng, backoff_cap=backoff_cap
+    )
+    state = {**state_before, **updates, **fields}
+    state["items_seen"] = int(_number(state.get("items_seen")) or 0) + outcome.new_items
+    change = health_transition(state_before, state, fail_alert_after, now)
+    if change == "down":
+        state["down_alerted"] = True
+    return when, state, change
 
 
 def health_transition(

@@ -33,15 +33,15 @@ from prometheus_client import (
 )
 
 from newswatch import __version__
+from newswatch.feeds.policy import PollStatus
 
 S = TypeVar("S")
 
-FeedStatus = Literal["ok", "not_modified", "unchanged", "error"]
 Cause = Literal[
     "timeout", "http_status", "too_large", "not_a_feed", "malformed", "tls", "connection", "other"
 ]
 
-FEED_STATUSES: Final[tuple[FeedStatus, ...]] = ("ok", "not_modified", "unchanged", "error")
+FEED_STATUSES: Final[tuple[PollStatus, ...]] = ("ok", "not_modified", "unchanged", "error")
 CAUSES: Final[tuple[Cause, ...]] = (
     "timeout",
     "http_status",
@@ -224,7 +224,7 @@ class Metrics:
             PlatformCollector(registry=r)
 
     def feed_polled(
-        self, status: FeedStatus, seconds: float | None = None, error: str | None = None
+        self, status: PollStatus, seconds: float | None = None, error: str | None = None
     ) -> Cause | None:
         """Record one poll: its outcome, its fetch time and, for an error, its cause; returns the cause."""
         self.feeds_polled.labels(status).inc()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.pipeline import Pipeline
+from newswatch.service.supervise import Supervisor
 from newswatch.store.base import StoreError
 
 log = logging.getLogger("newswatch")
@@ -40,10 +41,12 @@ class Scheduler:
     def __init__(
         self,
         pipeline: Pipeline,
+        tasks: Supervisor,
         *,
         heartbeat: Callable[[], None] | None = None,
     ):
         self.pipeline = pipeline
+        self.tasks = tasks  # runs delivery, polling and WebSub renewals supervised; /healthz reports on them
         self._heartbeat = heartbeat or (lambda: None)
         self._feeds: dict[str, FeedConfig] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
@@ -71,12 +74,12 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds and deliver until ``stop`` is set; then shut down as the module docstring says."""
-        tasks = self.pipeline.tasks
+        tasks = self.tasks
         delivery = self.pipeline.delivery
         delivery_stop = asyncio.Event()
         tasks.start("delivery", lambda: delivery.run(delivery_stop))
         tasks.start("polling", lambda: self._loop(stop))
-        if self.pipeline.websub is not None:
+        if self.pipeline.push is not None:
             tasks.start("websub renewals", lambda: self._renew_loop(stop))
         try:
             await stop.wait()
@@ -129,7 +132,8 @@ class Scheduler:
         """Subscribe again where a WebSub lease is about to run out or a hub never verified us."""
         while not stop.is_set():
             try:
-                await self.pipeline.renew_subscriptions()
+                if self.pipeline.push is not None:
+                    await self.pipeline.push.renew()
             except StoreError as exc:
                 log.warning("store unavailable while renewing subscriptions (%s)", exc)
             with contextlib.suppress(TimeoutError):

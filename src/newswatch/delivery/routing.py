@@ -1,0 +1,92 @@
+"""Routing: which outbox queues a record goes to, and the records newswatch writes itself.
+
+Owns the target names (``slack:#channel``, ``jsonl``, ``console``, ``slack-webhook:``, ``webhook:``, with
+``|digest:hourly`` for digest watches) that the outbox and the notifiers agree on, the alert record of the
+JSONL contract (fields are a contract: extend them, never rename them), and the ops records for a feed that
+went down or recovered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from newswatch.config import Config
+from newswatch.delivery.outbox import DIGEST_MARK
+from newswatch.models import Match
+
+log = logging.getLogger("newswatch")
+
+__all__ = ["alert_record", "ops_record", "ops_targets", "watch_targets"]
+
+
+def watch_targets(cfg: Config) -> dict[str, tuple[str, ...]]:
+    """The outbox queues each watch's records go to, from the notify section."""
+    n = cfg.notify
+    out: dict[str, tuple[str, ...]] = {}
+    for w in cfg.watches:
+        targets: list[str] = []
+        if n.jsonl:
+            targets.append("jsonl")
+        if n.slack and n.slack.token:
+            targets.append(f"slack:{w.channel or n.slack.channel or ''}")
+        if n.slack_webhook:
+            targets.append("slack-webhook:")
+        if n.webhook:
+            targets.append("webhook:")
+        if not (n.slack and n.slack.token) and not n.slack_webhook and n.jsonl != "-":
+            targets.append("console")  # without Slack, alerts still reach a person
+        if w.digest:
+            # Files and the console do not flood; only chat targets wait for the digest.
+            targets = [t if t in ("jsonl", "console") else f"{t}{DIGEST_MARK}{w.digest}" for t in targets]
+        out[w.name] = tuple(targets)
+    return out
+
+
+def ops_targets(cfg: Config) -> tuple[str, ...]:
+    """Where feed down/recovered alerts go: the ops channel on Slack, else the console."""
+    n = cfg.notify
+    if cfg.ops.channel and n.slack and n.slack.token:
+        return (f"slack:{cfg.ops.channel}",)
+    return ("console",) if n.jsonl != "-" else ()
+
+
+def alert_record(
+    title: str, url: str, source: str, published: datetime | None, match: Match, now: datetime
+) -> dict[str, Any]:
+    """The alert record of the JSONL contract; "event" and "story" are decided by the store."""
+    record: dict[str, Any] = {
+        "event": None,
+        "watch": match.watch,
+        "story": None,
+        "title": title,
+        "url": url,
+        "source": source,
+        "published": published.isoformat() if published else None,
+        "matched": list(match.terms),
+        "at": now.isoformat(),
+    }
+    if match.snippet:
+        record["snippet"] = match.snippet
+        record["_snippet_hits"] = [list(h) for h in match.snippet_hits]
+    return record
+
+
+def ops_record(label: str, url: str, change: str, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The record of a feed that went down (``change`` "down") or recovered, and its one log line."""
+    if change == "down":
+        title = f"Feed {label} has been failing since {_when(state.get('failing_since'))}: {state.get('last_error')}"
+        log.error("feed down", extra={"feed": label, "url": url, "error": state.get("last_error")})
+    else:
+        title = f"Feed {label} has recovered"
+        log.warning("feed recovered", extra={"feed": label, "url": url})
+    return {"event": f"feed_{change}", "watch": "ops", "story": "", "title": title, "url": url,
+            "source": "newswatch", "published": None, "matched": [], "at": now.isoformat()}  # fmt: skip
+
+
+def _when(epoch: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(epoch)

@@ -1,0 +1,139 @@
+"""Recording: a batch of CPU-stage outcomes into the store, as sightings with their watches' claims.
+
+Owns the step between the CPU stage and the store: skipping what is too old or was recorded by this process
+already, building each alert record (:mod:`newswatch.delivery.routing`), weighing story features under the
+document frequencies this process has learned (:mod:`newswatch.stories`), one :meth:`Store.record` call per batch,
+and learning from and persisting those document frequencies.  Part of the orchestrator: the pipeline calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from newswatch import constants as C
+from newswatch.config import Config
+from newswatch.cpu import Outcome
+from newswatch.delivery.routing import alert_record, watch_targets
+from newswatch.service.metrics import Metrics
+from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
+from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
+
+log = logging.getLogger("newswatch")
+
+RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
+
+
+def story_params(cfg: Config) -> tuple[StoryParams, dict[str, StoryParams]]:
+    """The story knobs of the config, and those of the watches whose window differs."""
+    default = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
+    return default, {
+        w.name: StoryParams(threshold=default.threshold, window_s=w.story_window)
+        for w in cfg.watches
+        if w.story_window
+    }
+
+
+class Recorder:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        doc_freq: DocFreq,
+        *,
+        clock: Callable[[], datetime],
+        poke: Callable[[], None],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.df = doc_freq
+        self.clock = clock
+        self.metrics = metrics
+        self._poke = poke  # new outbox entries: wake delivery
+        self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
+        self._df_flushed = time.monotonic()
+        self.reload(config)
+
+    def reload(self, config: Config) -> None:
+        self.config = config
+        self._targets = watch_targets(config)
+        self._params, self._windows = story_params(config)
+
+    async def record(
+        self, outcomes: Sequence[Outcome], now: datetime | None
+    ) -> tuple[list[Event], list[Outcome]]:
+        """Record items in one store call; returns (events, the items new or changed).
+
+        ``now`` None places each item at its own publication time (replay).
+        """
+        batch, kept = await asyncio.to_thread(self._sightings, outcomes, now, self.clock())
+        if not batch:
+            return [], []
+        results = await self.store.record(batch, BatchStories(self._windows, self._params))
+        events: list[Event] = []
+        fresh: list[Outcome] = []
+        for sighted, outcome, recorded in zip(batch, kept, results, strict=True):
+            self._remember((outcome.keys, outcome.fingerprint))
+            if recorded.seen is Seen.SAME:
+                continue
+            fresh.append(outcome)
+            features = next((c.features for c in sighted.claims if c.features is not None), None)
+            if recorded.seen is Seen.NEW and features is not None:
+                self.df.add(features.terms)
+            events += recorded.events
+            for e in recorded.events:
+                if self.metrics is not None:
+                    self.metrics.matched(e.watch, new_story=e.event == "alert")
+                log.debug(f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": outcome.url})
+        if events:
+            self._poke()
+        return events, fresh
+
+    def _sightings(
+        self, outcomes: Sequence[Outcome], now: datetime | None, wall: datetime
+    ) -> tuple[list[Sighted], list[Outcome]]:
+        """The store batch for outcomes (in a thread: weighing story features is CPU work)."""
+        max_age = self.config.max_item_age
+        # Until enough items were seen, learned rarities are noise: weigh terms alike (names still count more).
+        df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
+        batch: list[Sighted] = []
+        kept: list[Outcome] = []
+        for o in outcomes:
+            at = now or o.published or wall
+            if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
+                continue
+            if not o.keys or (o.keys, o.fingerprint) in self._recent:
+                continue  # recorded by this process already: costs nothing
+            claims = []
+            for m in o.matches:
+                features = weigh(o.sketch, df, self._windows.get(m.watch, self._params)) if o.sketch else None
+                record = alert_record(o.title, o.url, o.source, o.published, m, at)
+                claims.append(WatchClaim(m.watch, self._targets.get(m.watch, ()), record, features))
+            sighting = Sighting(
+                o.keys, o.fingerprint, o.length, self.config.seen_ttl, (o.published or at).timestamp()
+            )
+            batch.append(Sighted(sighting, tuple(claims)))
+            kept.append(o)
+        return batch, kept
+
+    async def flush_doc_freq(self, *, force: bool = False) -> None:
+        """Write what this process learned of document frequencies, every so often (or now)."""
+        due = self.df.pending >= C.DF_FLUSH_DOCS or time.monotonic() - self._df_flushed >= C.DF_FLUSH_S
+        if not self.df.pending or not (force or due):
+            return
+        increments, docs = self.df.take_pending()
+        try:
+            await self.store.add_doc_freq(increments, docs, self.df.max_terms)
+        except StoreError:
+            self.df.restore_pending(increments, docs)
+            raise
+        self._df_flushed = time.monotonic()
+
+    def _remember(self, memo: tuple[tuple[str, ...], str]) -> None:
+        self._recent[memo] = None
+        if len(self._recent) > RECENT_SIGHTINGS:
+            self._recent.popitem(last=False)
