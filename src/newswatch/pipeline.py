@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -26,23 +26,21 @@ import aiohttp
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
-from newswatch.cpu import CpuStage
+from newswatch.cpu import CpuStage, Outcome
 from newswatch.delivery.outbox import Delivery, DeliveryReport
-from newswatch.delivery.routing import ops_record, ops_targets
 from newswatch.feeds.fetch import Validators, fetch
-from newswatch.feeds.policy import PollOutcome, PollStatus, after_poll
+from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds
 from newswatch.models import Item
 from newswatch.recorder import Recorder
 from newswatch.reports import CycleReport, FeedReport, Polled
 from newswatch.service.metrics import Metrics, classify_error
-from newswatch.store.base import Store, StoreError
+from newswatch.store.base import Event, Store, StoreError
 from newswatch.stories import DocFreq
 
 log = logging.getLogger("newswatch")
 
 ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
-RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
 CYCLE_BATCH = 100  # items per store call when `run --once` records a whole cycle in publication order
 
 
@@ -69,15 +67,12 @@ class Pipeline:
         self.push: PushedFeeds | None = None  # set by the service when WebSub push is configured
         self.recorder = Recorder(config, store, doc_freq or DocFreq(), clock=clock, poke=delivery.poke,
                                  metrics=metrics)  # fmt: skip
-        self._rng = random.Random()
-        self._ops_targets = ops_targets(config)
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
         self.config = config
         self.cpu.reload(config.entities, config.watches)
         self.recorder.reload(config)
-        self._ops_targets = ops_targets(config)
 
     # ------------------------------------------------------------------------------------------ a cycle
 
@@ -97,11 +92,13 @@ class Pipeline:
         finally:
             recorded.set()
             await asyncio.gather(background, return_exceptions=True)
+        return await self._finish(report, started, delivered)
+
+    async def _finish(self, report: CycleReport, started: float, delivered: DeliveryReport) -> CycleReport:
         # What is left, and what an earlier run left behind: waiting out short back-offs and a dead worker's
         # lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
         delivered.add(await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S))
-        report.delivery = delivered
-        report.pending = await self.store.outbox_pending()
+        report.delivery, report.pending = delivered, await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
 
@@ -129,21 +126,16 @@ class Pipeline:
         fresh: Counter[str] = Counter()
         for start in range(0, len(items), CYCLE_BATCH):
             chunk = items[start : start + CYCLE_BATCH]
-            groups = [chunk]
-            for attempt, group in enumerate(groups):
-                try:
-                    events, new = await self.recorder.record([o for _, o in group], now)
-                except StoreError:
-                    raise
-                except Exception as exc:
-                    if attempt == 0:
-                        # One feed's bad item must not cost the others their alerts: record feed by feed, and
-                        # fail only the feed whose items cannot be recorded.
-                        feeds = dict.fromkeys(p for p, _ in chunk)
-                        groups += [[(q, o) for q, o in chunk if q is p] for p in feeds]
-                    else:
-                        self._fail_polled(group[0][0], exc)
-                    continue
+            try:
+                results = [await self.recorder.record([o for _, o in chunk], now)]
+            except StoreError:
+                raise
+            except Exception:
+                # One feed's bad item must not cost the others their alerts: record feed by feed, and fail only
+                # the feed whose items cannot be recorded.
+                feeds = {id(p): p for p, _ in chunk}.values()
+                results = [await self._record_or_fail(p, [o for q, o in chunk if q is p], now) for p in feeds]
+            for events, new in results:
                 report.events += events
                 fresh.update(o.feed_url for o in new)
         for p in polled:
@@ -157,43 +149,41 @@ class Pipeline:
         self, items: Iterable[Item], *, progress: Callable[[int], None] | None = None
     ) -> CycleReport:
         """Record archived items in the given order, each at its own publication time, then deliver."""
-        started = time.monotonic()
-        report = CycleReport()
-        chunk: list[Item] = []
-        done = 0
-        for item in [*items, None]:
-            if item is not None:
-                chunk.append(item)
-            if chunk and (item is None or len(chunk) >= C.REPLAY_BATCH):
-                # "now" is each item's own time, so max_item_age and story windows act as they did back then.
-                events, _ = await self.recorder.record(await self.cpu.items(chunk), None)
-                report.events += events
-                done += len(chunk)
-                chunk = []
-                if progress is not None:
-                    progress(done)
+        started, report, done, stream = time.monotonic(), CycleReport(), 0, iter(items)
+        while chunk := list(itertools.islice(stream, C.REPLAY_BATCH)):
+            # "now" is each item's own time, so max_item_age and story windows act as they did back then.
+            events, _ = await self.recorder.record(await self.cpu.items(chunk), None)
+            report.events += events
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
         await self.recorder.flush_doc_freq(force=True)
-        report.delivery = await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S)
-        report.pending = await self.store.outbox_pending()
-        report.elapsed = time.monotonic() - started
-        return report
+        return await self._finish(report, started, DeliveryReport())
 
     # ------------------------------------------------------------------------------------------ a feed
 
     async def poll(self, feed: FeedConfig) -> FeedReport:
         """Fetch, parse and record one feed, then save its state."""
         polled = await self._collect(feed)
-        try:
-            events, fresh = await self.recorder.record(polled.items, self.clock())
-            polled.report.new = len(fresh)
-            polled.report.alerts = sum(e.event == "alert" for e in events)
-        except StoreError:
-            raise
-        except Exception as exc:
-            self._fail_polled(polled, exc)
+        events, fresh = await self._record_or_fail(polled, polled.items, self.clock())
+        polled.report.new, polled.report.alerts = len(fresh), sum(e.event == "alert" for e in events)
         await self.commit(polled)
         await self.recorder.flush_doc_freq()
         return polled.report
+
+    async def _record_or_fail(
+        self, polled: Polled, items: list[Outcome], now: datetime
+    ) -> tuple[list[Event], list[Outcome]]:
+        """Record a feed's items; an unexpected error is the feed's failure (its state is kept: read again)."""
+        try:
+            return await self.recorder.record(items, now)
+        except StoreError:
+            raise
+        except Exception as exc:
+            fresh = self._failed(polled.report.feed, polled.report.label, polled.state_before, _internal(exc),
+                                 None, {"retry_after": polled.retry_after, "max_age": polled.max_age}, exc)  # fmt: skip
+            polled.report, polled.items, polled.updates = fresh.report, [], {}
+            return [], []
 
     async def on_push(self, topic: str, body: bytes, content_type: str | None) -> None:
         """A hub posted new content for a topic: parse and record it now, as if it had been polled."""
@@ -216,7 +206,9 @@ class Pipeline:
         except (StoreError, asyncio.CancelledError):
             raise
         except Exception as exc:  # a bug or a hostile input we did not foresee: this feed's failure only
-            state = await self.store.get_feed_state(feed.url) or {}
+            state: dict[str, Any] = {}
+            with contextlib.suppress(Exception):  # the state is what we need for its back-off, if it can be read
+                state = await self.store.get_feed_state(feed.url) or {}
             return self._failed(feed, feed.name or feed.url, state, _internal(exc), None, {}, exc)
 
     async def collect(self, feed: FeedConfig) -> Polled:
@@ -267,30 +259,7 @@ class Pipeline:
 
     async def commit(self, *polled: Polled) -> None:
         """Save polled feeds' states and next poll times (one store call for all); announce health changes."""
-        sched, now = self.config.schedule, self.clock().timestamp()
-        states: dict[str, dict[str, Any]] = {}
-        due: dict[str, float] = {}
-        changes = []
-        for p in polled:
-            feed = p.report.feed
-            outcome = PollOutcome(status=p.report.status, new_items=p.report.new, error=p.report.error,
-                                  retry_after=p.retry_after, max_age=p.max_age, feed_ttl=p.ttl)  # fmt: skip
-            # A pushed feed is polled only as a slow safety net for a hub that falls silent.
-            pushed = self.push is not None and self.push.pushed(feed)
-            interval = max(feed.interval, sched.max_interval) if pushed else feed.interval
-            due[feed.url], states[feed.url], change = after_poll(
-                p.state_before, p.updates, outcome, interval, sched.max_interval, now, self._rng,
-                backoff_cap=sched.backoff_cap, fail_alert_after=self.config.ops.feed_down_after,
-            )  # fmt: skip
-            if change is not None:
-                changes.append(ops_record(p.report.label, feed.url, change, states[feed.url], self.clock()))
-        await self.store.set_feed_states(states)
-        await self.store.schedule(due)
-        for record in changes:
-            for target in self._ops_targets:
-                await self.store.enqueue(target, record)
-        if changes:
-            self.delivery.poke()
+        await self.recorder.commit_feeds(polled, pushed=self.push.pushed if self.push is not None else None)
 
     def _failed(
         self,
@@ -309,13 +278,6 @@ class Pipeline:
         )
         self._observe_poll("error", elapsed, error)
         return Polled(FeedReport(feed, label, "error", error=error), [], state, {}, **hints)
-
-    def _fail_polled(self, polled: Polled, exc: Exception) -> None:
-        """A fetched feed whose items could not be recorded: its state is kept, so it is read again."""
-        hints = {"retry_after": polled.retry_after, "max_age": polled.max_age}
-        fresh = self._failed(polled.report.feed, polled.report.label, polled.state_before, _internal(exc), None,
-                             hints, exc)  # fmt: skip
-        polled.report, polled.items, polled.updates = fresh.report, [], {}
 
     def _observe_poll(self, status: PollStatus, elapsed: float | None, error: str | None = None) -> None:
         if self.metrics is not None:

@@ -1,24 +1,30 @@
-"""Recording: a batch of CPU-stage outcomes into the store, as sightings with their watches' claims.
+"""Recording: what a poll learned, into the store — the items of a batch and the polled feeds' new states.
 
 Owns the step between the CPU stage and the store: skipping what is too old or was recorded by this process
 already, building each alert record (:mod:`newswatch.delivery.routing`), weighing story features under the
 document frequencies this process has learned (:mod:`newswatch.stories`), one :meth:`Store.record` call per batch,
-and learning from and persisting those document frequencies.  Part of the orchestrator: the pipeline calls it.
+learning from and persisting those document frequencies; and saving polled feeds' states with their next poll
+times (:func:`newswatch.feeds.policy.after_poll`), with an ops record for a feed that went down or recovered.
+Part of the orchestrator: the pipeline calls it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from newswatch import constants as C
-from newswatch.config import Config
+from newswatch.config import Config, FeedConfig
 from newswatch.cpu import Outcome
-from newswatch.delivery.routing import alert_record, watch_targets
+from newswatch.delivery.routing import alert_record, ops_record, ops_targets, watch_targets
+from newswatch.feeds.policy import PollOutcome, after_poll
+from newswatch.reports import Polled
 from newswatch.service.metrics import Metrics
 from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
 from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
@@ -56,12 +62,43 @@ class Recorder:
         self._poke = poke  # new outbox entries: wake delivery
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
         self._df_flushed = time.monotonic()
+        self._rng = random.Random()  # poll-time jitter
         self.reload(config)
 
     def reload(self, config: Config) -> None:
         self.config = config
         self._targets = watch_targets(config)
+        self._ops_targets = ops_targets(config)
         self._params, self._windows = story_params(config)
+
+    async def commit_feeds(
+        self, polled: Sequence[Polled], *, pushed: Callable[[FeedConfig], bool] | None = None
+    ) -> None:
+        """Save polled feeds' states and next poll times (one store call for all); announce health changes."""
+        sched, now = self.config.schedule, self.clock().timestamp()
+        states: dict[str, dict[str, Any]] = {}
+        due: dict[str, float] = {}
+        changes = []
+        for p in polled:
+            feed = p.report.feed
+            outcome = PollOutcome(status=p.report.status, new_items=p.report.new, error=p.report.error,
+                                  retry_after=p.retry_after, max_age=p.max_age, feed_ttl=p.ttl)  # fmt: skip
+            # A pushed feed is polled only as a slow safety net for a hub that falls silent.
+            slow = pushed is not None and pushed(feed)
+            interval = max(feed.interval, sched.max_interval) if slow else feed.interval
+            due[feed.url], states[feed.url], change = after_poll(
+                p.state_before, p.updates, outcome, interval, sched.max_interval, now, self._rng,
+                backoff_cap=sched.backoff_cap, fail_alert_after=self.config.ops.feed_down_after,
+            )  # fmt: skip
+            if change is not None:
+                changes.append(ops_record(p.report.label, feed.url, change, states[feed.url], self.clock()))
+        await self.store.set_feed_states(states)
+        await self.store.schedule(due)
+        for record in changes:
+            for target in self._ops_targets:
+                await self.store.enqueue(target, record)
+        if changes:
+            self._poke()
 
     async def record(
         self, outcomes: Sequence[Outcome], now: datetime | None
