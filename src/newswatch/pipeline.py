@@ -207,7 +207,9 @@ class Pipeline:
             raise
         except Exception as exc:  # a bug or a hostile input we did not foresee: this feed's failure only
             state: dict[str, Any] = {}
-            with contextlib.suppress(Exception):  # the state is what we need for its back-off, if it can be read
+            with contextlib.suppress(
+                Exception
+            ):  # the state is what we need for its back-off, if it can be read
                 state = await self.store.get_feed_state(feed.url) or {}
             return self._failed(feed, feed.name or feed.url, state, _internal(exc), None, {}, exc)
 

@@ -474,45 +474,6 @@ def test_outbox_purge_removes_parked_records_and_keeps_waiting_ones(
     assert capsys.readouterr().out.startswith("purged 0 parked record(s)")
 
 
-async def test_records_parked_by_an_older_version_expire_by_their_queueing_time(
-    tmp_path: Path, store_url: str
-) -> None:
-    old = time.time() - 30 * 86400
-    record = {"event": "alert", "watch": "w", "story": "s", "title": "Old", "url": "https://news.example/w/1"}
-    if store_url.startswith("sqlite"):
-        path = tmp_path / "state.db"
-        with sqlite3.connect(path) as db:  # the outbox table as versions before parked_ttl made it
-            db.execute(
-                "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, "
-                "watch TEXT NOT NULL, story TEXT NOT NULL, event TEXT NOT NULL, record TEXT NOT NULL, "
-                "attempts INTEGER NOT NULL DEFAULT 0, not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, "
-                "parked TEXT)"
-            )
-            db.execute(
-                "INSERT INTO outbox(target, watch, story, event, record, created, parked) VALUES (?,?,?,?,?,?,?)",
-                ("slack:#gone", "w", "s", "alert", json.dumps(record), old, "channel_not_found"),
-            )
-    else:
-        data = {**{k: record[k] for k in ("watch", "story", "event")}, "record": record, "created": old}
-        client = redis.Redis.from_url(store_url)
-        client.rpush(
-            "nw:outbox:parked",
-            json.dumps({"id": "1", "data": json.dumps(data), "reason": "channel_not_found"}),
-        )
-        client.close()
-    store = open_store(store_url)
-    try:
-        await queue(store, 1, "slack:#news")
-        head = await store.outbox_head("slack:#news", 1)
-        await store.outbox_park("slack:#news", [head[0].id], "channel_not_found")  # parked now
-        assert len(await store.outbox_parked()) == 2
-        assert await store.outbox_purge_parked(time.time() - 7 * 86400) == 1
-        [(kept, _)] = await store.outbox_parked()
-        assert kept.id == head[0].id
-    finally:
-        await store.close()
-
-
 async def test_failed_ids_are_forgotten_once_delivered_or_parked(store: Store) -> None:
     await queue(store, 2, "slack:#news")
     await queue(store, 1, "slack:#gone", start=5)

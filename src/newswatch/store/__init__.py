@@ -14,7 +14,14 @@ def open_store(url: str, *, exclusive: bool = False) -> Store:
     if url.startswith("sqlite://"):
         from newswatch.store.sqlite import SQLiteStore
 
-        return SQLiteStore.from_url(url, exclusive=exclusive)
+        # SQLAlchemy's convention: sqlite:///state.db is relative, sqlite:////var/lib/state.db absolute.
+        if not url.startswith("sqlite:///"):
+            raise StoreError(
+                f"{url!r} is not an SQLite URL (use sqlite:///relative.db or sqlite:////abs/path.db)"
+            )
+        if not url.removeprefix("sqlite:///"):
+            raise StoreError(f"{url!r}: the SQLite URL names no file (use sqlite:///path/state.db)")
+        return SQLiteStore(url.removeprefix("sqlite:///"), exclusive=exclusive)
     raise StoreError(f"{url!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
 
 

@@ -1,9 +1,10 @@
 """The embedded SQLite store: newswatch's default, so it runs on a laptop with nothing else installed.
 
-Owns the on-disk schema and the transactions that make each decision atomic.  Calls run in a worker thread
-(SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction, which also
-serialises story decisions, so no further locking is needed.  The service refuses a second process on the
-same file (``exclusive``): several workers are what Redis is for.
+Owns the on-disk schema (``schema.sql``) and the transactions that make each decision atomic.  Calls run in a
+worker thread (SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction
+(a batch's reads and writes: ``sqlite_batch.py``), which also serialises story decisions, so no further locking
+is needed.  The service refuses a second process on the same file (``exclusive``): several workers are what
+Redis is for.
 """
 
 from __future__ import annotations
@@ -17,55 +18,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
-from newswatch.store.batch import BatchPlan, ItemFacts, plan_batch, queries
-from newswatch.stories import BatchStories, Placement, StoryQuery, StoryView, rank
+from newswatch.store.batch import plan_batch
+from newswatch.store.sqlite_batch import apply_plan, read_facts
+from newswatch.stories import BatchStories
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS item_keys (key TEXT PRIMARY KEY, item_id TEXT NOT NULL, expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS items (item_id TEXT PRIMARY KEY, max_len INTEGER NOT NULL, expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS item_texts (item_id TEXT NOT NULL, fp TEXT NOT NULL, PRIMARY KEY (item_id, fp));
-CREATE TABLE IF NOT EXISTS alerted (
-    watch TEXT NOT NULL, item_id TEXT NOT NULL, story TEXT NOT NULL, expires REAL NOT NULL,
-    PRIMARY KEY (watch, item_id)
-);
-CREATE TABLE IF NOT EXISTS stories (
-    watch TEXT NOT NULL, story_id TEXT NOT NULL, record TEXT NOT NULL, expires REAL NOT NULL,
-    PRIMARY KEY (watch, story_id)
-);
-CREATE TABLE IF NOT EXISTS story_bands (
-    watch TEXT NOT NULL, band TEXT NOT NULL, story_id TEXT NOT NULL, expires REAL NOT NULL,
-    PRIMARY KEY (watch, band)
-);
-CREATE TABLE IF NOT EXISTS story_terms (
-    watch TEXT NOT NULL, term TEXT NOT NULL, story_id TEXT NOT NULL, latest REAL NOT NULL,
-    PRIMARY KEY (watch, term, story_id)
-);
-CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest, story_id);
-CREATE INDEX IF NOT EXISTS story_terms_story ON story_terms (watch, story_id);
-CREATE TABLE IF NOT EXISTS doc_freq (term TEXT PRIMARY KEY, n INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_freq_rare ON doc_freq (n, term);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, watch TEXT NOT NULL, story TEXT NOT NULL,
-    event TEXT NOT NULL, record TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, parked TEXT, parked_at REAL
-);
-CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
-CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (name, idx));
-CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
-"""
+_SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding="utf-8")
 
 # Expired rows are ignored at once and deleted every this many writes, so the file stays small without a
 # separate janitor.
@@ -92,25 +56,12 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            _add_parked_at(self._db)
             if exclusive:
                 # We hold the file alone, so every lease in it belongs to a process that died: drop them now
                 # rather than wait for them to expire.
                 self._db.execute("DELETE FROM leases")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
-
-    @classmethod
-    def from_url(cls, url: str, *, exclusive: bool = False) -> SQLiteStore:
-        """SQLAlchemy's convention: ``sqlite:///state.db`` is relative, ``sqlite:////var/lib/state.db`` absolute."""
-        if not url.startswith("sqlite:///"):
-            raise StoreError(
-                f"{url!r} is not an SQLite URL (use sqlite:///relative.db or sqlite:////abs/path.db)"
-            )
-        path = url.removeprefix("sqlite:///")
-        if not path:
-            raise StoreError(f"{url!r}: the SQLite URL names no file (use sqlite:///path/state.db)")
-        return cls(path, exclusive=exclusive)
 
     def _take_process_lock(self) -> IO[str]:
         lock_path = self.path.with_name(self.path.name + ".lock")
@@ -170,162 +121,12 @@ class SQLiteStore:
         def op(db: sqlite3.Connection) -> list[Recorded]:
             now = self._clock()
             with self._tx(db):
-                facts = self._facts(db, batch, stories, now)
+                facts = read_facts(db, batch, stories, now)
                 plan = plan_batch(batch, facts, stories, now)
-                entries = self._apply(db, plan, now)
+                entries = apply_plan(db, plan, now)
             return plan.recorded(entries)
 
         return await self._run(op)
-
-    def _facts(
-        self, db: sqlite3.Connection, batch: Sequence[Sighted], stories: BatchStories, now: float
-    ) -> list[ItemFacts]:
-        """What the store knows of a batch's sightings, in a handful of statements for the whole batch."""
-        keys = list(dict.fromkeys(k for s in batch for k in s.sighting.keys))
-        key_ids: dict[str, str] = {}
-        for part in _chunks(keys):
-            key_ids.update(
-                db.execute(
-                    f"SELECT key, item_id FROM item_keys WHERE key IN ({_marks(part)}) AND expires > ?",
-                    (*part, now),
-                )
-            )
-        ids = list({key_ids[k] for k in keys if k in key_ids})
-        max_lens: dict[str, int] = {}
-        texts: set[tuple[str, str]] = set()
-        alerted: dict[tuple[str, str], str] = {}
-        for part in _chunks(ids):
-            marks = _marks(part)
-            max_lens.update(
-                db.execute(f"SELECT item_id, max_len FROM items WHERE item_id IN ({marks})", part)
-            )
-            texts.update(db.execute(f"SELECT item_id, fp FROM item_texts WHERE item_id IN ({marks})", part))
-            for watch, item_id, story in db.execute(
-                f"SELECT watch, item_id, story FROM alerted WHERE item_id IN ({marks}) AND expires > ?",
-                (*part, now),
-            ):
-                alerted[(watch, item_id)] = story
-        out = []
-        for sighted in batch:
-            s = sighted.sighting
-            known = tuple(key_ids.get(k) for k in s.keys)
-            item_id = next((i for i in known if i is not None), None)
-            if item_id is not None and (item_id, s.fingerprint) in texts:
-                out.append(ItemFacts(known, True, int(max_lens.get(item_id, 0))))  # a text seen before
-                continue
-            mine: dict[str, str] = {}
-            max_len = 0
-            if item_id is not None:
-                mine = {
-                    c.watch: alerted[(c.watch, item_id)]
-                    for c in sighted.claims
-                    if (c.watch, item_id) in alerted
-                }
-                max_len = int(max_lens.get(item_id, 0))
-            qs = {w: q for w, q in queries(sighted, stories).items() if w not in mine}
-            out.append(ItemFacts(known, False, max_len, mine, self._views(db, qs, now)))
-        return out
-
-    def _views(
-        self, db: sqlite3.Connection, qs: Mapping[str, StoryQuery], now: float
-    ) -> dict[str, StoryView]:
-        views = {}
-        for watch, q in qs.items():
-            marks = ",".join("?" * len(q.bands))
-            found = dict(
-                db.execute(
-                    f"SELECT band, story_id FROM story_bands WHERE watch = ? AND band IN ({marks}) AND expires > ?",
-                    (watch, *q.bands, now),
-                ).fetchall()
-            ) if q.bands else {}  # fmt: skip
-            band_sids = tuple(found.get(band) for band in q.bands)
-            postings: list[list[str]] = [[] for _ in q.terms]
-            if q.terms:
-                # One statement for every query term: each term's most recent postings, newest first.
-                one = (
-                    "SELECT * FROM (SELECT ? AS i, story_id FROM story_terms WHERE watch = ? AND term = ? "
-                    "AND latest >= ? ORDER BY latest DESC, story_id DESC LIMIT ?)"
-                )
-                sql = " UNION ALL ".join([one] * len(q.terms))
-                args = [
-                    a for i, (term, _) in enumerate(q.terms) for a in (i, watch, term, q.since, q.per_term)
-                ]
-                for i, sid in db.execute(sql, args):
-                    postings[i].append(sid)
-            wanted = rank(band_sids, postings, q)
-            records: dict[str, str] = {}
-            if wanted:
-                marks = ",".join("?" * len(wanted))
-                records = dict(
-                    db.execute(
-                        f"SELECT story_id, record FROM stories WHERE watch = ? AND story_id IN ({marks}) "
-                        "AND expires > ?",
-                        (watch, *wanted, now),
-                    ).fetchall()
-                )
-            views[watch] = StoryView(band_sids, tuple(records[s] for s in wanted if s in records))
-        return views
-
-    def _apply(self, db: sqlite3.Connection, plan: BatchPlan, now: float) -> list[list[str]]:
-        db.executemany(
-            "INSERT INTO item_keys(key, item_id, expires) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET item_id = excluded.item_id, expires = excluded.expires",
-            [(k, w.item_id, now + w.ttl) for w in plan.items for k in w.keys],
-        )
-        # What an expired item of the same id left behind is forgotten.
-        db.executemany(
-            "DELETE FROM item_texts WHERE item_id = ?", [(w.item_id,) for w in plan.items if w.new]
-        )
-        db.executemany(
-            "INSERT INTO items(item_id, max_len, expires) VALUES (?, ?, ?) ON CONFLICT(item_id) DO UPDATE "
-            "SET max_len = excluded.max_len, expires = excluded.expires",
-            [(w.item_id, w.max_len, now + w.ttl) for w in plan.items],
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)",
-            [(w.item_id, w.fingerprint) for w in plan.items],
-        )
-        entries: list[list[str]] = []
-        for c in plan.claims:
-            if c.placement is not None:
-                self._place(db, c.placement)
-            db.execute(
-                "INSERT OR REPLACE INTO alerted(watch, item_id, story, expires) VALUES (?, ?, ?, ?)",
-                (c.watch, c.item_id, c.story_id, now + c.ttl),
-            )
-            payload = json.dumps(c.record, ensure_ascii=False)
-            ids = []
-            for target in c.targets:
-                cur = db.execute(
-                    "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
-                    (target, c.watch, c.story_id, c.event, payload, now),
-                )
-                ids.append(str(cur.lastrowid))
-            entries.append(ids)
-        return entries
-
-    def _place(self, db: sqlite3.Connection, p: Placement) -> None:
-        sid, record = p.story_id, p.record
-        db.execute(
-            "INSERT INTO stories(watch, story_id, record, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, story_id) "
-            "DO UPDATE SET record = excluded.record, expires = excluded.expires",
-            (p.watch, sid, record.to_json(), p.expires),
-        )
-        db.executemany(
-            "INSERT INTO story_bands(watch, band, story_id, expires) VALUES (?, ?, ?, ?) ON CONFLICT(watch, band) "
-            "DO UPDATE SET story_id = excluded.story_id, expires = excluded.expires",
-            [(p.watch, band, sid, p.expires) for band in p.bands],
-        )
-        db.executemany(
-            "DELETE FROM story_terms WHERE watch = ? AND term = ? AND story_id = ?",
-            [(p.watch, term, sid) for term in p.unpost],
-        )
-        # Postings older than the item's window are not trimmed here (Redis trims them): they only ever matter
-        # to an item more than a window older than one already placed, and the purge drops them with their story.
-        db.executemany(
-            "INSERT OR REPLACE INTO story_terms(watch, term, story_id, latest) VALUES (?, ?, ?, ?)",
-            [(p.watch, term, sid, record.latest) for term in p.post],
-        )
 
     # ---------------------------------------------------------------------------------------------- stories
 
@@ -423,10 +224,7 @@ class SQLiteStore:
         )
 
     async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
-        # Entries parked by a version without parked_at count as parked when they were queued.
-        sql = (
-            "DELETE FROM outbox WHERE parked IS NOT NULL AND (? IS NULL OR COALESCE(parked_at, created) < ?)"
-        )
+        sql = "DELETE FROM outbox WHERE parked IS NOT NULL AND (? IS NULL OR parked_at < ?)"
         return await self._run(lambda db: db.execute(sql, (parked_before, parked_before)).rowcount)
 
     async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
@@ -584,13 +382,6 @@ class SQLiteStore:
             self._lockfile = None
 
 
-def _add_parked_at(db: sqlite3.Connection) -> None:
-    """Files made before parked entries expired lack outbox.parked_at: add it (NULL for old entries)."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-    if "parked_at" not in columns:
-        db.execute("ALTER TABLE outbox ADD COLUMN parked_at REAL")
-
-
 def _entry(row: Sequence[Any]) -> OutboxEntry:
     seq, target, watch, story, event, record, attempts, not_before, created = row
     return OutboxEntry(
@@ -605,15 +396,3 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
         not_before=float(not_before),
         created=float(created),
     )
-
-
-_MAX_VARIABLES = 900  # SQLite's default limit is 999 bound parameters per statement (32766 since 3.32)
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), _MAX_VARIABLES):
-        yield values[start : start + _MAX_VARIABLES]
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))

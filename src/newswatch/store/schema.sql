@@ -1,0 +1,39 @@
+-- The embedded store's tables (newswatch.store.sqlite).  Every decision is one transaction over them.
+CREATE TABLE IF NOT EXISTS item_keys (key TEXT PRIMARY KEY, item_id TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS items (item_id TEXT PRIMARY KEY, max_len INTEGER NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS item_texts (item_id TEXT NOT NULL, fp TEXT NOT NULL, PRIMARY KEY (item_id, fp));
+CREATE TABLE IF NOT EXISTS alerted (
+    watch TEXT NOT NULL, item_id TEXT NOT NULL, story TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (watch, item_id)
+);
+CREATE TABLE IF NOT EXISTS stories (
+    watch TEXT NOT NULL, story_id TEXT NOT NULL, record TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (watch, story_id)
+);
+CREATE TABLE IF NOT EXISTS story_bands (
+    watch TEXT NOT NULL, band TEXT NOT NULL, story_id TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (watch, band)
+);
+CREATE TABLE IF NOT EXISTS story_terms (
+    watch TEXT NOT NULL, term TEXT NOT NULL, story_id TEXT NOT NULL, latest REAL NOT NULL,
+    PRIMARY KEY (watch, term, story_id)
+);
+CREATE INDEX IF NOT EXISTS story_terms_recent ON story_terms (watch, term, latest, story_id);
+CREATE INDEX IF NOT EXISTS story_terms_story ON story_terms (watch, story_id);
+CREATE TABLE IF NOT EXISTS doc_freq (term TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_freq_rare ON doc_freq (n, term);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, watch TEXT NOT NULL, story TEXT NOT NULL,
+    event TEXT NOT NULL, record TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0, created REAL NOT NULL, parked TEXT, parked_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
+CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (name, idx));
+CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
