@@ -20,10 +20,11 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from newswatch import constants as C
 from newswatch.delivery.bounded import RecentIds
+from newswatch.delivery.digests import DIGEST_MARK, DIGEST_MAX, Digests
 from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
 from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.service.metrics import Metrics
@@ -31,12 +32,10 @@ from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
 
 log = logging.getLogger("newswatch.delivery")
 
-DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
 LEASE_S = C.DELIVERY_LEASE_S  # a dead worker's queues are taken over this long after its last renewal
 HEAD_BATCH = 50
 UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
-DIGEST_MAX = 500
-ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered  # alerts rolled into one flood digest at most
+ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 300.0
 
@@ -73,17 +72,7 @@ def target_kind(target: str) -> str:
     return target.split(":", 1)[0].split("|", 1)[0]
 
 
-def digest_due(created: float, period: str) -> float:
-    """When a digest watch's entry queued at ``created`` is sent: the start of the next hour or day (UTC)."""
-    t = datetime.fromtimestamp(created, UTC)
-    if period == "daily":
-        start = t.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    else:
-        start = t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return start.timestamp()
-
-
-class Delivery:
+class Delivery(Digests):
     def __init__(
         self,
         store: Store,
@@ -338,100 +327,6 @@ class Delivery:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _flooded(self, target: str, now: float) -> bool:
-        count = await self.store.count_window(f"flood:{target}", self.policy.flood_window, now)
-        return count >= self.policy.flood_max
-
-    async def _digest_queue(
-        self, target: str, notifier: Notifier, entries: Sequence[OutboxEntry], report: DeliveryReport
-    ) -> bool:
-        period = target.split(DIGEST_MARK, 1)[1]
-        now = self.clock()
-        head = entries[0]
-        if head.not_before > now and head.id in self._failed_here:
-            # The digest (or, after a refusal, one of its alerts sent alone) failed here: wait out its
-            # back-off rather than calling Slack again at once.
-            report.next_due = min(report.next_due or head.not_before, head.not_before)
-            return False
-        due = [e for e in entries if digest_due(e.created, period) <= now]
-        if not due:
-            first = digest_due(entries[0].created, period)
-            report.next_due = min(report.next_due or first, first)
-            return False
-        alerts = [e for e in due if e.event == "alert"]
-        if alerts:
-            await self._send_digest(target, notifier, alerts, f"{period} digest", report, ack_also=due)
-        else:
-            await self.store.outbox_ack(target, [e.id for e in due])
-        return True
-
-    async def _send_digest(
-        self,
-        target: str,
-        notifier: Notifier,
-        alerts: Sequence[OutboxEntry],
-        reason: str,
-        report: DeliveryReport,
-        ack_also: Sequence[OutboxEntry] = (),
-    ) -> None:
-        if notifier.pace > 0:
-            wait = await self.store.reserve_slot(target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock())
-            if wait > 0:
-                await self.cutoff.sleep(wait)
-        try:
-            await self._leases[target].guard(
-                notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
-            )
-        except NotifyError as exc:
-            if exc.content and len(alerts) > 1:
-                # The notifier already fell back to plain text and the digest was still refused: one bad
-                # line must not cost the good ones, so each alert goes alone and only one refused on its
-                # own is parked.
-                log.warning(
-                    "digest for %s refused (%s); sending its %d alerts one by one", target, exc, len(alerts)
-                )
-                await self._send_singly(target, notifier, alerts, report, ack_also)
-                return
-            if exc.permanent:
-                await self._park(target, list(alerts), str(exc), report)
-                return
-            head = alerts[0]
-            self._failed_here.add(head.id)
-            delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
-            not_before = self.clock() + delay
-            await self.store.outbox_retry(target, head.id, head.attempts + 1, not_before, str(exc))
-            report.retried += 1
-            report.next_due = min(report.next_due or not_before, not_before)
-            log.warning("digest for %s failed (%s); retrying in %.1fs", target, exc, delay)
-            return
-        ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
-        await self._ack_durably(target, ids, None)
-        await self.store.count_window(f"flood:{target}", self.policy.flood_window, self.clock(), add=1)
-        report.digests += 1
-        report.sent += len(alerts)
-
-    async def _send_singly(
-        self,
-        target: str,
-        notifier: Notifier,
-        alerts: Sequence[OutboxEntry],
-        report: DeliveryReport,
-        ack_also: Sequence[OutboxEntry],
-    ) -> None:
-        for entry in alerts:
-            if notifier.pace > 0:
-                wait = await self.store.reserve_slot(
-                    target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock()
-                )
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            if not await self._send_one(target, notifier, entry, report):
-                return  # waits for its retry; the rest stay queued behind it, in order
-        sent = {e.id for e in alerts}
-        rest = [e.id for e in ack_also if e.id not in sent]
-        if rest:
-            await self._ack_durably(target, rest, None)
-
     async def _park(
         self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport
     ) -> None:
@@ -451,6 +346,7 @@ class Delivery:
         report.errors.append(f"{target}: {reason}")
 
     def _backoff(self, attempts: int) -> float:
-        # Exponential with full jitter, so many workers retrying one outage do not return in lockstep.
+        # Exponential, drawn from the upper half of the step, so many workers retrying one outage do not return
+        # in lockstep and none comes back much sooner than the step.
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempts - 1))
         return random.uniform(ceiling / 2, ceiling)

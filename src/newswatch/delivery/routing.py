@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newswatch.config import Config
-from newswatch.delivery.outbox import DIGEST_MARK
+from newswatch.delivery.digests import DIGEST_MARK
 from newswatch.models import Match
 
 log = logging.getLogger("newswatch")
