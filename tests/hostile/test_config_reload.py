@@ -24,7 +24,7 @@ from newswatch.service.scheduler import Scheduler
 from tests.conftest import free_port
 from tests.feedserver import FeedServer
 from tests.hostile.test_config import CHILD_DATA_LIMIT, GOOD, PEAK_MB, SRC, blowing_alias, bomb, write
-from tests.test_resilience import feed_xml, wait_for
+from tests.service.test_resilience import feed_xml, wait_for
 
 
 async def test_reload_takes_a_valid_file_and_keeps_the_running_one_otherwise(

@@ -38,8 +38,8 @@ from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
 from newswatch.feeds.pushed import PushedFeeds
 from newswatch.feeds.status import format_rows
 from tests.conftest import RedisServer, free_port
+from tests.feeds.test_push import LocalHub, wait_for
 from tests.feedserver import FeedServer
-from tests.test_websub import LocalHub, wait_for
 
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 SYLLABLES = "ba ko ri te mu sa lo ne vi du fe ga hi jo pu ra zi we".split()

@@ -22,7 +22,6 @@ import logging
 import os
 import re
 import signal
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis
 from aiohttp import web
 
 from newswatch.cli import main
@@ -42,10 +40,10 @@ from newswatch.service.http import AllHealthy, OpsServer, StoreHealth
 from newswatch.service.metrics import Metrics
 from newswatch.service.supervise import Supervisor
 from newswatch.store import Store, open_store
+from tests.delivery.test_outbox import posted_urls, queue
 from tests.feedserver import FeedServer
+from tests.service.test_resilience import child_log, start, wait_for
 from tests.slackstub import GOOD_TOKEN, SlackStub
-from tests.test_delivery import posted_urls, queue
-from tests.test_resilience import child_log, start, wait_for
 
 OTHER_TOKEN = "xoxb-second-worker"
 DATE_BUG = "could not convert string to float: 'Wed, 21 Oct 2015 07:28:00 GMT'"

@@ -13,7 +13,7 @@ from newswatch.config import load_config
 from tests.conftest import free_port
 from tests.slackstub import SlackStub
 
-FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
 BASE = """
 store: sqlite:///{tmp}/state.db
 max_item_age: null

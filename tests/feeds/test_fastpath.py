@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from newswatch.feeds.fastpath import read_feed
 from newswatch.feeds.parse import FeedParseError, ParsedFeed, parse_feed
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 FEED_URL = "https://feeds.example.org/section/rss.xml"
 
@@ -66,8 +66,8 @@ def test_fixture_files_take_the_fast_path() -> None:
 
 
 def _inline_documents() -> list[bytes]:
-    """Every string or bytes literal in tests/test_parse.py that looks like a feed document."""
-    tree = ast.parse((ROOT / "tests" / "test_parse.py").read_text(encoding="utf-8"))
+    """Every string or bytes literal in tests/feeds/test_parse.py that looks like a feed document."""
+    tree = ast.parse((ROOT / "tests" / "feeds" / "test_parse.py").read_text(encoding="utf-8"))
     docs: list[bytes] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):

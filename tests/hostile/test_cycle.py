@@ -14,8 +14,8 @@ from pathlib import Path
 from newswatch.cli import main
 from tests.feedserver import FeedServer
 
-FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
-SRC = str(Path(__file__).resolve().parents[1] / "src")  # the child imports the code under test
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "feeds"
+SRC = str(Path(__file__).resolve().parents[2] / "src")  # the child imports the code under test
 
 
 def rss(

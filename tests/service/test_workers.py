@@ -15,8 +15,8 @@ import aiohttp
 
 from tests.conftest import RedisServer, free_port
 from tests.feedserver import FeedServer
+from tests.service.test_resilience import child_log, start, wait_for
 from tests.slackstub import GOOD_TOKEN, SlackStub
-from tests.test_resilience import child_log, start, wait_for
 
 FEEDS = 12
 TOPICS = "harbour council budget river bridge school festival rail court library museum clinic".split()

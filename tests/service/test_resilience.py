@@ -156,5 +156,5 @@ async def test_redis_stopped_and_restarted_under_a_running_service(tmp_path: Pat
 @pytest.fixture(autouse=True)
 def _child_uses_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     # The subprocess must import the code under test, whatever editable install the machine has.
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
     monkeypatch.setenv("PYTHONPATH", src + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -9,7 +9,7 @@ import pytest
 
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 
-ARCHIVE = Path(__file__).parent / "fixtures" / "archive"
+ARCHIVE = Path(__file__).parents[1] / "fixtures" / "archive"
 CONFIG = """
 store: {store}
 entities:

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from tests.conftest import free_port
+from tests.feeds.test_push import LocalHub
 from tests.feedserver import FeedServer
+from tests.service.test_resilience import child_log, start, wait_for
 from tests.slackstub import GOOD_TOKEN, SlackStub
-from tests.test_resilience import child_log, start, wait_for
-from tests.test_websub import LocalHub
 
 
 def atom(hub: str, topic: str, entries: list[tuple[str, str]]) -> str:
