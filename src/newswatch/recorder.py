@@ -125,7 +125,10 @@ class Recorder:
             for e in recorded.events:
                 if self.metrics is not None:
                     self.metrics.matched(e.watch, new_story=e.event == "alert")
-                log.debug(f"{e.event} queued", extra={"watch": e.watch, "story": e.story, "url": outcome.url})
+                log.debug(
+                    "record queued",
+                    extra={"event": e.event, "watch": e.watch, "story": e.story, "url": outcome.url},
+                )
         if events:
             self._poke()
         return events, fresh

@@ -54,20 +54,20 @@ class CycleReport:
     def updates(self) -> int:
         return sum(e.event == "update" for e in self.events)
 
-    def summary(self) -> str:
-        failed_feeds = sum(r.status == "error" for r in self.feeds)
-        items = sum(r.items for r in self.feeds)
-        new = sum(r.new for r in self.feeds)
-        parts = [
-            f"{len(self.feeds)} feeds ({failed_feeds} failed)",
-            f"{items} items ({new} new or changed)",
-            f"{self.alerts} alerts, {self.updates} updates",
-            f"{self.delivery.sent} delivered",
-        ]
-        if self.delivery.digests:
-            parts.append(f"{self.delivery.digests} digests")
-        if self.delivery.parked:
-            parts.append(f"{self.delivery.parked} parked")
-        if self.pending:
-            parts.append(f"{self.pending} waiting for retry")
-        return "cycle done: " + ", ".join(parts) + f" in {self.elapsed:.1f}s"
+    def fields(self) -> dict[str, int | float]:
+        """The cycle in numbers, for its log line (``cycle done feeds=9 failed=0 items=15 …``)."""
+        fields: dict[str, int | float] = {
+            "feeds": len(self.feeds),
+            "failed": sum(r.status == "error" for r in self.feeds),
+            "items": sum(r.items for r in self.feeds),
+            "new": sum(r.new for r in self.feeds),
+            "alerts": self.alerts,
+            "updates": self.updates,
+            "delivered": self.delivery.sent,
+        }
+        for key, value in (("digests", self.delivery.digests), ("parked", self.delivery.parked),
+                           ("waiting", self.pending)):  # fmt: skip
+            if value:
+                fields[key] = value
+        fields["seconds"] = round(self.elapsed, 1)
+        return fields

@@ -115,7 +115,7 @@ def test_unreadable_feed_file_is_one_line_and_the_cycle_completes(
     assert (
         len(recs) == 2 if _can_read(unreadable) else len(recs) == 1
     )  # S1 (and S3 when readable) still alert
-    assert "cycle done: 4 feeds" in err
+    assert "cycle done feeds=4" in err
 
 
 def _can_read(path: Path) -> bool:

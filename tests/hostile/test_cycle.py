@@ -135,7 +135,7 @@ notify: {{jsonl: {out}}}
     ]
     assert "Zürich" in records
     assert "TOP-SECRET" not in records and "TOP-SECRET" not in log
-    assert "cycle done: 14 feeds (12 failed)" in log
+    assert "cycle done feeds=14 failed=12" in log
 
     # `newswatch feeds` shows which feeds fail and why.
     import contextlib

@@ -66,7 +66,7 @@ def test_json_line_keys_and_order() -> None:
     line = out.getvalue()
     assert line.count("\n") == 1
     doc = json.loads(line)
-    assert list(doc) == ["ts", "level", "msg", "logger", "watch", "story", "channel", "attempt", "event"]
+    assert list(doc) == ["ts", "level", "msg", "logger", "watch", "story", "channel", "event", "attempt"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", doc["ts"])
     assert doc["level"] == "info" and doc["msg"] == "alert sent" and doc["logger"] == "newswatch.pipeline"
     assert doc["watch"] == "US–Hamas talks" and doc["attempt"] == 2 and doc["event"] == "alert"

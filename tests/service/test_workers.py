@@ -160,5 +160,5 @@ async def test_healthz_turns_503_without_redis_and_reload_adds_a_watch(tmp_path:
     finally:
         redis.stop()
     log = child_log(cfg)
-    assert "config reloaded: 12 feeds, 2 watches" in log, log
+    assert "config reloaded feeds=12 watches=2" in log, log
     assert proc.returncode == 0

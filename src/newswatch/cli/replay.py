@@ -23,14 +23,19 @@ async def replay(loaded: LoadedConfig, archive: str) -> int:
     def items() -> Iterator[Item]:
         for entry in read_archive(archive):
             if isinstance(entry, BadLine):
-                log.warning("%s line %d skipped: %s", archive, entry.line, entry.reason)
+                log.warning(
+                    "archive line skipped",
+                    extra={"archive": archive, "line": entry.line, "error": entry.reason},
+                )
                 bad.append(entry)
             else:
                 yield entry
 
     try:
         async with open_app(loaded, exclusive=True) as app:
-            report = await app.pipeline.replay(items(), progress=lambda n: log.info("replayed %d items", n))
+            report = await app.pipeline.replay(
+                items(), progress=lambda n: log.info("replay progress", extra={"items": n})
+            )
     except ArchiveError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -40,13 +45,5 @@ async def replay(loaded: LoadedConfig, archive: str) -> int:
     except StoreError as exc:
         print(f"newswatch: store failed: {exc}", file=sys.stderr)
         return EXIT_STARTUP
-    log.info(
-        "replay done: %d alerts, %d updates, %d delivered%s%s in %.1fs",
-        report.alerts,
-        report.updates,
-        report.delivery.sent,
-        f", {len(bad)} bad lines skipped" if bad else "",
-        f", {report.pending} waiting for retry" if report.pending else "",
-        report.elapsed,
-    )
+    log.info("replay done", extra={**report.fields(), "bad_lines": len(bad)})
     return EXIT_OK

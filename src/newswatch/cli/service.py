@@ -26,7 +26,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
         async with open_app(loaded, exclusive=True) as app, contextlib.AsyncExitStack() as stack:
             if once:
                 report = await app.pipeline.run_once()
-                log.info(report.summary())
+                log.info("cycle done", extra=report.fields())
                 return EXIT_OK
             from newswatch.service.reload import ReloadOnSignal
             from newswatch.service.scheduler import Scheduler
@@ -40,12 +40,9 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, scheduler.signalled, stop, sig.name)
             loop.add_signal_handler(signal.SIGHUP, ReloadOnSignal(loaded.path, app, scheduler))
-            log.info(
-                "watching %d feeds for %d watches; Ctrl-C to stop%s",
-                len(loaded.config.feeds),
-                len(loaded.config.watches),
-                f"; health and metrics on {app.ops.url}" if app.ops else "",
-            )
+            health = {"health": f"{app.ops.url}/healthz"} if app.ops else {}
+            log.info("watching; Ctrl-C to stop",
+                     extra={"feeds": len(loaded.config.feeds), "watches": len(loaded.config.watches), **health})  # fmt: skip
             await scheduler.run(stop)  # its last log line says what is left in the outbox
             return EXIT_OK
     except StartupError as exc:
@@ -69,4 +66,4 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
         raise StartupError(f"websub: {exc}") from None
     stack.push_async_callback(subscriber.close)
     app.pipeline.push = PushedFeeds(subscriber, app.pipeline.session, app.tasks.spawn)
-    log.info("push: WebSub callbacks on %s (public %s)", cfg.listen, cfg.callback_url)
+    log.info("websub callbacks listening", extra={"listen": cfg.listen, "callback_url": cfg.callback_url})

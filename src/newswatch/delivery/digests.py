@@ -111,7 +111,8 @@ class Digests:
                 # line must not cost the good ones, so each alert goes alone and only one refused on its
                 # own is parked.
                 log.warning(
-                    "digest for %s refused (%s); sending its %d alerts one by one", target, exc, len(alerts)
+                    "digest refused, sending its alerts one by one",
+                    extra={"target": target, "error": str(exc), "alerts": len(alerts)},
                 )
                 await self._send_singly(target, notifier, alerts, report, ack_also)
                 return
@@ -125,7 +126,9 @@ class Digests:
             await self.store.outbox_retry(target, head.id, head.attempts + 1, not_before, str(exc))
             report.retried += 1
             report.next_due = min(report.next_due or not_before, not_before)
-            log.warning("digest for %s failed (%s); retrying in %.1fs", target, exc, delay)
+            log.warning(
+                "digest failed", extra={"target": target, "error": str(exc), "retry_in": round(delay, 1)}
+            )
             return
         ids = list(dict.fromkeys([e.id for e in alerts] + [e.id for e in ack_also]))
         await self._ack_durably(target, ids, None)

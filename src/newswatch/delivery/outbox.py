@@ -136,7 +136,7 @@ class Delivery(Digests):
             except StoreError as exc:
                 failures += 1
                 wait = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
-                log.warning("outbox unavailable (%s); retrying in %.1fs", exc, wait)
+                log.warning("outbox unavailable", extra={"error": str(exc), "retry_in": round(wait, 1)})
                 report = DeliveryReport(next_due=self.clock() + wait)
             timeout = (
                 idle if report.next_due is None else max(0.05, min(idle, report.next_due - self.clock()))
@@ -323,7 +323,10 @@ class Delivery(Digests):
             except StoreError as exc:
                 if time.monotonic() + delay > deadline:
                     raise
-                log.warning("cannot confirm a delivery to %s (%s); retrying in %.1fs", target, exc, delay)
+                log.warning(
+                    "delivery not confirmed yet",
+                    extra={"target": target, "error": str(exc), "retry_in": round(delay, 1)},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
@@ -337,11 +340,8 @@ class Delivery(Digests):
         if (target, reason) not in self._warned:
             self._warned.add((target, reason))
             log.error(
-                "cannot deliver to %s: %s; %d record(s) parked (see `newswatch outbox`)",
-                target,
-                reason,
-                len(entries),
-                extra={"target": target, "error": reason},
+                "cannot deliver, records parked (see newswatch outbox)",
+                extra={"target": target, "error": reason, "records": len(entries)},
             )
         report.errors.append(f"{target}: {reason}")
 

@@ -276,7 +276,10 @@ class WebSubSubscriber:
         if mode == "denied":
             sub.state = "denied"
             sub.denied_reason = q.get("hub.reason") or "denied by the hub"
-            log.warning("websub: hub %s denied %s: %s", sub.hub, sub.topic, sub.denied_reason)
+            log.warning(
+                "websub subscription denied",
+                extra={"hub": sub.hub, "topic": sub.topic, "error": sub.denied_reason},
+            )
             return web.Response(status=200, text="ok")
         challenge = q.get("hub.challenge")
         if not challenge:
@@ -305,7 +308,7 @@ class WebSubSubscriber:
             # §7.1.2: ignore the message; a 2xx all the same, so a forger cannot probe the secret.
             sub.rejected += 1
             self.stats.rejected += 1
-            log.warning("websub: ignored a notification for %s with a missing or bad signature", sub.topic)
+            log.warning("websub notification ignored: missing or bad signature", extra={"topic": sub.topic})
             return web.Response(status=202)
         sub.notifications += 1
         sub.last_content_at = self._now()
@@ -319,7 +322,7 @@ class WebSubSubscriber:
         try:
             await self.on_content(topic, body, content_type)
         except Exception:  # one bad notification must not take the endpoint down
-            log.exception("websub: handling a notification for %s failed", topic)
+            log.exception("websub notification failed", extra={"topic": topic})
 
     # ------------------------------------------------------------------------------------------ internals
 
@@ -347,7 +350,10 @@ class WebSubSubscriber:
             return sub.state == "active" and not self._expired(sub, now), seen
 
         victim = min(self._by_topic.values(), key=activity)
-        log.warning("websub: %d subscriptions, the most kept; dropped %s", len(self._by_topic), victim.topic)
+        log.warning(
+            "websub subscription dropped: table full",
+            extra={"subscriptions": len(self._by_topic), "topic": victim.topic},
+        )
         self._drop(victim)
 
     def _drop(self, sub: Subscription) -> None:

@@ -228,7 +228,7 @@ class OpsServer:
             try:
                 await asyncio.wait_for(self.collect(), self.collect_timeout)
             except Exception as exc:  # stale gauges beat a failed scrape
-                log.debug("metrics collect failed: %s", exc)
+                log.debug("metrics collect failed", extra={"error": str(exc)})
         # Prometheus may ask for OpenMetrics; choose_encoder honours its Accept header.
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
         return web.Response(body=encoder(self.metrics.registry), headers={"Content-Type": content_type})

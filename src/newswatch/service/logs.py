@@ -27,7 +27,7 @@ LogFormat = Literal["text", "json"]
 
 LOGGER_NAME: Final = "newswatch"
 
-# The keys callers use for context, in the order lines show them; other extras follow in sorted order.
+# The keys callers use for context, in the order lines show them; other extras follow in the order given.
 CONTEXT_KEYS: Final = ("feed", "url", "watch", "story", "channel", "target", "cause", "status", "error")
 
 LEVELS: Final = {
@@ -172,7 +172,7 @@ _RECORD_ATTRS: Final = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
 def _extra_keys(record: logging.LogRecord) -> list[str]:
     extras = [k for k in record.__dict__ if k not in _RECORD_ATTRS and not k.startswith("_")]
     known = [k for k in CONTEXT_KEYS if k in extras]
-    return known + sorted(k for k in extras if k not in CONTEXT_KEYS)
+    return known + [k for k in extras if k not in CONTEXT_KEYS]
 
 
 def _timestamp(record: logging.LogRecord, *, millis: bool) -> str:

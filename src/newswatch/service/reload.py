@@ -65,7 +65,7 @@ async def reload_config(path: Path, app: App, scheduler: Scheduler) -> bool:
     app.metrics.feeds_configured.set(len(new.feeds))
     app.metrics.config_reloads.labels("ok").inc()
     scheduler.reload()
-    log.info("config reloaded: %d feeds, %d watches", len(new.feeds), len(new.watches))
+    log.info("config reloaded", extra={"feeds": len(new.feeds), "watches": len(new.watches)})
     return True
 
 
@@ -73,7 +73,9 @@ def _rejected(app: App, problems: list[str]) -> None:
     shown = [" ".join(p.split()) for p in problems[:MAX_LOGGED_PROBLEMS]]  # one line, whatever the file holds
     more = len(problems) - len(shown)
     tail = f"; and {more} more (run newswatch check)" if more > 0 else ""
-    log.error("config reload rejected, still running the previous config: %s%s", "; ".join(shown), tail)
+    log.error(
+        "config reload rejected, still running the previous config", extra={"error": "; ".join(shown) + tail}
+    )
     app.metrics.config_reloads.labels("rejected").inc()
 
 

@@ -135,7 +135,7 @@ class Scheduler:
                 if self.pipeline.push is not None:
                     await self.pipeline.push.renew()
             except StoreError as exc:
-                log.warning("store unavailable while renewing subscriptions (%s)", exc)
+                log.warning("store unavailable", extra={"while": "renewing subscriptions", "error": str(exc)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=RENEW_CHECK_S)
 
@@ -154,7 +154,10 @@ class Scheduler:
             except StoreError as exc:
                 self._store_failures += 1
                 wait = min(30.0, 0.5 * 2**self._store_failures) * random.uniform(0.5, 1.0)
-                log.warning("store unavailable while scheduling (%s); retrying in %.1fs", exc, wait)
+                log.warning(
+                    "store unavailable",
+                    extra={"while": "scheduling", "error": str(exc), "retry_in": round(wait, 1)},
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
 
@@ -178,13 +181,13 @@ class Scheduler:
         try:
             await self.pipeline.poll(feed)  # its commit sets the feed's real next poll time
         except StoreError as exc:
-            log.warning("store unavailable while polling %s (%s); it will be polled again", feed.url, exc)
+            log.warning("store unavailable", extra={"while": "polling", "url": feed.url, "error": str(exc)})
             # The claim moved the feed's due time past the fetch timeout; once the store answers again, the
             # feed should not wait that long for its next try.
             with contextlib.suppress(StoreError):
                 await store.schedule({feed.url: time.time() + STORE_RETRY_S})
         except Exception:  # a bug must not stop the other feeds: say it loudly, retry later, carry on
-            log.exception("polling %s failed unexpectedly; retrying in %.0fs", feed.url, feed.interval)
+            log.exception("polling failed unexpectedly", extra={"url": feed.url, "retry_in": feed.interval})
             with contextlib.suppress(StoreError):
                 await store.schedule({feed.url: time.time() + feed.interval})
         finally:

@@ -152,7 +152,7 @@ class SlackNotifier:
             await self._edit_parent(state)
         except ContentRefused as exc:
             # The reply is posted; the parent keeps its old count, which is cosmetic.
-            log.warning("Slack refused the edit of a story's alert: %s", exc)
+            log.warning("Slack refused an edit of a story's alert", extra={"error": str(exc)})
         except NotifyError as exc:
             if exc.permanent:
                 raise
@@ -167,7 +167,10 @@ class SlackNotifier:
                 await self._call("chat.update", **where, text=message.text, blocks=message.blocks)
                 return
             except ContentRefused as exc:
-                log.warning("Slack refused the edit of a story's alert (%s); editing it as plain text", exc)
+                log.warning(
+                    "Slack refused an edit of a story's alert, editing it as plain text",
+                    extra={"error": str(exc)},
+                )
                 state["plain"] = True
         # An empty `blocks` clears the parent's old blocks, which would otherwise stay and hide the text.
         await self._call("chat.update", **where, text=message.plain[0], blocks=[])
@@ -190,7 +193,7 @@ class SlackNotifier:
         except ContentRefused as refused:
             if not message.plain:
                 raise
-            log.warning("Slack refused a message (%s); sending it as plain text", refused)
+            log.warning("Slack refused a message, sending it as plain text", extra={"error": str(refused)})
             first: dict[str, Any] | None = None
             common.pop("blocks", None)
             for text in message.plain:
