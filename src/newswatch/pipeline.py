@@ -252,7 +252,7 @@ class Pipeline:
         if parsed.title:
             updates["title"] = parsed.title
         if self.push is not None:
-            self.push.discovered(feed, result.body, address)
+            self.push.discovered(feed, result.body, address, result.links)
         self._observe_poll("ok", result.elapsed)
         if self.metrics is not None:
             self.metrics.items_parsed.inc(len(parsed.items))

@@ -73,3 +73,45 @@ notify:
     assert "push.example/2" in posts and "forged" not in posts
     assert took < 2.0, f"push to Slack took {took:.2f}s"
     assert "push subscribed" in child_log(cfg)
+
+
+async def test_a_hub_named_only_in_a_link_header_is_subscribed(tmp_path: Path, store_url: str) -> None:
+    """WebSub discovery reads the feed response's Link headers first (§4): a feed whose document names no hub
+    but whose response does is subscribed for push when it is polled."""
+    from newswatch.app import open_app
+    from newswatch.config import load_config
+    from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
+    from newswatch.feeds.pushed import PushedFeeds
+    from tests.conftest import free_port
+
+    hub = LocalHub()
+    async with FeedServer() as srv:
+        await hub.mount(srv)
+        feed_url = srv.url("/plain.xml")
+        body = "<rss version='2.0'><channel><title>Plain</title><item><title>Hamas talks</title>"
+        body += "<link>https://plain.example/1</link></item></channel></rss>"
+        links = {"Link": f'<{hub.url}>; rel="hub", <{feed_url}>; rel="self"'}
+        srv.add("/plain.xml", body, headers=links)
+        cfg = tmp_path / "cfg.yaml"
+        cfg.write_text(
+            f"store: {store_url}\nmax_item_age: null\nfeeds:\n  - url: {feed_url}\n"
+            f"watches:\n  - {{name: all, query: '*'}}\nnotify: {{jsonl: {tmp_path / 'out.jsonl'}}}\n",
+            encoding="utf-8",
+        )
+        port = free_port()
+        settings = WebSubSettings(
+            f"http://127.0.0.1:{port}/websub", "a-long-enough-secret", f"127.0.0.1:{port}"
+        )
+        async with open_app(load_config(cfg)) as app:
+            subscriber = WebSubSubscriber(settings, app.pipeline.on_push)
+            await subscriber.start()
+            try:
+                app.pipeline.push = PushedFeeds(subscriber, app.pipeline.session, app.tasks.spawn)
+                await app.pipeline.poll(app.pipeline.config.feeds[0])
+                deadline = asyncio.get_running_loop().time() + 10
+                while feed_url not in hub.subscribers:
+                    assert asyncio.get_running_loop().time() < deadline, hub.subscribers
+                    await asyncio.sleep(0.05)
+            finally:
+                await subscriber.close()
+                await hub.close()

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from newswatch.app import open_app
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
+from newswatch.cli.feeds import format_rows
 from newswatch.config import FetchConfig, load_config
 from newswatch.constants import EARLIEST_ITEM_DATE
 from newswatch.delivery.notify.console import ConsoleNotifier
@@ -36,7 +37,6 @@ from newswatch.feeds.netguard import AddressGuard
 from newswatch.feeds.parse import parse_feed
 from newswatch.feeds.push import WebSubSettings, WebSubSubscriber
 from newswatch.feeds.pushed import PushedFeeds
-from newswatch.feeds.status import format_rows
 from tests.conftest import RedisServer, free_port
 from tests.feeds.test_push import LocalHub, wait_for
 from tests.feedserver import FeedServer

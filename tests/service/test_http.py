@@ -13,8 +13,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from newswatch.service.http import Heartbeat, OpsServer, StoreHealth, parse_listen
+from newswatch.service.http import Heartbeat, OpsServer, StoreHealth
 from newswatch.service.metrics import Metrics
+from newswatch.shared.http import parse_listen
 from newswatch.store.redis import RedisStore
 from newswatch.store.sqlite import SQLiteStore
 from tests.conftest import RedisServer

@@ -234,10 +234,6 @@ class LoadedConfig:
     config: Config
     path: Path
 
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
     def with_store(self, url: str) -> LoadedConfig:
         """The same config on another store (the ``--store`` option)."""
         try:

@@ -26,10 +26,10 @@ from newswatch.feeds.text import (
     html_to_text,
     http_url,
     item_keys,
-    strip_controls,
     text_fingerprint,
 )
 from newswatch.models import Item
+from newswatch.shared.terminal import strip_controls
 
 _LOOKS_HTML = re.compile(r"<(?:p|br|div|a|span|em|strong|b|i|ul|li|h[1-6])\b", re.IGNORECASE)
 # A date this far ahead of the clock is a wrong zone or a bad clock, as in a feed.

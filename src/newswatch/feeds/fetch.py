@@ -32,7 +32,7 @@ from newswatch import __version__
 from newswatch.config import FetchConfig
 from newswatch.feeds.inflate import BodyError, Inflater, human_size
 from newswatch.feeds.netguard import AddressGuard, AddressRefused, GuardedResolver
-from newswatch.httputil import retry_after
+from newswatch.shared.http import retry_after
 
 __all__ = ["FetchResult", "Validators", "fetch", "make_session", "user_agent"]
 
@@ -67,6 +67,7 @@ class FetchResult:
     max_age: float | None  # seconds, from Cache-Control: max-age
     elapsed: float  # seconds
     content_type: str | None = None  # the response's Content-Type, for its charset
+    links: tuple[str, ...] = ()  # the response's Link headers (WebSub hub discovery reads them first)
 
 
 class _FetchFailure(Exception):
@@ -236,6 +237,7 @@ async def _finish(
         max_age,
         _since(start),
         resp.headers.get("Content-Type"),
+        tuple(resp.headers.getall("Link", ())),
     )
 
 

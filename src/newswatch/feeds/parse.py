@@ -28,11 +28,11 @@ from newswatch.feeds.text import (
     html_to_text,
     http_url,
     item_keys,
-    strip_controls,
     strip_source_suffix,
     text_fingerprint,
 )
 from newswatch.models import Item
+from newswatch.shared.terminal import strip_controls
 
 __all__ = ["FeedParseError", "ParsedFeed", "parse_date", "parse_feed"]
 

@@ -13,8 +13,8 @@ Policy, in one place:
 * **Publisher hints.**  RSS ``<ttl>`` / ``sy:updatePeriod`` and ``Cache-Control: max-age`` are lower bounds,
   but never above ``max_interval``: a publisher asking for a day between polls must not hide a day of news.
 * **Jitter** of ±10 % keeps feeds that share a configured interval from polling in lockstep.
-* **Errors** back off exponentially with full jitter, from the feed's interval up to ``backoff_cap``
-  (default 6 h), and never give up: a feed that was down for a week is polled again and recovers on its own.
+* **Errors** back off exponentially, the wait drawn uniformly between the feed's interval and the step (which
+  doubles per failure up to ``backoff_cap``, default 6 h), and never give up: a feed that was down for a week is polled again and recovers on its own.
   ``Retry-After`` is honoured (up to the same cap, so a hostile header cannot park a feed for a year).
 * **Health.**  :func:`health_transition` says "down" once when a feed has been failing longer than
   ``fail_alert_after``, and "recovered" once when it succeeds again after that.
@@ -135,8 +135,8 @@ def _after_error(
     cap = max(backoff_cap, feed_interval)
     # 2**failures overflows a float after about a thousand failures; the exponent is capped well before that.
     ceiling = min(cap, feed_interval * 2.0 ** min(failures - 1, 60))
-    # Full jitter (AWS architecture blog): uniform over the whole window, so feeds that failed together
-    # (one host down) do not come back together; the floor keeps a failing feed from being polled faster
+    # Jitter over the window from the feed's interval to the step, so feeds that failed together (one host
+    # down) do not come back together; the floor keeps a failing feed from being polled faster
     # than a healthy one.
     delay = rng.uniform(feed_interval, ceiling) if ceiling > feed_interval else feed_interval
     delay = max(delay, min(_hint(outcome.retry_after), cap))

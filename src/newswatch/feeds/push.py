@@ -17,7 +17,7 @@ from the configured secret with HMAC, so they survive a restart without being st
 cannot be guessed from a topic.  A notification whose signature is missing or wrong is ignored but still
 acknowledged with 202, as §7.1.2 allows, so a forger learns nothing from the status code.
 
-Proposed config::
+Config::
 
     websub:
       callback_url: https://host.example/websub   # public URL the hub can reach (behind a proxy: its URL)
@@ -43,6 +43,7 @@ from aiohttp import web
 
 from newswatch.constants import MAX_WEBSUB_SUBSCRIPTIONS
 from newswatch.feeds.discovery import Discovery, discover, parse_link_header
+from newswatch.shared.http import parse_listen
 
 __all__ = [
     "Discovery",
@@ -148,10 +149,10 @@ class WebSubSubscriber:
 
     async def start(self) -> None:
         """Listen on ``settings.listen`` (host:port)."""
-        host, _, port = self.settings.listen.rpartition(":")
+        host, port = parse_listen(self.settings.listen, "websub.listen")
         self._runner = web.AppRunner(self.make_app(), access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host.strip("[]") or "0.0.0.0", int(port)).start()
+        await web.TCPSite(self._runner, host, port).start()
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -38,9 +38,10 @@ class PushedFeeds:
         """Whether a hub currently pushes this feed's items."""
         return any(self.subscriber.active(t) for t, f in self._topics.items() if f.url == feed.url)
 
-    def discovered(self, feed: FeedConfig, body: bytes, address: str) -> None:
-        """A feed was polled: subscribe for push if it advertises a hub and is not subscribed yet."""
-        found = discover(body, (), address)
+    def discovered(self, feed: FeedConfig, body: bytes, address: str, links: tuple[str, ...] = ()) -> None:
+        """A feed was polled: subscribe for push if it advertises a hub (in its ``Link`` headers or its
+        document) and is not subscribed yet."""
+        found = discover(body, links, address)
         if not found.hubs:
             return
         topic = found.self_url or address

@@ -10,7 +10,6 @@ reads; it never changes the pipeline's state.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import time
@@ -22,45 +21,12 @@ from prometheus_client.exposition import choose_encoder
 
 from newswatch import __version__
 from newswatch.service.metrics import Metrics
+from newswatch.shared.http import parse_listen
 from newswatch.store.base import Store, StoreError
 
 log = logging.getLogger("newswatch.http")
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port Prometheus' registry lists for exporters of this kind
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"host:port"``, ``":port"`` (all interfaces) or ``"[v6addr]:port"`` → ``(host, port)``.
-
-    Port 0 is allowed and asks the OS for a free port (tests).  An unbracketed IPv6 address is refused:
-    ``::1:9464`` cannot be split into address and port without guessing.
-    """
-    text = listen.strip()
-    if not text:
-        raise ValueError("http.listen is empty; write host:port, e.g. 127.0.0.1:9464")
-    if text.startswith("["):
-        close = text.find("]")
-        if close < 0 or text[close + 1 : close + 2] != ":":
-            raise ValueError(f"http.listen {listen!r}: write an IPv6 address as [addr]:port, e.g. [::1]:9464")
-        host, port_text = text[1:close], text[close + 2 :]
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"http.listen {listen!r}: {host!r} is not an IPv6 address") from None
-    else:
-        host, sep, port_text = text.rpartition(":")
-        if not sep:
-            raise ValueError(f"http.listen {listen!r} has no port; write host:port, e.g. 127.0.0.1:9464")
-        if ":" in host:
-            raise ValueError(f"http.listen {listen!r}: put an IPv6 address in brackets, e.g. [::1]:9464")
-        if not host:
-            host = "0.0.0.0"  # ":9464": every IPv4 interface, the usual meaning inside a container
-    if not port_text.isdigit():
-        raise ValueError(f"http.listen {listen!r}: port {port_text!r} is not a number")
-    port = int(port_text)
-    if port > 65535:
-        raise ValueError(f"http.listen {listen!r}: port {port} is out of range (0-65535)")
-    return host, port
 
 
 class Heartbeat:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from newswatch.delivery.notify.base import Record
-from newswatch.feeds.text import strip_controls
+from newswatch.shared.terminal import strip_controls
 
 
 class ConsoleNotifier:

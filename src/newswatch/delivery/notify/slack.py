@@ -22,8 +22,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from newswatch.delivery.notify.base import NotifyError, Record
 from newswatch.delivery.notify.slackblocks import SlackMessage, build_digest, build_message, build_update
-from newswatch.httputil import retry_after
 from newswatch.service.metrics import Metrics
+from newswatch.shared.http import retry_after
 
 log = logging.getLogger("newswatch.notify.slack")
 

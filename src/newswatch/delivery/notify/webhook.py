@@ -19,7 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from newswatch.delivery.notify.base import NotifyError, Record, public
 from newswatch.delivery.notify.slackblocks import SlackMessage, build_digest, build_message
-from newswatch.httputil import retry_after
+from newswatch.shared.http import retry_after
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"  # "sha256=<hex HMAC of the raw body with the shared secret>"
 _PERMANENT_STATUS = frozenset({400, 401, 403, 404, 410})

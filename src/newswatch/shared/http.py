@@ -6,6 +6,7 @@ Fetching feeds, Slack's Web API, Slack incoming webhooks and JSON webhooks all a
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -46,3 +47,37 @@ def retry_after(value: str | None, *, now: float | None = None) -> float | None:
     except (OverflowError, ValueError):
         return None
     return min(max(0.0, seconds), RETRY_AFTER_MAX_S)
+
+
+def parse_listen(listen: str, key: str = "http.listen") -> tuple[str, int]:
+    """``"host:port"``, ``":port"`` (all interfaces) or ``"[v6addr]:port"`` → ``(host, port)``.
+
+    Port 0 is allowed and asks the OS for a free port (tests).  An unbracketed IPv6 address is refused:
+    ``::1:9464`` cannot be split into address and port without guessing.  ``key`` names the setting in errors.
+    """
+    text = listen.strip()
+    if not text:
+        raise ValueError(f"{key} is empty; write host:port, e.g. 127.0.0.1:9464")
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0 or text[close + 1 : close + 2] != ":":
+            raise ValueError(f"{key} {listen!r}: write an IPv6 address as [addr]:port, e.g. [::1]:9464")
+        host, port_text = text[1:close], text[close + 2 :]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{key} {listen!r}: {host!r} is not an IPv6 address") from None
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ValueError(f"{key} {listen!r} has no port; write host:port, e.g. 127.0.0.1:9464")
+        if ":" in host:
+            raise ValueError(f"{key} {listen!r}: put an IPv6 address in brackets, e.g. [::1]:9464")
+        if not host:
+            host = "0.0.0.0"  # ":9464": every IPv4 interface, the usual meaning inside a container
+    if not port_text.isdigit():
+        raise ValueError(f"{key} {listen!r}: port {port_text!r} is not a number")
+    port = int(port_text)
+    if port > 65535:
+        raise ValueError(f"{key} {listen!r}: port {port} is out of range (0-65535)")
+    return host, port

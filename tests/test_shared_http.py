@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newswatch.constants import RETRY_AFTER_MAX_S
-from newswatch.httputil import retry_after
+from newswatch.shared.http import retry_after
 
 NOW = 784_111_777.0  # Sun, 06 Nov 1994 08:49:37 GMT, the RFC's own example
 

@@ -1,0 +1,1 @@
+"""Helpers several stages share and none owns: HTTP header and address parsing, terminal-safe text."""
