@@ -22,6 +22,7 @@ __all__ = [
     "html_to_text",
     "http_url",
     "item_keys",
+    "plain_text",
     "strip_controls",
     "strip_source_suffix",
     "text_fingerprint",
@@ -247,6 +248,12 @@ def strip_controls(text: str) -> str:
         return text
     text = _ESCAPE_SEQUENCE_RE.sub("", text.translate(_AS_SPACE))
     return _CONTROL_CHARS_RE.sub("", text)
+
+
+def plain_text(text: str) -> str:
+    """Text that is plain already (an extracted article) as item text: controls stripped, as :func:`html_to_text`
+    leaves it (one line per paragraph, runs of spaces as one), with no markup read into it."""
+    return _collapse_lines(strip_controls(text))
 
 
 def collapse_whitespace(text: str) -> str:
