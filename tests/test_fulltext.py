@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from newswatch import constants as C
 from newswatch.app import open_app
 from newswatch.cli import run
-from newswatch.config import load_config
+from newswatch.config import FeedConfig, load_config
 from tests.feedserver import FeedServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -180,3 +182,50 @@ async def test_items_too_old_to_record_have_no_page_fetched(tmp_path: Path, stor
         assert server.hits["/courier.xml"] == 1
         assert server.hits[ENVOY] == 0 and server.hits[AID] == 0
         assert records(tmp_path) == []
+
+
+async def test_one_poll_fetches_at_most_max_pages_per_poll(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="newswatch")
+    paths = [f"/pages/{n}" for n in range(C.MAX_PAGES_PER_POLL + 3)]
+    async with FeedServer() as server:
+        for p in paths:
+            server.html(p, page("envoy-doha-full.html"))
+        server.add("/wire.xml", teasers(server, paths))
+        path = config(tmp_path, store_url, f"  - {{url: {server.url('/wire.xml')}, full_text: true}}")
+        async with open_app(load_config(path)) as app:
+            await app.pipeline.run_once()
+        fetched, skipped = paths[: C.MAX_PAGES_PER_POLL], paths[C.MAX_PAGES_PER_POLL :]
+        assert [server.hits[p] for p in fetched] == [1] * len(fetched)
+        assert [server.hits[p] for p in skipped] == [0] * len(skipped)
+        (line,) = [r for r in caplog.records if r.getMessage() == "full text skipped"]
+        assert line.items == len(skipped)
+        got = sorted((r["watch"], r["url"]) for r in records(tmp_path))
+        assert got == sorted(
+            [("Doha", server.url(p)) for p in paths] + [("Envoy", server.url(p)) for p in fetched]
+        )
+
+
+class Topics:
+    """A stand-in for the WebSub side (feeds/pushed.py): which feed a pushed topic is."""
+
+    def __init__(self, feeds: dict[str, FeedConfig]) -> None:
+        self.feeds = feeds
+
+    def feed(self, topic: str) -> FeedConfig | None:
+        return self.feeds.get(topic)
+
+
+async def test_a_pushed_teaser_is_matched_on_its_article_too(tmp_path: Path, store_url: str) -> None:
+    async with FeedServer() as server:
+        server.html(ENVOY, page("envoy-doha-full.html"))
+        topic = server.url("/courier.xml")
+        path = config(tmp_path, store_url, f"  - {{url: {topic}, full_text: true}}", extra="workers: 0")
+        loaded = load_config(path)
+        async with open_app(loaded) as app:
+            app.pipeline.push = Topics({topic: loaded.config.feeds[0]})  # type: ignore[assignment]
+            await app.pipeline.on_push(topic, feed(server, "courier.xml").encode(), "application/rss+xml")
+            await app.pipeline.delivery.drain_all(deadline=time.time() + 30)
+        assert server.hits[ENVOY] == 1
+        assert ("Envoy", server.url(ENVOY)) in {(r["watch"], r["url"]) for r in records(tmp_path)}
