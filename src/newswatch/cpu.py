@@ -3,9 +3,10 @@
 Owns what runs in the process pool and the plain data it hands back.  The pool is started once per config
 generation (a reload starts a new one): each worker compiles the watchlist once (:func:`init_worker`), then
 turns feed bodies (:func:`process_body`) or archived items (:func:`process_items`) into :class:`Outcome`
-values (a feed with ``full_text: true`` goes in two steps, :func:`process_full_text_body` then
-:func:`process_articles`, see :mod:`newswatch.fulltext`): an item's identity, fingerprint and the few fields an alert record needs, the watches it matched and,
-when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.
+values: an item's identity, fingerprint and the few fields an alert record needs, the watches it matched and,
+when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.  A feed
+with ``full_text: true`` goes in two steps (:func:`process_full_text_body`, then :func:`process_articles` for its
+teasers and their pages; see :mod:`newswatch.fulltext`).
 
 This module is the pool's entry point, so it imports only what the work needs (parsing, matching, story
 sketches), never the service (aiohttp, Redis, Slack, metrics): a worker stays small.

@@ -2,12 +2,14 @@
 
 Stages never import each other; this module wires them with the resources the application context injects
 (store, HTTP session, the CPU stage's process pool, delivery).  Parsing, matching and story sketches run in the
-pool (:mod:`newswatch.cpu`); the event loop only waits.  A ``full_text`` feed's new teasers get their article
-pages between parsing and matching (:mod:`newswatch.fulltext`).  A feed's items cross into the store as one batch (one
+pool (:mod:`newswatch.cpu`); the event loop only waits.  A feed's items cross into the store as one batch (one
 :meth:`~newswatch.store.base.Store.record` call).  Any failure of one feed — a fetch error, an unusable body,
 an unexpected exception while parsing or recording it — is that feed's failure: one ``feed failed`` line with
 its cause, its health and back-off, never the cycle's.  A feed's new state (validators, body hash) is saved only
 after its items were recorded, so a crash in between re-reads the feed instead of losing its items.
+
+A ``full_text`` feed's new teasers get their article pages between parsing and matching
+(:mod:`newswatch.fulltext`).
 """
 
 from __future__ import annotations
