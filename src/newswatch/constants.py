@@ -47,6 +47,17 @@ DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_CONCURRENCY = 64
 DEFAULT_PER_HOST_CONCURRENCY = 4
 
+# Full text (feeds with `full_text: true`, feeds/article.py and fulltext.py).  An item whose text, title aside, is
+# shorter than TEASER_CHARS is a teaser: when it is new, its link is fetched and the article extracted.  Pages are
+# fetched PAGES_AT_ONCE at a time per feed (so at most that many bodies wait in memory for extraction), at most
+# MAX_PAGES_PER_POLL per poll of one feed (the rest keep their teaser); the item keys whose page this process
+# fetched lately are remembered (RECENT_PAGES), beside the store, so two feeds carrying one item fetch it once.
+TEASER_CHARS = 500
+PAGES_AT_ONCE = 8
+MAX_PAGES_PER_POLL = 50
+RECENT_PAGES = 10_000
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
 # The longest wait a Retry-After header (seconds or HTTP date) can impose on a feed or a Slack channel.
 RETRY_AFTER_MAX_S = 3600.0
 

@@ -4,7 +4,9 @@ Owns what runs in the process pool and the plain data it hands back.  The pool i
 generation (a reload starts a new one): each worker compiles the watchlist once (:func:`init_worker`), then
 turns feed bodies (:func:`process_body`) or archived items (:func:`process_items`) into :class:`Outcome`
 values: an item's identity, fingerprint and the few fields an alert record needs, the watches it matched and,
-when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.
+when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.  A feed
+with ``full_text: true`` goes in two steps (:func:`process_full_text_body`, then :func:`process_articles` for its
+teasers and their pages; see :mod:`newswatch.fulltext`).
 
 This module is the pool's entry point, so it imports only what the work needs (parsing, matching, story
 sketches), never the service (aiohttp, Redis, Slack, metrics): a worker stays small.
@@ -19,11 +21,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from newswatch.config import EntityConfig, WatchConfig
+from newswatch.feeds.extract import article_text, is_teaser
 from newswatch.feeds.parse import FeedParseError, parse_feed
 from newswatch.feeds.text import text_fingerprint
 from newswatch.match import Matcher, compile_watches
@@ -31,12 +34,15 @@ from newswatch.models import Item, Match
 from newswatch.stories import ItemSketch, StoryParams
 
 __all__ = [
+    "Article",
     "CpuStage",
     "FeedOutcome",
     "Outcome",
     "Worker",
     "init_worker",
+    "process_articles",
     "process_body",
+    "process_full_text_body",
     "process_items",
     "worker_count",
 ]
@@ -68,6 +74,17 @@ class FeedOutcome:
     warning: str | None
     items: list[Outcome]
     error: str | None = None  # the body is no usable feed (one line); nothing else is set then
+    # A full-text feed's teasers, unmatched, each with its place among the feed's items (see Worker.full_text_body)
+    teasers: tuple[tuple[int, Item], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A teaser of a full-text feed and the page fetched for it (None: none, the teaser is matched as it is)."""
+
+    item: Item
+    page: bytes | None = None
+    content_type: str | None = None
 
 
 class Worker:
@@ -96,6 +113,24 @@ class Worker:
             return FeedOutcome(None, None, None, [], error=str(exc))
         return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(parsed.items))
 
+    def full_text_body(
+        self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+    ) -> FeedOutcome:
+        """:meth:`body` for a full-text feed: teasers come back unmatched, for their pages (:meth:`articles`)."""
+        try:
+            parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
+        except FeedParseError as exc:
+            return FeedOutcome(None, None, None, [], error=str(exc))
+        teasers = tuple((i, item) for i, item in enumerate(parsed.items) if is_teaser(item))
+        full = [item for item in parsed.items if not is_teaser(item)]
+        return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(full), teasers=teasers)
+
+    def articles(self, articles: Sequence[Article]) -> list[tuple[Outcome, str | None]]:
+        """Teasers with their pages: each matched and sketched on its article's text (as its ``content``), with
+        None; or on the teaser, with why, when its page gave no text longer than the teaser."""
+        read = [_read_article(a) for a in articles]
+        return list(zip(self.items([item for item, _ in read]), [error for _, error in read], strict=True))
+
     def items(self, items: Sequence[Item]) -> list[Outcome]:
         out = []
         for item in items:
@@ -115,6 +150,21 @@ class Worker:
                 )
             )
         return out
+
+
+def _read_article(a: Article) -> tuple[Item, str | None]:
+    """The item with its article's text as content, or the teaser as it is and why."""
+    if a.page is None:
+        return a.item, None
+    try:
+        text = article_text(a.page, a.content_type)
+    except Exception as exc:  # a hostile page must cost its own item's full text only
+        return a.item, " ".join(f"extraction failed: {type(exc).__name__}: {exc}".split())[:300]
+    if not text:
+        return a.item, "no article text found in the page"
+    if len(text) <= len(a.item.summary) + len(a.item.content):
+        return a.item, "article text no longer than the teaser"
+    return replace(a.item, content=text), None
 
 
 _WORKER: Worker | None = None
@@ -148,6 +198,18 @@ def process_body(
 def process_items(items: Sequence[Item]) -> list[Outcome]:
     """Match and sketch items that are already parsed (replay), in a worker process."""
     return _worker().items(items)
+
+
+def process_full_text_body(
+    body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+) -> FeedOutcome:
+    """Parse a full-text feed's body; match and sketch its items but the teasers (in a worker process)."""
+    return _worker().full_text_body(body, feed_url, name, now, content_type)
+
+
+def process_articles(articles: Sequence[Article]) -> list[tuple[Outcome, str | None]]:
+    """Extract teasers' pages, then match and sketch them (in a worker process)."""
+    return _worker().articles(articles)
 
 
 class CpuStage:
@@ -195,6 +257,16 @@ class CpuStage:
     async def items(self, items: Sequence[Item]) -> list[Outcome]:
         fn = self._local.items if self._local is not None else process_items
         return await self._submit(fn, list(items))
+
+    async def full_text_body(
+        self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
+    ) -> FeedOutcome:
+        fn = self._local.full_text_body if self._local is not None else process_full_text_body
+        return await self._submit(fn, body, feed_url, name, now, content_type)
+
+    async def articles(self, articles: Sequence[Article]) -> list[tuple[Outcome, str | None]]:
+        fn = self._local.articles if self._local is not None else process_articles
+        return await self._submit(fn, list(articles))
 
     async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
         executor = self._executor

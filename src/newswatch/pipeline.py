@@ -7,6 +7,9 @@ pool (:mod:`newswatch.cpu`); the event loop only waits.  A feed's items cross in
 an unexpected exception while parsing or recording it — is that feed's failure: one ``feed failed`` line with
 its cause, its health and back-off, never the cycle's.  A feed's new state (validators, body hash) is saved only
 after its items were recorded, so a crash in between re-reads the feed instead of losing its items.
+
+A ``full_text`` feed's new teasers get their article pages between parsing and matching
+(:mod:`newswatch.fulltext`).
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ import aiohttp
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
-from newswatch.cpu import CpuStage, Outcome
+from newswatch.cpu import CpuStage, FeedOutcome, Outcome
 from newswatch.delivery.outbox import Delivery, DeliveryReport
 from newswatch.feeds.fetch import Validators, fetch
 from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds
+from newswatch.fulltext import FullText
 from newswatch.models import Item
 from newswatch.recorder import Recorder
 from newswatch.reports import CycleReport, FeedReport, Polled
@@ -67,6 +71,7 @@ class Pipeline:
         self.push: PushedFeeds | None = None  # set by the service when WebSub push is configured
         self.recorder = Recorder(config, store, doc_freq or DocFreq(), clock=clock, poke=delivery.poke,
                                  metrics=metrics)  # fmt: skip
+        self.full_text = FullText(session, store, cpu, metrics)  # feeds with full_text: true
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
@@ -192,7 +197,7 @@ class Pipeline:
             log.warning("push for an unknown topic ignored", extra={"topic": topic})
             return
         now = self.clock()
-        parsed = await self.cpu.body(body, feed.url, feed.name, now, content_type)
+        parsed = await self._parse(feed, body, content_type, now)
         if parsed.error is not None:
             log.warning("push unreadable", extra={"url": feed.url, "error": parsed.error})
             return
@@ -240,7 +245,7 @@ class Pipeline:
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
             return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)
-        parsed = await self.cpu.body(result.body, feed.url, feed.name, self.clock(), result.content_type)
+        parsed = await self._parse(feed, result.body, result.content_type, self.clock())
         if parsed.error is not None:
             return self._failed(feed, label, state, parsed.error, result.elapsed, hints)
         if parsed.warning:
@@ -258,6 +263,14 @@ class Pipeline:
             self.metrics.items_parsed.inc(len(parsed.items))
         report = FeedReport(feed, label, "ok", items=len(parsed.items))
         return Polled(report, parsed.items, state, updates, ttl=parsed.ttl, **hints)
+
+    async def _parse(
+        self, feed: FeedConfig, body: bytes, content_type: str | None, now: datetime
+    ) -> FeedOutcome:
+        """The CPU stage on a feed body; a full-text feed's new teasers are matched on their article's text."""
+        if feed.full_text:
+            return await self.full_text.body(self.config, feed, body, content_type, now)
+        return await self.cpu.body(body, feed.url, feed.name, now, content_type)
 
     async def commit(self, *polled: Polled) -> None:
         """Save polled feeds' states and next poll times (one store call for all); announce health changes."""

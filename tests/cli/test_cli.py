@@ -54,6 +54,15 @@ def test_check_summarises_a_good_config(tmp_path: Path, capsys: pytest.CaptureFi
     assert out.rstrip().endswith("config OK")
 
 
+def test_check_names_full_text_feeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = BASE.format(tmp=tmp_path, feed=FEEDS / "tehran-world.xml", query="talks")
+    text = text.replace("feeds:\n", "feeds:\n  - {url: https://teasers.example/rss.xml, full_text: true}\n")
+    assert main(["check", "-c", write(tmp_path, text)]) == EXIT_OK
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  - (feed title)")]
+    assert lines[0].endswith("[url, full text] https://teasers.example/rss.xml")
+    assert lines[1].endswith(f"[file] {FEEDS / 'tehran-world.xml'}")
+
+
 def test_unbalanced_query_points_at_the_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = config(tmp_path, query="@us AND (@hamas OR talks")
     assert main(["check", "-c", path]) == EXIT_PROBLEMS

@@ -124,3 +124,22 @@ def test_bad_query_exits_2_with_caret(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _ = run(str(path), "x.txt")
     assert code == 2
     assert "^" in capsys.readouterr().err
+
+
+def test_url_of_an_article_page_is_read_as_full_text_feeds_read_it(
+    server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same extraction as a full_text feed's pages: the article, not the page's header and footer.
+    page = Path(__file__).parents[1] / "fixtures" / "articles" / "envoy-doha-full.html"
+    (tmp_path / "envoy.html").write_bytes(page.read_bytes())
+    cfg = tmp_path / "articles.yaml"
+    cfg.write_text(
+        "watches:\n  - {name: Envoy, query: 'Boehler'}\n  - {name: Footer, query: 'newsletter'}\n",
+        encoding="utf-8",
+    )
+    code, out = run(str(cfg), f"{server}/envoy.html", as_json=True)
+    assert code == 0, capsys.readouterr().err
+    (report,) = json.loads(out)
+    assert report["title"] == "US envoy meets Hamas officials in Doha – The Gulf Courier"
+    verdicts = {w["watch"]: w["matched"] for w in report["watches"]}
+    assert verdicts == {"Envoy": True, "Footer": False}

@@ -69,6 +69,18 @@ async def test_different_items_do_not_collide(store: Store) -> None:
     assert a.item_id != b.item_id
 
 
+async def test_known_keys_are_the_keys_of_recorded_items_until_they_expire(store: Store) -> None:
+    # What the full-text step asks before fetching a teaser's page: has any copy of this item been recorded?
+    assert await store.known_keys([]) == set()
+    assert await store.known_keys(["guid:a", "url:a"]) == set()
+    await observe(store, ("guid:a", "url:a"), "fp", 100)
+    await observe(store, ("url:b",), "fp", 100, ttl=0.2)
+    asked = ["url:a", "guid:other-feed", "url:b", "url:never"]
+    assert await store.known_keys(asked) == {"url:a", "url:b"}
+    await asyncio.sleep(0.4)
+    assert await store.known_keys(asked) == {"url:a"}  # an expired item is new again
+
+
 def claim(
     watch: str, targets: tuple[str, ...] = ("jsonl",), features: StoryFeatures | None = None
 ) -> WatchClaim:

@@ -19,7 +19,7 @@ def check(loaded: LoadedConfig) -> int:
     out.write(f"max_item_age: {age}   seen_ttl: {format_duration(cfg.seen_ttl)}\n")
     out.write(f"feeds ({len(cfg.feeds)}):\n")
     for f in cfg.feeds:
-        kind = "url" if f.is_http else "file"
+        kind = ("url" if f.is_http else "file") + (", full text" if f.full_text else "")
         out.write(f"  - {f.name or '(feed title)'}  every {format_duration(f.interval)}  [{kind}] {f.url}\n")
     out.write(f"entities ({len(cfg.entities)}):\n")
     for key, e in cfg.entities.items():

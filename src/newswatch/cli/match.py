@@ -1,8 +1,10 @@
 """``newswatch match -c FILE ARTICLE... [--json]``: explain, per watch, why articles match or not.
 
 Owns reading the articles a user points at (a text or HTML file, an RSS/Atom feed file, or an http(s) URL
-fetched with a bounded time and size) and printing :meth:`Matcher.explain` for each item found.  The command
-line itself lives in ``newswatch.cli``, which calls :func:`run_match`.
+fetched like a feed, under the config's ``fetch`` bounds) and printing :meth:`Matcher.explain` for each item
+found.  An HTML page is read as a full-text feed's article is (:func:`newswatch.feeds.extract.article_text`,
+trafilatura), so ``match`` explains what ``run`` matches; a page where trafilatura finds no article is read
+whole.  The command line itself lives in ``newswatch.cli``, which calls :func:`run_match`.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiohttp
 from lxml import html as lxml_html
 
-from newswatch.config import ConfigError, load_config
+from newswatch.config import ConfigError, FetchConfig, load_config
+from newswatch.feeds.extract import article_text
+from newswatch.feeds.fetch import fetch, make_session
+from newswatch.feeds.netguard import AddressGuard
 from newswatch.feeds.parse import FeedParseError, parse_feed
 from newswatch.feeds.text import html_to_text
 from newswatch.match.explain import format_explanations
@@ -25,8 +29,7 @@ from newswatch.match.matcher import compile_watches
 from newswatch.match.query import QuerySyntaxError
 from newswatch.models import Item
 
-FETCH_TIMEOUT_S = 20.0
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * 1024 * 1024  # a file argument
 
 
 class ArticleError(Exception):
@@ -47,7 +50,7 @@ def run_match(config_path: str, articles: list[str], as_json: bool, out: TextIO 
     report: list[dict[str, Any]] = []
     for arg in articles:
         try:
-            items = load_articles(arg)
+            items = load_articles(arg, loaded.config.fetch)
         except ArticleError as exc:
             print(f"newswatch match: {arg}: {exc}", file=sys.stderr)
             status = 1
@@ -73,10 +76,10 @@ def run_match(config_path: str, articles: list[str], as_json: bool, out: TextIO 
     return status
 
 
-def load_articles(arg: str) -> list[Item]:
+def load_articles(arg: str, limits: FetchConfig | None = None) -> list[Item]:
     """The items in one ARTICLE argument: every entry of a feed, or the page/text as one item."""
     if arg.startswith(("http://", "https://")):
-        body, content_type = asyncio.run(fetch(arg))
+        body, content_type = asyncio.run(download(arg, limits or FetchConfig()))
         url = arg
     else:
         path = Path(arg)
@@ -94,11 +97,12 @@ def load_articles(arg: str) -> list[Item]:
             return feed.items
     except FeedParseError:
         pass  # not a feed: an article page or plain text
-    return [article_item(body, url)]
+    return [article_item(body, url, content_type)]
 
 
-def article_item(body: bytes, url: str) -> Item:
-    """One item from an HTML page or a plain-text file (first line as the title)."""
+def article_item(body: bytes, url: str, content_type: str | None = None) -> Item:
+    """One item from an HTML page (its article, as trafilatura reads it) or a plain-text file (first line as the
+    title)."""
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff")
     head = text[:2048].lower()
     if "<html" in head or "<body" in head or "<p" in head or "<!doctype html" in head:
@@ -109,7 +113,7 @@ def article_item(body: bytes, url: str) -> Item:
             title = " ".join(" ".join(str(t) for t in found).split())
         except (ValueError, SyntaxError):
             pass
-        content = html_to_text(text)
+        content = article_text(body, content_type) or html_to_text(text)
         if title and content.startswith(title):
             content = content[len(title) :].lstrip()
         return Item(title=title, url=url, source="match", content=content)
@@ -118,19 +122,11 @@ def article_item(body: bytes, url: str) -> Item:
     return Item(title=title, url=url, source="match", content="\n".join(lines[1:]).strip())
 
 
-async def fetch(url: str) -> tuple[bytes, str | None]:
-    """The body (at most MAX_BYTES) and Content-Type of ``url``, within FETCH_TIMEOUT_S."""
-    timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(url, headers={"User-Agent": "newswatch-match"}) as resp,
-        ):
-            if resp.status >= 400:
-                raise ArticleError(f"HTTP {resp.status}")
-            body = await resp.content.read(MAX_BYTES + 1)
-            if len(body) > MAX_BYTES:
-                raise ArticleError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
-            return body, resp.headers.get("Content-Type")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ArticleError(f"cannot fetch: {exc or type(exc).__name__}") from None
+async def download(url: str, limits: FetchConfig) -> tuple[bytes, str | None]:
+    """The body and Content-Type of ``url``, downloaded as a feed is (same bounds); the host named on the command
+    line is trusted, a redirect elsewhere must reach a public address."""
+    async with make_session(limits, AddressGuard([url])) as session:
+        result = await fetch(session, url, limits)
+    if result.status != "ok" or result.body is None:
+        raise ArticleError(result.error or "no body")
+    return result.body, result.content_type

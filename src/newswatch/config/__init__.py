@@ -43,6 +43,8 @@ class FeedConfig(_Strict):
     url: str = Field(min_length=1)  # http(s) URL or local path (made absolute against the config file)
     name: str | None = None  # `source` in alerts; defaults to the feed's own title
     interval: Duration = C.DEFAULT_FEED_INTERVAL_S
+    # A new item that is only a teaser has its link fetched and is matched on the article's text (README, Fetching).
+    full_text: bool = False
 
     @field_validator("interval")
     @classmethod

@@ -116,11 +116,16 @@ async def fetch(
     feed_url: str,
     limits: FetchConfig,
     validators: Validators = Validators(),  # frozen, so one shared default is safe
+    *,
+    accept: str | None = None,
 ) -> FetchResult:
-    """Download one feed; every failure comes back as ``status="error"`` with a one-line cause."""
+    """Download one feed; every failure comes back as ``status="error"`` with a one-line cause.
+
+    ``accept`` replaces the session's Accept header (a feed's) for this download: article pages ask for HTML.
+    """
     start = time.monotonic()
     if feed_url.startswith(("http://", "https://")):
-        return await _fetch_http(session, feed_url, limits, validators, start)
+        return await _fetch_http(session, feed_url, limits, validators, start, accept)
     return await _fetch_file(feed_url, limits, validators, start)
 
 
@@ -129,7 +134,12 @@ async def fetch(
 
 
 async def _fetch_http(
-    session: aiohttp.ClientSession, feed_url: str, limits: FetchConfig, validators: Validators, start: float
+    session: aiohttp.ClientSession,
+    feed_url: str,
+    limits: FetchConfig,
+    validators: Validators,
+    start: float,
+    accept: str | None = None,
 ) -> FetchResult:
     def error(message: str, retry_after: float | None = None, final_url: str | None = None) -> FetchResult:
         return FetchResult(
@@ -140,7 +150,7 @@ async def _fetch_http(
         # One deadline for the whole chain of requests and the body: a server trickling a byte a second,
         # or a redirect chain of slow hops, is cut off at limits.timeout all the same.
         async with asyncio.timeout(limits.timeout):
-            return await _follow(session, feed_url, limits, validators, start)
+            return await _follow(session, feed_url, limits, validators, start, accept)
     except _FetchFailure as exc:
         return error(str(exc), exc.retry_after)
     except TimeoutError as exc:
@@ -154,9 +164,14 @@ async def _fetch_http(
 
 
 async def _follow(
-    session: aiohttp.ClientSession, feed_url: str, limits: FetchConfig, validators: Validators, start: float
+    session: aiohttp.ClientSession,
+    feed_url: str,
+    limits: FetchConfig,
+    validators: Validators,
+    start: float,
+    accept: str | None,
 ) -> FetchResult:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Accept": accept} if accept else {}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:

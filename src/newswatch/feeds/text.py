@@ -23,6 +23,7 @@ __all__ = [
     "html_to_text",
     "http_url",
     "item_keys",
+    "plain_text",
     "strip_source_suffix",
     "text_fingerprint",
 ]
@@ -222,6 +223,12 @@ def _collapse_lines(text: str) -> str:
     # str.split/splitlines rather than regular expressions: several times faster on article-length text.
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def plain_text(text: str) -> str:
+    """Text that is plain already (an extracted article) as item text: controls stripped, as :func:`html_to_text`
+    leaves it (one line per paragraph, runs of spaces as one), with no markup read into it."""
+    return _collapse_lines(strip_controls(text))
 
 
 def collapse_whitespace(text: str) -> str:

@@ -150,6 +150,17 @@ class Metrics:
         )
         self.feeds_configured = Gauge(p + "feeds_configured", "Feeds in the loaded config.", registry=r)
         self.items_parsed = Counter(p + "items_parsed", "Items parsed from feed bodies.", registry=r)
+        self.pages_fetched = Counter(
+            p + "pages_fetched",
+            "Article pages of full-text feeds whose text an item was matched on.",
+            registry=r,
+        )
+        self.page_failures = Counter(
+            p + "page_failures",
+            "Article pages of full-text feeds that failed (the teaser was matched instead), by cause class.",
+            ["cause"],
+            registry=r,
+        )
         self.matches = Counter(p + "matches", "Items that matched a watch.", ["watch"], registry=r)
         self.stories_opened = Counter(
             p + "stories_opened", "New stories (first alert of a story) per watch.", ["watch"], registry=r
@@ -215,6 +226,7 @@ class Metrics:
             self.feeds_polled.labels(status)
         for cause in CAUSES:
             self.feed_failures.labels(cause)
+            self.page_failures.labels(cause)
         self._answered = 0
         self._not_modified = 0
         self.not_modified_ratio.set_function(self._ratio)
@@ -238,6 +250,15 @@ class Metrics:
         if status == "not_modified":
             self._not_modified += 1
         return None
+
+    def page_fetched(self, error: str | None) -> Cause | None:
+        """Record one article page of a full-text feed: used (None), or failed with ``error``; returns the cause."""
+        if error is None:
+            self.pages_fetched.inc()
+            return None
+        cause = classify_error(error)
+        self.page_failures.labels(cause).inc()
+        return cause
 
     def matched(self, watch: str, *, new_story: bool) -> None:
         """Record a match of an item on a watch, and whether it opened a story."""

@@ -112,6 +112,10 @@ class Store(Protocol):
         atomically; one :class:`Recorded` per sighting, in order (see the module docstring)."""
         ...
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these identity keys a recorded, unexpired item holds (one read; nothing is written)."""
+        ...
+
     async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
         """The ``limit`` most frequent terms learned by every worker, and the number of items counted."""
         ...

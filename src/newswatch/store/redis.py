@@ -109,6 +109,12 @@ class RedisStore:
             await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise StoreError(f"Redis store {self._url}: the batch kept conflicting with other workers' writes")
 
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        ids = await self._call(self._r.mget([C.ITEM_KEY_PREFIX + k for k in keys]))
+        return {k for k, item_id in zip(keys, ids, strict=True) if item_id is not None}
+
     async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
         rows = await self._call(self._r.zrevrange(C.DF_KEY, 0, limit - 1, withscores=True))
         docs = await self._call(self._r.get(C.DF_DOCS_KEY))

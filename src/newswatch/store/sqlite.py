@@ -24,7 +24,7 @@ from typing import IO, Any, TypeVar
 
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
 from newswatch.store.batch import plan_batch
-from newswatch.store.sqlite_batch import apply_plan, read_facts
+from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
 from newswatch.stories import BatchStories
 
 T = TypeVar("T")
@@ -127,6 +127,9 @@ class SQLiteStore:
             return plan.recorded(entries)
 
         return await self._run(op)
+
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return await self._run(lambda db: known_keys(db, keys, self._clock())) if keys else set()
 
     # ---------------------------------------------------------------------------------------------- stories
 
@@ -384,15 +387,5 @@ class SQLiteStore:
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
     seq, target, watch, story, event, record, attempts, not_before, created = row
-    return OutboxEntry(
-        id=str(seq),
-        seq=int(seq),
-        target=target,
-        watch=watch,
-        story=story,
-        event=event,
-        record=json.loads(record),
-        attempts=int(attempts),
-        not_before=float(not_before),
-        created=float(created),
-    )
+    return OutboxEntry(str(seq), int(seq), target, watch, story, event, json.loads(record), int(attempts),
+                       float(not_before), float(created))  # fmt: skip

@@ -16,7 +16,18 @@ from newswatch.store.base import Sighted
 from newswatch.store.batch import BatchPlan, ItemFacts, queries
 from newswatch.stories import BatchStories, Placement, StoryQuery, StoryView, rank
 
-__all__ = ["apply_plan", "read_facts"]
+__all__ = ["apply_plan", "known_keys", "read_facts"]
+
+
+def known_keys(db: sqlite3.Connection, keys: Sequence[str], now: float) -> set[str]:
+    """The keys among ``keys`` that an unexpired item holds."""
+    found: set[str] = set()
+    for part in _chunks(list(dict.fromkeys(keys))):
+        rows = db.execute(
+            f"SELECT key FROM item_keys WHERE key IN ({_marks(part)}) AND expires > ?", (*part, now)
+        )
+        found.update(k for (k,) in rows)
+    return found
 
 
 def read_facts(
