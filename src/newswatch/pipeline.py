@@ -276,16 +276,8 @@ class Pipeline:
         """Save polled feeds' states and next poll times (one store call for all); announce health changes."""
         await self.recorder.commit_feeds(polled, pushed=self.push.pushed if self.push is not None else None)
 
-    def _failed(
-        self,
-        feed: FeedConfig,
-        label: str,
-        state: dict[str, Any],
-        error: str,
-        elapsed: float | None,
-        hints: dict[str, float | None],
-        exc: BaseException | None = None,
-    ) -> Polled:
+    def _failed(self, feed: FeedConfig, label: str, state: dict[str, Any], error: str, elapsed: float | None,
+                hints: dict[str, float | None], exc: BaseException | None = None) -> Polled:  # fmt: skip
         log.warning(
             "feed failed",
             extra={"feed": label, "url": feed.url, "cause": classify_error(error), "error": error},

@@ -17,13 +17,7 @@ from the configured secret with HMAC, so they survive a restart without being st
 cannot be guessed from a topic.  A notification whose signature is missing or wrong is ignored but still
 acknowledged with 202, as §7.1.2 allows, so a forger learns nothing from the status code.
 
-Config::
-
-    websub:
-      callback_url: https://host.example/websub   # public URL the hub can reach (behind a proxy: its URL)
-      listen: 0.0.0.0:8081                        # where this process listens for the hub
-      secret: ${WEBSUB_SECRET}                    # ≥ 16 characters; hub secrets are derived from it
-      lease: 1d                                   # lease to ask for; hubs may grant another
+Configured under ``websub:`` (see the README).
 """
 
 from __future__ import annotations
