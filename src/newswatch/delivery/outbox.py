@@ -161,7 +161,8 @@ class Delivery(Digests, Effects):
 
     async def drain_all(self, deadline: float) -> DeliveryReport:
         """Deliver until the outbox is empty or ``deadline`` passes, waiting out back-offs and the leases of
-        a worker that died (``run --once`` and shutdown)."""
+        a worker that died (``run --once`` and shutdown); or until only digests wait that are not due by then
+        (a digest watch's next hour, a snoozed watch's held records)."""
         total = DeliveryReport()
         while True:
             deadline = min(deadline, self.cutoff.at or deadline)
@@ -170,6 +171,10 @@ class Delivery(Digests, Effects):
             now = self.clock()
             if now >= deadline or not await self.store.outbox_pending():
                 return total
+            if (report.next_due or 0.0) > deadline and all(
+                DIGEST_MARK in t for t in await self.store.outbox_targets()
+            ):
+                return total  # all that is left waits for its hour, day or snooze to end: a later run sends it
             wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
             await self.cutoff.sleep(max(0.01, wake - now), deadline)
 
