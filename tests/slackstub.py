@@ -64,6 +64,7 @@ class SlackStub:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     port: int = 0
     delay: float = 0.0  # seconds each call takes, to catch a process in the middle of delivering
+    gate: asyncio.Event | None = None  # when set to an Event, Web API calls wait until it is set
     strict: bool = True  # also refuse mrkdwn Slack would take but show wrongly (see tests.slacklimits)
     blocks_text_max: int | None = None  # Slack's undocumented msg_blocks_too_long total, when a test wants it
     _limited: list[str] = field(default_factory=list)  # Retry-After values of the next 429 answers
@@ -190,6 +191,8 @@ class SlackStub:
         body = await self._read(request)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.interceptor is not None:
             answer = self.interceptor(method, body)
             if answer is not None:

@@ -153,7 +153,7 @@ def _slack_actions(
     if not slack.signing_secret:
         return handler, []
     endpoint = ActionsEndpoint(slack.signing_secret, handler, metrics=metrics)
-    return handler, [("POST", C.SLACK_ACTIONS_PATH, endpoint)]
+    return handler, [("POST", C.SLACK_ACTIONS_PATH, endpoint.handle)]
 
 
 async def _flush_doc_freq(pipeline: Pipeline) -> None:

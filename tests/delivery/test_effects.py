@@ -69,8 +69,13 @@ class Clock:
         return time.time() + self.ahead
 
 
-async def drain(store: Store, slack: SlackStub, jsonl: Path, clock: Clock | None = None, **kw: Any) -> Delivery:
-    notifiers = {"slack": SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.0), "jsonl": JsonlNotifier(str(jsonl))}
+async def drain(
+    store: Store, slack: SlackStub, jsonl: Path, clock: Clock | None = None, **kw: Any
+) -> Delivery:
+    notifiers = {
+        "slack": SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.0),
+        "jsonl": JsonlNotifier(str(jsonl)),
+    }
     now = clock or time.time
     delivery = Delivery(store, notifiers, policy=DeliveryPolicy(flood_max=1000), clock=now, **kw)
     try:
@@ -171,7 +176,9 @@ async def test_a_lifted_snooze_releases_the_held_records_at_once(
     assert await store.outbox_pending() == 0
 
 
-async def test_mutes_in_force_leave_a_flood_digest_alone(store: Store, slack: SlackStub, tmp_path: Path) -> None:
+async def test_mutes_in_force_leave_a_flood_digest_alone(
+    store: Store, slack: SlackStub, tmp_path: Path
+) -> None:
     now = time.time()
     await store.add_mute(Mute("story", "slack:#news", "w", "s-3", "U0ALICE1", now, now + DAY))
     for i in range(6):

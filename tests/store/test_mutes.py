@@ -82,7 +82,13 @@ async def test_thread_state_is_replaced(store: Store) -> None:
 
 async def test_moved_entries_keep_their_order_in_the_new_queue(store: Store) -> None:
     for i in range(5):
-        record = {"event": None, "watch": "w", "story": None, "title": f"t{i}", "url": f"https://x.example/{i}"}
+        record = {
+            "event": None,
+            "watch": "w",
+            "story": None,
+            "title": f"t{i}",
+            "url": f"https://x.example/{i}",
+        }
         sighting = Sighting((f"guid:{i}",), f"fp{i}", 10, 3600.0, 1_741_000_000.0 + i)
         await store.record([Sighted(sighting, (WatchClaim("w", ("slack:#news",), record),))], STORIES.fresh())
     entries = await store.outbox_head("slack:#news", 10)

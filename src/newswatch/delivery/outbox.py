@@ -174,7 +174,9 @@ class Delivery(Digests, Effects):
             if (report.next_due or 0.0) > deadline and all(
                 DIGEST_MARK in t for t in await self.store.outbox_targets()
             ):
-                return total  # all that is left waits for its hour, day or snooze to end: a later run sends it
+                return (
+                    total  # all that is left waits for its hour, day or snooze to end: a later run sends it
+                )
             wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
             await self.cutoff.sleep(max(0.01, wake - now), deadline)
 

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -171,7 +172,8 @@ class ActionHandler:
             await self.store.add_mute(dataclasses.replace(mute, label=label))
         else:
             await self.store.clear_mutes([mute_id(kind, ref.target, ref.watch, subject)])
-        log.info("slack action", extra={**fields, "mute": mute.id, "until": mute.expires if on else None})
+        until = datetime.fromtimestamp(mute.expires, UTC).isoformat(timespec="seconds") if on else None
+        log.info("slack action", extra={**fields, "mute": mute.id, "until": until})
         if state is None:
             log.warning("alert not edited: its message is no longer known", extra=fields)
             return "ok"
@@ -223,7 +225,7 @@ class ActionsEndpoint:
         self.handler = handler
         self.metrics = metrics
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         if len(body) > C.SLACK_ACTION_MAX_BYTES:
             return self._refuse(413, "malformed", "the request is larger than an action can be")
