@@ -72,6 +72,7 @@ async def test_a_signed_click_mutes_a_story_and_a_new_story_still_posts(
             assert f"Muted by <@{USER}>" in json.dumps(edited)
             assert set(buttons(edited)) == {"newswatch.unmute_story"}
             assert [m.kind for m in await app.store.mutes()] == ["story"]
+            assert app.metrics.slack_actions.labels("mute_story", "ok")._value.get() == 1
 
             # Later: a copy of the muted story from wire B, and a new story from wire A.
             serve(server, BRIDGE_A, BRIDGE_B, FESTIVAL_A)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from newswatch import constants as C
 
@@ -156,18 +156,6 @@ class Config(_Strict):
             raise ValueError("is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
         return v
 
-    @model_validator(mode="after")
-    def _slack_actions(self) -> Config:
-        slack = self.notify.slack
-        if slack and (slack.signing_secret or slack.app_token) and not slack.token:
-            raise ValueError("notify.slack: Slack actions (signing_secret, app_token) need the bot token too")
-        if slack and slack.signing_secret and not self.http.listen:
-            raise ValueError(
-                "notify.slack.signing_secret is set but http.listen is not: Slack posts actions to "
-                "/slack/actions on that server (or use notify.slack.app_token for Socket Mode)"
-            )
-        return self
-
     @field_validator("watches")
     @classmethod
     def _unique_watch_names(cls, v: list[WatchConfig]) -> list[WatchConfig]:
@@ -249,8 +237,26 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, path, doc)) from None
+    _check_slack_app(cfg, path, doc)
     cfg = _resolve_paths(cfg, path.parent)
     return LoadedConfig(cfg, path)
+
+
+def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
+    """What one section cannot check alone: Slack actions need the bot token, and over HTTP a server."""
+    slack = cfg.notify.slack
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if slack is not None and (slack.signing_secret or slack.app_token) and not slack.token:
+        key = "signing_secret" if slack.signing_secret else "app_token"
+        problems.append(
+            (("notify", "slack", key), "Slack actions need the bot token too (notify.slack.token)")
+        )
+    if slack is not None and slack.signing_secret and not cfg.http.listen:
+        why = "needs http.listen: Slack posts actions to /slack/actions on it (or use app_token: Socket Mode)"
+        problems.append((("notify", "slack", "signing_secret"), why))
+    if problems:
+        lines = [f"{path}:{doc.line_for(loc) or 1}: {_dotted(loc)}: {why}" for loc, why in problems]
+        raise ConfigError("\n".join(lines))
 
 
 def _resolve_paths(cfg: Config, base: Path) -> Config:
