@@ -30,6 +30,10 @@ async def test_set_listed_per_channel_and_lifted_by_id(store: Store) -> None:
     assert await store.mutes("slack:#news") == [story, snooze]  # oldest first, every field kept
     assert await store.mutes("slack:#mideast") == [source]
     assert story.id == mute_id("story", "slack:#news", "w", "s-1")
+    # By id, as delivery asks before each post: only those named, of that target, in force.
+    assert await store.mutes("slack:#news", ids=[story.id, source.id, "m-notathing"]) == [story]
+    assert await store.mutes(None, ids=[source.id]) == [source]
+    assert await store.mutes("slack:#news", ids=[]) == []
     # Lifting by id: only what was named, and only what was in force counts.
     assert await store.clear_mutes([story.id, "m-notathing"]) == 1
     assert await store.mutes("slack:#news") == [snooze]

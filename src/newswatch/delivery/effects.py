@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from newswatch.delivery.digests import DIGEST_MARK, HELD_PERIOD
 from newswatch.delivery.notify.base import Notifier
 from newswatch.service.metrics import Metrics
-from newswatch.store.base import Mute, OutboxEntry, Store, feed_key
+from newswatch.store.base import Mute, OutboxEntry, Store, feed_key, mute_id
 
 if TYPE_CHECKING:
     from newswatch.delivery.outbox import DeliveryReport
@@ -46,6 +46,16 @@ def verdict(mutes: Sequence[Mute], entry: OutboxEntry, now: float) -> tuple[Verd
     return (Verdict.HELD, snooze) if snooze is not None else (Verdict.SEND, None)
 
 
+def candidates(target: str, entry: OutboxEntry) -> list[str]:
+    """The ids of the mutes that could apply to ``entry`` (its story, its feed, its watch's snooze): what is
+    read before each post, however many mutes are in force."""
+    feed = entry.record.get("feed")
+    ids = [mute_id("story", target, entry.watch, entry.story), mute_id("snooze", target, entry.watch, "")]
+    if isinstance(feed, str) and feed:
+        ids.append(mute_id("source", target, entry.watch, feed_key(feed)))
+    return ids
+
+
 def held_queue(target: str) -> str:
     """Where a channel's held records wait: ``slack:#news`` → ``slack:#news|digest:held``."""
     return f"{target}{DIGEST_MARK}{HELD_PERIOD}"
@@ -69,7 +79,8 @@ class Effects:
         """Drop or hold ``entry`` when a mute or snooze says so (Slack targets only); SEND otherwise."""
         if notifier.name != "slack":
             return Verdict.SEND
-        decided, mute = verdict(await self.store.mutes(target), entry, self.clock())
+        mutes = await self.store.mutes(target, ids=candidates(target, entry))
+        decided, mute = verdict(mutes, entry, self.clock())
         if decided is Verdict.MUTED:
             await self._ack_durably(target, [entry.id], None)
             report.muted += 1

@@ -62,18 +62,23 @@ class RedisSlack:
         pipe.sadd(C.MUTES_TARGETS_KEY, mute.target)
         await self._call(pipe.execute())
 
-    async def mutes(self, target: str | None = None) -> list[Mute]:
+    async def mutes(self, target: str | None = None, ids: Sequence[str] | None = None) -> list[Mute]:
         targets = (
             [target]
             if target is not None
             else sorted(await self._call(self._r.smembers(C.MUTES_TARGETS_KEY)))
         )
-        if not targets:
+        if not targets or ids == []:
             return []
         pipe = self._r.pipeline(transaction=False)
         for t in targets:
-            pipe.hgetall(mutes_key(t))
+            if ids is None:
+                pipe.hgetall(mutes_key(t))
+            else:
+                pipe.hmget(mutes_key(t), list(ids))
         rows = await self._call(pipe.execute())
+        if ids is not None:  # HMGET answers in the order asked, None for an id not there
+            rows = [{i: raw for i, raw in zip(ids, row, strict=True) if raw is not None} for row in rows]
         now = time.time()
         live: list[tuple[str, str, Mute]] = []
         lapsed: list[tuple[str, str, Mute]] = []
@@ -88,7 +93,7 @@ class RedisSlack:
             pipe = self._r.pipeline(transaction=False)
             for t, mute_id, _ in lapsed:
                 pipe.hdel(mutes_key(t), mute_id)
-            if target is None and empty:
+            if target is None and empty and ids is None:
                 pipe.srem(C.MUTES_TARGETS_KEY, *empty)  # every mute of theirs lapsed: the key expired
             await self._call(pipe.execute())
         return sorted((m for _, _, m in live), key=lambda m: (m.created, m.id))

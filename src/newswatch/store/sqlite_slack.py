@@ -56,15 +56,23 @@ class SQLiteSlack:
             )
         )
 
-    async def mutes(self, target: str | None = None) -> list[Mute]:
+    async def mutes(self, target: str | None = None, ids: Sequence[str] | None = None) -> list[Mute]:
         now = self._clock()
 
         def op(db: sqlite3.Connection) -> list[Mute]:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM mutes WHERE (? IS NULL OR target = ?) AND expires > ? "
-                "ORDER BY created, id",
-                (target, target, now),
-            )
+            if ids is not None:
+                marks = ",".join("?" * len(ids))
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM mutes WHERE id IN ({marks}) AND (? IS NULL OR target = ?) "
+                    "AND expires > ? ORDER BY created, id",
+                    (*ids, target, target, now),
+                )
+            else:
+                rows = db.execute(
+                    f"SELECT {_COLUMNS} FROM mutes WHERE (? IS NULL OR target = ?) AND expires > ? "
+                    "ORDER BY created, id",
+                    (target, target, now),
+                )
             return [_mute(row) for row in rows]
 
         return await self._run(op)
