@@ -103,6 +103,10 @@ MUTE_STORY_TTL_S = 30 * 24 * 3600.0  # a muted story stays muted this long (as l
 MUTE_SOURCE_TTL_S = 90 * 24 * 3600.0  # a muted source stays muted until unmuted, or this long
 MUTES_MAX = 10_000  # active mutes and snoozes in all; a click past it is refused (and logged)
 MUTE_LABEL_CHARS = 200  # the title or source name kept with a mute, for `newswatch mutes`
+# A click can come right after its alert was posted, before delivery wrote down the message (its thread state):
+# the handler looks again this often, this many times, before it gives up editing the alert.
+SLACK_ACTION_STATE_RETRIES = 8
+SLACK_ACTION_STATE_WAIT_S = 0.25
 # Socket Mode: the first connection must open within this long or the service does not start; a connection
 # down longer than SOCKET_MODE_DOWN_S (slack-sdk reconnects meanwhile) makes /healthz name it.
 SOCKET_MODE_CONNECT_S = 30.0

@@ -9,12 +9,18 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
 import pytest
 
 from newswatch.app import App, open_app
 from newswatch.config import load_config
+from newswatch.delivery.notify.slackbuttons import ActionRef
+from newswatch.service.metrics import Metrics
+from newswatch.service.slackactions import ActionHandler, Clicked
+from newswatch.service.supervise import Supervisor
+from newswatch.store import Mute, Store, StoreError
 from newswatch.store.base import feed_key
 from tests.feedserver import FeedServer
 from tests.service.slackapp import (
@@ -274,3 +280,56 @@ async def test_mutes_are_shared_by_two_workers_and_survive_a_restart(
             FESTIVAL_A[1],
         ]
         assert slack.refusals == []
+
+
+async def test_a_click_on_an_alert_no_longer_known_still_mutes(
+    tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FeedServer() as server, SlackStub() as slack:
+        serve(server)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack))
+        async with open_app(loaded, exclusive=False) as app:
+            # A button of an alert whose message state has expired (30 days) or was never written.
+            value = ActionRef("slack:#news", "harbour", "s-gone", feed_key(server.url("/a.xml"))).encode()
+            payload = {"type": "block_actions", "user": {"id": USER},
+                       "actions": [{"action_id": "newswatch.mute_source", "value": value}]}  # fmt: skip
+            assert (await post(app, *signed(payload)))[0] == 200
+            await until(
+                lambda: any("no longer known" in r.getMessage() for r in caplog.records), what="the log"
+            )
+            (mute,) = await app.store.mutes()
+            assert (mute.kind, mute.user, mute.subject) == ("source", USER, feed_key(server.url("/a.xml")))
+            assert slack.updates == []
+
+
+class BrokenStore:
+    """The store at its I/O boundary, failing every write (an outage in the middle of a click)."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+
+    async def add_mute(self, mute: Mute) -> None:
+        raise StoreError("Redis store redis://x: ConnectionError: gone")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_store_outage_during_a_click_is_logged_and_counted(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = Metrics(process=False)
+    tasks = Supervisor()
+    edits: list[dict[str, Any]] = []
+
+    async def redraw(state: dict[str, Any]) -> None:
+        edits.append(state)
+
+    handler = ActionHandler(cast(Store, BrokenStore(store)), redraw, tasks.spawn, metrics=metrics)
+    click = Clicked("newswatch.snooze_watch", ActionRef("slack:#news", "w", "s-1"), USER)
+    await handler.handle(click)  # never raises: the supervisor has nothing to restart
+    await tasks.close()
+    (line,) = [r for r in caplog.records if r.getMessage() == "slack action failed"]
+    assert line.levelname == "ERROR" and "ConnectionError" in line.error  # type: ignore[attr-defined]
+    assert metrics.slack_actions.labels("snooze_watch", "failed")._value.get() == 1
+    assert edits == [] and await store.mutes() == []

@@ -9,6 +9,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from newswatch.app import open_app
 from newswatch.config import load_config
 from newswatch.service.socketmode import SocketModeActions
@@ -93,3 +95,32 @@ async def test_run_connects_through_socket_mode_and_a_bad_app_token_stops_it(tmp
         assert await asyncio.wait_for(child.wait(), 30) == 3
         assert "Slack Socket Mode: Slack rejected the app token (invalid_auth)" in child_log(cfg)
         assert APP_TOKEN not in child_log(cfg)
+
+
+async def test_a_connection_that_stays_down_is_reported_until_it_is_back(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path / 'state.db'}"
+    async with FeedServer() as server, SlackStub() as slack:
+        serve(server, BRIDGE_A)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack, app_token=APP_TOKEN))
+        async with open_app(loaded, exclusive=False) as app:
+            assert app.actions is not None
+            socket = SocketModeActions(
+                APP_TOKEN, slack.base_url, app.actions, ping_interval=0.2, down_after=0.6
+            )
+            try:
+                await socket.start()
+                slack.app_tokens.clear()  # Slack refuses new connections…
+                await slack.sockets[0].close()  # …and drops this one
+                with pytest.raises(ConnectionError, match="disconnected for"):
+                    await asyncio.wait_for(socket.watch(), 20)
+                # Restarted by the supervisor while still down: reported again at the first check.
+                with pytest.raises(ConnectionError):
+                    await asyncio.wait_for(socket.watch(), 2)
+                slack.app_tokens.add(APP_TOKEN)  # Slack takes connections again: slack-sdk reconnects
+                watching = asyncio.create_task(socket.watch())
+                await until(lambda: len(slack.sockets) == 2, within=20, what="the reconnection")
+                await asyncio.sleep(1.0)  # longer than down_after: a healthy watch does not raise
+                assert not watching.done()
+                watching.cancel()
+            finally:
+                await socket.close()

@@ -158,6 +158,10 @@ class ActionHandler:
             return "refused"
         key = thread_key(ref.target, ref.watch, ref.story)
         state = _state(await self.store.get_thread(key))
+        for _ in range(C.SLACK_ACTION_STATE_RETRIES if state is None else 0):
+            await asyncio.sleep(C.SLACK_ACTION_STATE_WAIT_S)  # delivery may be writing it down right now
+            if (state := _state(await self.store.get_thread(key))) is not None:
+                break
         record = state.get("record", {}) if state else {}
         mute = Mute(kind, ref.target, ref.watch, subject, click.user, now, now + _TTL[kind])
         if on:

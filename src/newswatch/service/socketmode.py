@@ -42,13 +42,18 @@ class SocketModeActions:
         *,
         metrics: Metrics | None = None,
         ping_interval: float = C.SOCKET_MODE_PING_S,
+        down_after: float = C.SOCKET_MODE_DOWN_S,
     ) -> None:
         self.app_token = app_token
         self.base_url = base_url
         self.handler = handler
         self.metrics = metrics
         self.ping_interval = ping_interval
+        self.down_after = down_after
         self.client: SocketModeClient | None = None
+        # Kept across restarts of watch(): a connection still down after one is reported again at once, so
+        # /healthz keeps naming it rather than clearing it for another down_after.
+        self._down_since: float | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"SocketModeActions(base_url={self.base_url!r})"
@@ -82,17 +87,23 @@ class SocketModeActions:
         log.info("slack socket mode connected", extra={"base_url": self.base_url})
 
     async def watch(self) -> None:
-        """Supervised: raise once the connection has been down for ``SOCKET_MODE_DOWN_S``, so the supervisor
-        logs it and ``/healthz`` names it until it is back (slack-sdk does the reconnecting)."""
-        down_since: float | None = None
+        """Supervised: raise once the connection has been down for ``down_after`` (and at each check after a
+        restart while it still is), so the supervisor logs it and ``/healthz`` names it until it is back;
+        slack-sdk does the reconnecting."""
         while True:
             await asyncio.sleep(self.ping_interval)
             if self.client is None or await self.client.is_connected():
-                down_since = None
+                if self._down_since is not None:
+                    log.warning("slack socket mode reconnected")
+                self._down_since = None
                 continue
-            down_since = down_since if down_since is not None else time.monotonic()
-            if time.monotonic() - down_since > C.SOCKET_MODE_DOWN_S:
-                raise ConnectionError(f"Slack Socket Mode disconnected for over {C.SOCKET_MODE_DOWN_S:g}s")
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+            down = time.monotonic() - self._down_since
+            if down > self.down_after:
+                raise ConnectionError(
+                    f"Slack Socket Mode disconnected for {down:.0f}s (limit {self.down_after:g}s)"
+                )
 
     async def _on_request(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         # Acknowledge first: Slack shows the user an error when no ack arrives within 3 seconds.
