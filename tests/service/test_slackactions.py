@@ -217,6 +217,22 @@ async def test_malformed_payloads_get_400_and_change_nothing(
         assert [r["title"] for r in records(tmp_path)] == [BRIDGE_A[1], BRIDGE_B[1], FESTIVAL_A[1]]
 
 
+async def test_a_body_too_large_for_an_action_gets_413_and_changes_nothing(
+    tmp_path: Path, store_url: str
+) -> None:
+    async with FeedServer() as server, SlackStub() as slack:
+        serve(server, BRIDGE_A)
+        loaded = load_config(write_config(tmp_path, server, store_url, slack))
+        async with open_app(loaded, exclusive=False) as app:
+            await app.pipeline.run_once()
+            click = slack.click(slack.ts_of(alerts(slack)[0]), "newswatch.mute_story", USER)
+            click["message"]["text"] = "x" * 300_000  # signed, well-formed, and far larger than a click is
+            status, _ = await post(app, *signed(click))
+            assert status == 413
+            await asyncio.sleep(0.3)
+            assert await app.store.mutes() == [] and slack.updates == []
+
+
 def _sign(body: bytes, ts: str) -> dict[str, str]:
     import hashlib
     import hmac
