@@ -57,9 +57,12 @@ def build_notifiers(
     ]  # also serves records queued before Slack was set up
     if cfg.jsonl:
         notifiers.append(JsonlNotifier(cfg.jsonl, stream=stdout if cfg.jsonl == "-" else None))
-    if cfg.slack and cfg.slack.token:
+    if (slack := cfg.slack) and slack.token:
+        buttons = bool(slack.signing_secret or slack.app_token)  # only when their clicks can be received
         notifiers.append(
-            SlackNotifier(cfg.slack.token, cfg.slack.base_url, pace=cfg.slack.min_interval, metrics=metrics)
+            SlackNotifier(
+                slack.token, slack.base_url, pace=slack.min_interval, metrics=metrics, buttons=buttons
+            )
         )
     if cfg.slack_webhook:
         notifiers.append(SlackWebhookNotifier(cfg.slack_webhook))

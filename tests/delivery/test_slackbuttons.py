@@ -41,7 +41,7 @@ async def slack() -> AsyncIterator[SlackStub]:
 
 @pytest.fixture
 async def notifier(slack: SlackStub) -> AsyncIterator[SlackNotifier]:
-    n = SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.0)
+    n = SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.0, buttons=True)
     yield n
     await n.close()
 
@@ -73,6 +73,15 @@ async def test_every_alert_has_the_buttons_and_nothing_else_does(
                                         "f": feed_key(FEED)}  # fmt: skip
     assert "Bridge" not in json.dumps(buttons(first)) and FEED not in json.dumps(first)
     assert slack.refusals == []
+
+
+async def test_without_a_slack_app_for_actions_no_alert_has_buttons(slack: SlackStub) -> None:
+    plain = SlackNotifier(GOOD_TOKEN, slack.base_url, pace=0.0)  # no signing secret, no app token
+    state = await plain.send("slack:#news", alert(), None)
+    await plain.send("slack:#news", alert(event="update", title="Later"), state)
+    await plain.close()
+    assert buttons(slack.posts[0]) == {} and buttons(slack.updates[0]) == {}
+    assert "actions" not in json.dumps(slack.calls[-1].body)
 
 
 async def test_an_alert_without_a_feed_cannot_mute_its_source(

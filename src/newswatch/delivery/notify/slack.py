@@ -5,7 +5,8 @@ thread ("Also reported by …") and the parent is edited (``chat.update``) to sh
 the story. The messages themselves are built by :mod:`newswatch.delivery.notify.slackblocks` within Slack's limits,
 with everything from a feed escaped. If Slack still refuses a message's content (``invalid_blocks``,
 ``msg_too_long``, …), it is sent once more as plain text before the error is reported as permanent.
-An alert carries the buttons of Slack actions; :meth:`SlackNotifier.redraw` edits it after one.
+With ``buttons`` (a Slack app that receives their clicks), an alert carries the buttons of Slack actions;
+:meth:`SlackNotifier.redraw` edits it after one.
 """
 
 from __future__ import annotations
@@ -118,9 +119,13 @@ class SlackNotifier:
         pace: float = SLACK_PACE_S,
         timeout: int = 30,
         metrics: Metrics | None = None,
+        buttons: bool = False,
     ):
         self.pace = pace
         self.metrics = metrics
+        # Alerts carry the buttons of Slack actions only when the app can receive their clicks: a button that
+        # leads nowhere would show its user an error.
+        self.buttons = buttons
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
         # Rate limits are paced and retried by the outbox (shared by all workers); here only a dropped
         # connection is retried at once.
@@ -145,7 +150,8 @@ class SlackNotifier:
         channel = _channel(target, record)
         if record.get("event") == "update":
             return await self._update(channel, record, thread)
-        response, plain = await self._post(channel, build_message(record, ref=_ref(target, record)))
+        ref = _ref(target, record) if self.buttons else None
+        response, plain = await self._post(channel, build_message(record, ref=ref))
         state = {
             "ts": response.get("ts"),
             "channel": response.get("channel", channel),
@@ -183,7 +189,7 @@ class SlackNotifier:
 
     async def _edit_parent(self, state: dict[str, Any]) -> None:
         record, target = state["record"], state.get("target")
-        ref = _ref(target, record) if isinstance(target, str) else None
+        ref = _ref(target, record) if isinstance(target, str) and self.buttons else None
         message = build_message(
             record, sources=int(state.get("sources", 1)), ref=ref, notes=state.get("notes")
         )
