@@ -174,6 +174,7 @@ async def test_forged_and_stale_signatures_get_401_and_change_nothing(
             assert slack.updates == []
             refused = app.metrics.slack_requests_refused.labels("signature")._value.get()
             assert refused == 5
+            assert len(slack.posts) == len(records(tmp_path)) == 1  # the alert, once; nothing else sent
             # The endpoint does act on a good request (so the refusals above were the signature's doing).
             assert (await post(app, *signed(click)))[0] == 200
             await until(lambda: len(slack.updates) == 1, what="the good click's edit")
