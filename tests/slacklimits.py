@@ -8,8 +8,10 @@ them: ``must be less than 3001 characters [json-pointer:/blocks/0/text/text]``.
 
 ``strict`` adds checks Slack does not make but a test wants, because they catch a message that Slack would
 accept and then show wrongly: broken ``<…>`` syntax, a link to anything but http(s) or longer than 3000,
-a mention or special command (``<!channel>``, ``<@U123>``: newswatch never writes one), and a bare ``&`` or
-a ``>`` that is neither a quote marker nor escaped (escaping was skipped, or a cut went through an entity).
+a mention or special command (``<!channel>``, ``<@U123>``: newswatch writes only the mention of a user who
+clicked one of its buttons, so only the ids in ``mentions`` pass), a bare ``&`` or a ``>`` that is neither a
+quote marker nor escaped (escaping was skipped, or a cut went through an entity), and a button Slack would
+take but that no click could tell apart from another (two with one ``action_id`` in a block).
 """
 
 from __future__ import annotations
@@ -56,12 +58,18 @@ def units(text: str) -> int:
 
 
 def check_message(
-    body: dict[str, Any], *, update: bool = False, strict: bool = True, blocks_text_max: int | None = None
+    body: dict[str, Any],
+    *,
+    update: bool = False,
+    strict: bool = True,
+    blocks_text_max: int | None = None,
+    mentions: frozenset[str] = frozenset(),
 ) -> Refusal | None:
     """None when Slack takes this chat.postMessage/chat.update (or webhook) body, else its refusal.
 
     ``blocks_text_max`` enables Slack's undocumented total (``msg_blocks_too_long``, reported near 12,000
     characters of text across a message's blocks in slackapi/bolt-js#2509): off unless a test asks.
+    ``mentions`` are the user ids a strict check lets through as ``<@id>``.
     """
     text = body.get("text")
     blocks: Any = body.get("blocks")
@@ -83,20 +91,21 @@ def check_message(
         if len(blocks) > MAX_BLOCKS:
             problems.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
         for i, block in enumerate(blocks):
-            problems += _block(block, f"/blocks/{i}", strict)
+            problems += _block(block, f"/blocks/{i}", strict, mentions=mentions)
     if problems:
         return Refusal("invalid_blocks", tuple(problems))
     if blocks and blocks_text_max is not None and _text_total(blocks) > blocks_text_max:
         return Refusal("msg_blocks_too_long")
     if strict and text and body.get("mrkdwn", True) is not False:
-        text_problems = [f"{p} [json-pointer:/text]" for p in mrkdwn_problems(text)]
+        text_problems = [f"{p} [json-pointer:/text]" for p in mrkdwn_problems(text, mentions)]
         if text_problems:
             return Refusal("invalid_arguments", tuple(text_problems))
     return None
 
 
-def mrkdwn_problems(text: str) -> list[str]:
-    """Why this mrkdwn would render wrongly (the strict checks); empty when it is sound."""
+def mrkdwn_problems(text: str, mentions: frozenset[str] = frozenset()) -> list[str]:
+    """Why this mrkdwn would render wrongly (the strict checks); empty when it is sound.  A mention of a
+    user in ``mentions`` (``<@U123>``) is sound."""
     problems: list[str] = []
     closers: set[int] = set()  # positions of the `>` that end a <…> sequence
     pos = 0
@@ -110,6 +119,8 @@ def mrkdwn_problems(text: str) -> list[str]:
         pos = end + 1
         if "<" in inner or "\n" in inner:
             problems.append("(stub) broken link syntax")
+        elif inner[:1] == "@" and inner[1:] in mentions:
+            continue
         elif inner[:1] in ("!", "@", "#"):
             problems.append(f"(stub) a mention or special command: <{inner[:40]}>")
         else:
@@ -139,7 +150,7 @@ def _text_total(value: Any) -> int:
     return 0
 
 
-def _block(block: Any, at: str, strict: bool) -> list[str]:
+def _block(block: Any, at: str, strict: bool, mentions: frozenset[str] = frozenset()) -> list[str]:
     if not isinstance(block, dict):
         return [f"expected an object [json-pointer:{at}]"]
     kind = block.get("type")
@@ -148,14 +159,14 @@ def _block(block: Any, at: str, strict: bool) -> list[str]:
         if "text" not in block and "fields" not in block:
             return [*problems, f"must define either `text` or `fields` [json-pointer:{at}]"]
         if "text" in block:
-            problems += _text(block["text"], SECTION_TEXT, f"{at}/text", strict)
+            problems += _text(block["text"], SECTION_TEXT, f"{at}/text", strict, mentions=mentions)
         fields = block.get("fields")
         if fields is not None:
             if not isinstance(fields, list) or len(fields) > FIELDS:
                 problems.append(f"no more than {FIELDS} items allowed [json-pointer:{at}/fields]")
             else:
                 for j, f in enumerate(fields):
-                    problems += _text(f, FIELD_TEXT, f"{at}/fields/{j}", strict)
+                    problems += _text(f, FIELD_TEXT, f"{at}/fields/{j}", strict, mentions=mentions)
         accessory = block.get("accessory")
         if isinstance(accessory, dict) and accessory.get("type") == "button":
             problems += _button(accessory, f"{at}/accessory")
@@ -168,15 +179,22 @@ def _block(block: Any, at: str, strict: bool) -> list[str]:
         else:
             for j, e in enumerate(elements):
                 if not (isinstance(e, dict) and e.get("type") == "image"):
-                    problems += _text(e, SECTION_TEXT, f"{at}/elements/{j}", strict)
+                    problems += _text(e, SECTION_TEXT, f"{at}/elements/{j}", strict, mentions=mentions)
     elif kind == "actions":
         elements = block.get("elements")
         if not isinstance(elements, list) or not elements or len(elements) > ACTIONS_ELEMENTS:
             problems.append(f"must have 1 to {ACTIONS_ELEMENTS} items [json-pointer:{at}/elements]")
         else:
+            action_ids = [e.get("action_id") for e in elements if isinstance(e, dict) and e.get("action_id")]
+            if strict and len(action_ids) != len(set(action_ids)):
+                problems.append(f"(stub) two elements with one action_id [json-pointer:{at}/elements]")
             for j, e in enumerate(elements):
                 if isinstance(e, dict) and e.get("type") == "button":
                     problems += _button(e, f"{at}/elements/{j}")
+                else:
+                    problems.append(
+                        f"(stub) unsupported element (newswatch sends buttons) [json-pointer:{at}/elements/{j}]"
+                    )
     elif kind != "divider":
         problems.append(f"unsupported type: {kind} [json-pointer:{at}/type]")
     return problems
@@ -187,10 +205,19 @@ def _button(button: dict[str, Any], at: str) -> list[str]:
     problems += _length(button.get("url"), BUTTON_URL, f"{at}/url")
     problems += _length(button.get("value"), BUTTON_VALUE, f"{at}/value")
     problems += _length(button.get("action_id"), IDENTIFIER, f"{at}/action_id")
+    if button.get("style") not in (None, "primary", "danger"):
+        problems.append(f"must be one of primary, danger [json-pointer:{at}/style]")
     return problems
 
 
-def _text(obj: Any, limit: int, at: str, strict: bool, plain_only: bool = False) -> list[str]:
+def _text(
+    obj: Any,
+    limit: int,
+    at: str,
+    strict: bool,
+    plain_only: bool = False,
+    mentions: frozenset[str] = frozenset(),
+) -> list[str]:
     if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
         return [f"must be a text object [json-pointer:{at}]"]
     if plain_only and obj["type"] != "plain_text":
@@ -200,7 +227,7 @@ def _text(obj: Any, limit: int, at: str, strict: bool, plain_only: bool = False)
         return [f"must be more than 0 characters [json-pointer:{at}/text]"]
     problems = _length(text, limit, f"{at}/text")
     if strict and obj["type"] == "mrkdwn":
-        problems += [f"{p} [json-pointer:{at}/text]" for p in mrkdwn_problems(text)]
+        problems += [f"{p} [json-pointer:{at}/text]" for p in mrkdwn_problems(text, mentions)]
     return problems
 
 

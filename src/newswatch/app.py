@@ -1,5 +1,7 @@
 """The application context: the one ``async with`` that owns every resource (store, HTTP session,
-notifiers, executor) and hands them to the pipeline.  Nothing else creates a connection.
+notifiers, executor) and hands them to the pipeline.  Nothing else creates a connection.  With a Slack app
+configured for actions it also builds their handler, and mounts ``POST /slack/actions`` on the ops server
+when a signing secret is set (Socket Mode is started by ``run``, cli/service.py).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from newswatch.feeds.fetch import make_session
 from newswatch.feeds.netguard import AddressGuard
 from newswatch.pipeline import Pipeline
 from newswatch.recorder import story_params
-from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, StoreHealth
+from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, Route, StoreHealth
 from newswatch.service.metrics import Metrics, instrument_store
+from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
 from newswatch.service.supervise import Supervisor
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
@@ -42,6 +45,7 @@ class App:
     heartbeat: Heartbeat
     ops: OpsServer | None = None
     tasks: Supervisor = field(default_factory=Supervisor)  # every background task; /healthz reports on them
+    actions: ActionHandler | None = None  # Slack actions, when notify.slack has a signing secret or app token
 
 
 def build_notifiers(
@@ -53,9 +57,12 @@ def build_notifiers(
     ]  # also serves records queued before Slack was set up
     if cfg.jsonl:
         notifiers.append(JsonlNotifier(cfg.jsonl, stream=stdout if cfg.jsonl == "-" else None))
-    if cfg.slack and cfg.slack.token:
+    if (slack := cfg.slack) and slack.token:
+        buttons = bool(slack.signing_secret or slack.app_token)  # only when their clicks can be received
         notifiers.append(
-            SlackNotifier(cfg.slack.token, cfg.slack.base_url, pace=cfg.slack.min_interval, metrics=metrics)
+            SlackNotifier(
+                slack.token, slack.base_url, pace=slack.min_interval, metrics=metrics, buttons=buttons
+            )
         )
     if cfg.slack_webhook:
         notifiers.append(SlackWebhookNotifier(cfg.slack_webhook))
@@ -117,6 +124,7 @@ async def open_app(
         stack.push_async_callback(_flush_doc_freq, pipeline)
         guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
         heartbeat = Heartbeat()
+        actions, routes = _slack_actions(cfg.notify, notifiers, store, tasks, metrics)
         ops = None
         if cfg.http.listen:
 
@@ -124,13 +132,31 @@ async def open_app(
                 metrics.alerts_pending.set(await store.outbox_pending())
 
             health = AllHealthy(tasks, StoreHealth(store, heartbeat))
-            ops = OpsServer(cfg.http.listen, metrics, health, collect=collect)
+            ops = OpsServer(cfg.http.listen, metrics, health, collect=collect, routes=routes)
             try:
                 await ops.start()
             except (OSError, ValueError) as exc:
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
-        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks, actions)
+
+
+def _slack_actions(
+    cfg: NotifyConfig, notifiers: dict[str, Notifier], store: Store, tasks: Supervisor, metrics: Metrics
+) -> tuple[ActionHandler | None, list[Route]]:
+    """The handler of Slack actions and, with a signing secret, its HTTP route (none without a Slack app)."""
+    slack, notifier = cfg.slack, notifiers.get("slack")
+    if (
+        slack is None
+        or not isinstance(notifier, SlackNotifier)
+        or not (slack.signing_secret or slack.app_token)
+    ):
+        return None, []
+    handler = ActionHandler(store, notifier.redraw, tasks.spawn, metrics=metrics)
+    if not slack.signing_secret:
+        return handler, []
+    endpoint = ActionsEndpoint(slack.signing_secret, handler, metrics=metrics)
+    return handler, [("POST", C.SLACK_ACTIONS_PATH, endpoint.handle)]
 
 
 async def _flush_doc_freq(pipeline: Pipeline) -> None:

@@ -24,6 +24,10 @@ LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (feed polls, outbox queue
 SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
 SCHEDULE_KEY = KEY_PREFIX + "schedule"  # sorted set: feed url -> epoch seconds it is next due
 WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control)
+# Mutes and snoozes set from Slack, per channel target under the hash tag {target}: a hash mute id -> JSON,
+# each with its own expiry (dropped when read after it), the key expiring with its longest-lived mute.
+MUTES_PREFIX = KEY_PREFIX + "mutes:"
+MUTES_TARGETS_KEY = KEY_PREFIX + "mutes:targets"  # set of targets that hold mutes (for `newswatch mutes`)
 
 # Time to live of dedupe state: how long an item is remembered after it was last seen.
 DEFAULT_SEEN_TTL_S = 30 * 24 * 3600
@@ -93,6 +97,34 @@ SLACK_TITLE_CHARS = 300  # an alert's title as shown
 SLACK_LABEL_CHARS = 200  # a source or watch name as shown
 SLACK_DIGEST_LINE_MAX = 1500  # one digest line, link included; a longer link is shown as plain text
 SLACK_DIGEST_MAX_LINES = 40  # lines listed in one digest; the rest are counted ("… and 55 more")
+
+# Slack actions (issue 16): the buttons on an alert, what they do, and how long their effects last.
+SLACK_ACTION_MUTE_STORY = "newswatch.mute_story"
+SLACK_ACTION_UNMUTE_STORY = "newswatch.unmute_story"
+SLACK_ACTION_MUTE_SOURCE = "newswatch.mute_source"
+SLACK_ACTION_UNMUTE_SOURCE = "newswatch.unmute_source"
+SLACK_ACTION_SNOOZE_WATCH = "newswatch.snooze_watch"
+SLACK_ACTION_UNSNOOZE_WATCH = "newswatch.unsnooze_watch"
+SLACK_ACTIONS_PATH = "/slack/actions"  # on the http.listen server: Slack's interactivity request URL
+SLACK_SIGNATURE_MAX_AGE_S = 300  # a signed request older (or newer) than this is refused (Slack's advice)
+SLACK_ACTION_MAX_BYTES = 256 * 1024  # an interactivity request body; ours carry one alert message, ~15 KB
+SLACK_ACTIONS_PER_REQUEST = 5  # actions read from one payload (a button click sends one)
+SNOOZE_S = 24 * 3600.0  # "Snooze 24h"
+MUTE_STORY_TTL_S = 30 * 24 * 3600.0  # a muted story stays muted this long (as long as its thread is kept)
+MUTE_SOURCE_TTL_S = 90 * 24 * 3600.0  # a muted source stays muted until unmuted, or this long
+MUTES_MAX = 10_000  # active mutes and snoozes in all; a click past it is refused (and logged)
+MUTE_LABEL_CHARS = 200  # the title or source name kept with a mute, for `newswatch mutes`
+# A click can come right after its alert was posted, before delivery wrote down the message (its thread state):
+# the handler looks again this often, this many times, before it gives up editing the alert.
+SLACK_ACTION_STATE_RETRIES = 8
+SLACK_ACTION_STATE_WAIT_S = 0.25
+# Socket Mode: the first connection must open within this long or the service does not start; a connection
+# down longer than SOCKET_MODE_DOWN_S (slack-sdk reconnects meanwhile) makes /healthz name it.
+SOCKET_MODE_CONNECT_S = 30.0
+SOCKET_MODE_DOWN_S = 60.0
+SOCKET_MODE_PING_S = (
+    5.0  # slack-sdk's ping interval (its default); a dead connection is noticed after 4 pings
+)
 
 # Matching: what a match *shows* is capped, never what it decides (issue 11).  An item repeating a term
 # thousands of times is matched on every occurrence, but its terms, snippet and explanation are built from the

@@ -151,7 +151,7 @@ class Recorder:
             claims = []
             for m in o.matches:
                 features = weigh(o.sketch, df, self._windows.get(m.watch, self._params)) if o.sketch else None
-                record = alert_record(o.title, o.url, o.source, o.published, m, at)
+                record = alert_record(o.title, o.url, o.source, o.published, m, at, o.feed_url)
                 claims.append(WatchClaim(m.watch, self._targets.get(m.watch, ()), record, features))
             sighting = Sighting(
                 o.keys, o.fingerprint, o.length, self.config.seen_ttl, (o.published or at).timestamp()

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.slackstub import GOOD_TOKEN, SlackStub
+from tests.slackstub import APP_TOKEN, GOOD_TOKEN, SlackStub
 
 
 @pytest.fixture
@@ -63,6 +63,7 @@ LIMITS: list[tuple[str, Callable[[int], list[dict[str, Any]]], int, str]] = [
     ("button url", lambda n: [{"type": "actions", "elements": [button(url="https://x.example/" + "u" * (n - 18))]}], 3000, "/blocks/0/elements/0/url"),
     ("button value", lambda n: [{"type": "actions", "elements": [button(value="v" * n)]}], 2000, "/blocks/0/elements/0/value"),
     ("action_id", lambda n: [{"type": "actions", "elements": [button(action_id="a" * n)]}], 255, "/blocks/0/elements/0/action_id"),
+    ("actions elements", lambda n: [{"type": "actions", "elements": [button(action_id=f"a{i}") for i in range(n)]}], 25, "/blocks/0/elements"),
     # A character outside the BMP counts two: 1500 emoji are 3000 units.
     ("emoji section", lambda n: [section("😀" * (n // 2))], 3000, "/blocks/0/text/text"),
 ]  # fmt: skip
@@ -194,3 +195,35 @@ async def test_incoming_webhook_answers_like_slack(slack: SlackStub) -> None:
         async with session.post(slack.webhook_url, json={"text": "t"}) as resp:
             assert resp.status == 429 and resp.headers["Retry-After"] == "7"
     assert len(slack.webhook_posts) == 1 and [c.error for c in slack.refusals] == ["invalid_blocks"]
+
+
+async def test_buttons_one_action_id_per_block_and_a_known_style(slack: SlackStub) -> None:
+    twins = [{"type": "actions", "elements": [button(action_id="x"), button(action_id="x")]}]
+    _, refused, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "t", "blocks": twins})
+    assert refused["error"] == "invalid_blocks" and "one action_id" in json.dumps(refused)
+    styled = [{"type": "actions", "elements": [{**button(), "style": "loud"}]}]
+    _, refused, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "t", "blocks": styled})
+    assert refused["error"] == "invalid_blocks" and "/blocks/0/elements/0/style" in json.dumps(refused)
+    plain = [{"type": "actions", "elements": [{**button(), "text": {"type": "mrkdwn", "text": "*b*"}}]}]
+    _, refused, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "t", "blocks": plain})
+    assert refused["error"] == "invalid_blocks" and "must be plain_text" in json.dumps(refused)
+
+
+async def test_only_a_user_who_clicked_may_be_mentioned(slack: SlackStub) -> None:
+    blocks = [section("Muted by <@U0ALICE01>")]
+    _, refused, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "t", "blocks": blocks})
+    assert refused["error"] == "invalid_blocks"
+    slack.users.add("U0ALICE01")  # as SlackStub.click does
+    _, ok, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "t", "blocks": blocks})
+    assert ok["ok"] is True
+    _, other, _ = await call(slack, "chat.postMessage", {"channel": "#c", "text": "hi <@U0BOB0001>"})
+    assert other["error"] == "invalid_arguments"
+
+
+async def test_socket_mode_needs_an_app_token(slack: SlackStub) -> None:
+    _, bot, _ = await call(slack, "apps.connections.open", {})
+    _, app, _ = await call(slack, "apps.connections.open", {}, token=APP_TOKEN)
+    _, wrong, _ = await call(slack, "apps.connections.open", {}, token="xapp-nope")
+    assert bot == {"ok": False, "error": "not_allowed_token_type"}
+    assert app["ok"] is True and app["url"].startswith("ws://127.0.0.1:")
+    assert wrong == {"ok": False, "error": "invalid_auth"}

@@ -41,7 +41,10 @@ def texts(body: dict[str, Any]) -> str:
     for block in body.get("blocks") or []:
         if "text" in block:
             parts.append(block["text"]["text"])
-        parts += [e["text"] for e in block.get("elements", [])]
+        # A context element's text is a string; a button's is a text object.
+        parts += [
+            e["text"] if isinstance(e["text"], str) else e["text"]["text"] for e in block.get("elements", [])
+        ]
     return "\n".join(parts)
 
 

@@ -198,6 +198,18 @@ CHECK_CASES = {
         "notify:\n  webhook: {url: 'ftp://example.org/hunter2'}\n",
         "cfg.yaml:2: notify.webhook.url: must be an http(s) URL",
     ),
+    "slack signing secret without http.listen": (
+        "notify:\n  slack:\n    token: xoxb-1\n    signing_secret: hunter2hunter2\n",
+        "cfg.yaml:4: notify.slack.signing_secret: needs http.listen: Slack posts actions to /slack/actions",
+    ),
+    "slack app token without a bot token": (
+        "notify:\n  slack:\n    channel: '#news'\n    app_token: xapp-1-hunter2\n",
+        "cfg.yaml:4: notify.slack.app_token: Slack actions need the bot token too",
+    ),
+    "slack app token that is a bot token": (
+        "notify:\n  slack:\n    token: xoxb-1\n    app_token: xoxb-hunter2\n",
+        "cfg.yaml:4: notify.slack.app_token: is not an app-level token (they start with xapp-",
+    ),
     "webhook url with a bad port": (
         "notify:\n  webhook: {url: 'https://example.org:99999/hunter2'}\n",
         "cfg.yaml:2: notify.webhook.url: is not a valid URL",
@@ -234,6 +246,21 @@ def test_base_url_with_credentials_no_longer_ends_run_in_a_traceback(
     err = capsys.readouterr().err
     assert "notify.slack.base_url: must not contain a user name or password" in err
     assert "Traceback" not in err and not (tmp_path / "a.jsonl").exists()
+
+
+def test_check_names_the_slack_actions_and_keeps_their_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "http: {listen: '127.0.0.1:0'}\nnotify:\n  slack:\n    token: xoxb-hunter2\n"
+        "    signing_secret: hunter2secret\n    app_token: xapp-1-hunter2\n"
+    )
+    code, out, err = check(write(tmp_path, text), capsys)
+    assert code == EXIT_OK, err
+    assert "Slack actions (mute, snooze) through POST /slack/actions on http.listen and Socket Mode" in out
+    cfg = load_config(write(tmp_path, text)).config
+    assert "hunter2" not in out + err + repr(cfg) + str(cfg.notify)
+    assert "signing_secret=***" in repr(cfg.notify.slack) and "app_token=***" in repr(cfg.notify.slack)
 
 
 def test_check_lists_the_slack_webhook_without_its_secret(

@@ -1,10 +1,10 @@
-"""The command line: ``newswatch run | check | match | replay | feeds | outbox | import-opml``.
+"""The command line: ``newswatch run | check | match | replay | feeds | outbox | mutes | import-opml``.
 
-Owns dispatching a command to its module (one per command group: ``service`` for ``run``, ``check``, ``replay``,
-``feeds``, ``outbox``, ``match``); the parser is in ``parser``, exit codes in ``common``; the work itself is the
-pipeline's.
-Exit codes: 0 done (even if some feeds failed), 1 ``check`` found problems, 2 bad config or usage,
-3 could not start (store unreachable, Slack token rejected).
+Owns dispatching a command to its module (one per command group: ``service`` for ``run``, ``check``,
+``replay``, ``feeds``, ``outbox``, ``mutes``, ``match``); the parser is in ``parser``, exit codes in ``common``;
+the work itself is the pipeline's.
+Exit codes: 0 done (even if some feeds failed), 1 ``check`` found problems (or ``mutes --clear`` named an id
+not in force), 2 bad config or usage, 3 could not start (store unreachable, Slack token rejected).
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from newswatch.cli.outbox import outbox
 
         return asyncio.run(outbox(loaded, purge=args.purge))
+    if args.command == "mutes":
+        from newswatch.cli.mutes import mutes
+
+        return asyncio.run(mutes(loaded, clear_ids=args.clear, clear_all=args.clear_all))
     problems = watch_problems(loaded)
     if problems:
         print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)

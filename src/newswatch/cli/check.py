@@ -50,6 +50,12 @@ def _notify_targets(n: NotifyConfig) -> list[str]:
         targets.append("JSONL to stdout" if n.jsonl == "-" else f"JSONL to {n.jsonl}")
     if n.slack_enabled and n.slack:
         targets.append(f"Slack via {n.slack.base_url} (default channel {n.slack.channel or 'none'})")
+        actions = [
+            *(["POST /slack/actions on http.listen"] if n.slack.signing_secret else []),
+            *(["Socket Mode"] if n.slack.app_token else []),
+        ]
+        if actions:
+            targets.append("Slack actions (mute, snooze) through " + " and ".join(actions))
     if n.slack_webhook:
         targets.append(f"Slack incoming webhook ({redact_url(n.slack_webhook)})")
     if n.webhook:

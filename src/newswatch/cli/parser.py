@@ -85,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete every parked record now and print how many (records waiting for delivery are kept)",
     )
 
+    mutes = sub.add_parser(
+        "mutes",
+        help="list the mutes and snoozes set from Slack, and lift them",
+        description="List every mute and snooze set with the buttons on Slack alerts that is in force: its id, "
+        "what it mutes (a story, a source, a whole watch), in which channel, who set it and until when. "
+        "Works beside a running service; a lifted mute takes effect at the next message.",
+    )
+    add_config(mutes)
+    lift = mutes.add_mutually_exclusive_group()
+    lift.add_argument(
+        "--clear", action="append", default=[], metavar="ID", help="lift this mute or snooze (repeatable)"
+    )
+    lift.add_argument("--clear-all", action="store_true", help="lift every mute and snooze")
+
     opml = sub.add_parser(
         "import-opml",
         help="print the feeds: YAML for an OPML export",

@@ -1,4 +1,5 @@
-"""`newswatch run`: the service (until SIGTERM), or one cycle with ``--once``."""
+"""`newswatch run`: the service (until SIGTERM), or one cycle with ``--once``; WebSub push and Slack's Socket
+Mode are started here, for the service only."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             if loaded.config.websub is not None:
                 await _start_push(app, loaded.config.websub, stack)
                 stack.push_async_callback(app.tasks.close)  # subscriptions end before the subscriber closes
+            slack = loaded.config.notify.slack
+            if app.actions is not None and slack is not None and slack.app_token:
+                await _start_socket_mode(app, slack.app_token, slack.base_url, stack)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -67,3 +71,20 @@ async def _start_push(app: App, cfg: WebSubConfig, stack: contextlib.AsyncExitSt
     stack.push_async_callback(subscriber.close)
     app.pipeline.push = PushedFeeds(subscriber, app.pipeline.session, app.tasks.spawn)
     log.info("websub callbacks listening", extra={"listen": cfg.listen, "callback_url": cfg.callback_url})
+
+
+async def _start_socket_mode(
+    app: App, app_token: str, base_url: str, stack: contextlib.AsyncExitStack
+) -> None:
+    from newswatch.app import StartupError
+    from newswatch.delivery.notify.base import NotifyError
+    from newswatch.service.socketmode import SocketModeActions
+
+    assert app.actions is not None
+    socket = SocketModeActions(app_token, base_url, app.actions, metrics=app.metrics)
+    stack.push_async_callback(socket.close)
+    try:
+        await socket.start()
+    except NotifyError as exc:
+        raise StartupError(f"Slack Socket Mode: {exc}") from None
+    app.tasks.start("slack socket mode", socket.watch)

@@ -3,7 +3,8 @@
 Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
 message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
 a contract with users' files: extend them, never rename them.  Reading the YAML safely (one libyaml parse, alias
-bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py.
+bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py; the
+notify section (where alerts go, the Slack app's credentials) is notify.py.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from newswatch import constants as C
-from newswatch.config.values import Duration, check_http_url, redact_url
+
+# The notify section, re-exported: the rest of newswatch takes every config model from here.
+from newswatch.config.notify import FloodConfig as FloodConfig
+from newswatch.config.notify import NotifyConfig as NotifyConfig
+from newswatch.config.notify import SlackConfig as SlackConfig
+from newswatch.config.notify import WebhookConfig as WebhookConfig
+from newswatch.config.values import Duration
+from newswatch.config.values import Strict as _Strict
 from newswatch.config.values import format_duration as format_duration  # re-exported: the CLI's summaries
 from newswatch.config.values import parse_duration as parse_duration  # re-exported: part of the config API
 from newswatch.config.yamlfile import YamlDocument, YamlProblem, load_yaml
@@ -33,10 +41,6 @@ class ConfigError(Exception):
 
 # --------------------------------------------------------------------------------------------------------------
 # The schema
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FeedConfig(_Strict):
@@ -85,70 +89,6 @@ class StoriesConfig(_Strict):
 
     window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
     threshold: float = Field(default=0.375, gt=0, le=1)  # similarity to join a story: higher splits more
-
-
-class FloodConfig(_Strict):
-    max_alerts: int = Field(default=10, gt=0)  # top-level messages per channel and window before a digest
-    window: Duration = 60.0
-
-
-class WebhookConfig(_Strict):
-    url: str = Field(min_length=1)  # may carry user:pass@ (HTTP basic auth for the receiving end)
-    secret: str | None = None  # HMAC-SHA256 key for the X-Newswatch-Signature header
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        return check_http_url(v, "https://example.org/hook", userinfo=True)
-
-    def __repr__(self) -> str:  # the URL's path and credentials may be its secret
-        return f"WebhookConfig(url={redact_url(self.url)!r}, secret={'***' if self.secret else None})"
-
-    __str__ = __repr__
-
-
-class SlackConfig(_Strict):
-    token: str | None = None  # bot token for chat.postMessage; empty means Slack is off
-    channel: str | None = None
-    base_url: str = C.DEFAULT_SLACK_BASE_URL
-    min_interval: Duration = 1.0  # between two messages to one channel (Slack allows about one per second)
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str) -> str:
-        # No user:pass@: Slack is authenticated by the token, and aiohttp refuses a request that carries both
-        # (a ValueError at the first API call, which used to end `run` with a traceback).
-        check_http_url(v, C.DEFAULT_SLACK_BASE_URL, userinfo=False)
-        return v if v.endswith("/") else v + "/"
-
-    def __repr__(self) -> str:  # never print the token
-        return f"SlackConfig(channel={self.channel!r}, base_url={self.base_url!r}, token={'***' if self.token else None})"
-
-    __str__ = __repr__
-
-
-class NotifyConfig(_Strict):
-    jsonl: str | None = None  # a path or "-" for stdout
-    slack: SlackConfig | None = None
-    # An incoming-webhook URL (no threads); use ${SLACK_WEBHOOK_URL}.  Empty means off.  Kept out of repr():
-    # the URL is the credential.
-    slack_webhook: str | None = Field(default=None, repr=False)
-    webhook: WebhookConfig | None = None  # generic JSON webhook
-    flood: FloodConfig = Field(default_factory=FloodConfig)
-    shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
-    # Parked records (undeliverable as configured) are deleted this long after they were parked.
-    parked_ttl: Annotated[Duration, Field(gt=0)] = C.DEFAULT_PARKED_TTL_S
-
-    @field_validator("slack_webhook")
-    @classmethod
-    def _slack_webhook_url(cls, v: str | None) -> str | None:
-        if not v:  # `${SLACK_WEBHOOK_URL:-}` with the variable unset: no webhook
-            return None
-        return check_http_url(v, "https://hooks.slack.com/services/…", userinfo=False)
-
-    @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack and self.slack.token)
 
 
 class FetchConfig(_Strict):
@@ -295,8 +235,26 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, path, doc)) from None
+    _check_slack_app(cfg, path, doc)
     cfg = _resolve_paths(cfg, path.parent)
     return LoadedConfig(cfg, path)
+
+
+def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
+    """What one section cannot check alone: Slack actions need the bot token, and over HTTP a server."""
+    slack = cfg.notify.slack
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if slack is not None and (slack.signing_secret or slack.app_token) and not slack.token:
+        key = "signing_secret" if slack.signing_secret else "app_token"
+        problems.append(
+            (("notify", "slack", key), "Slack actions need the bot token too (notify.slack.token)")
+        )
+    if slack is not None and slack.signing_secret and not cfg.http.listen:
+        why = "needs http.listen: Slack posts actions to /slack/actions on it (or use app_token: Socket Mode)"
+        problems.append((("notify", "slack", "signing_secret"), why))
+    if problems:
+        lines = [f"{path}:{doc.line_for(loc) or 1}: {_dotted(loc)}: {why}" for loc, why in problems]
+        raise ConfigError("\n".join(lines))
 
 
 def _resolve_paths(cfg: Config, base: Path) -> Config:

@@ -1,4 +1,5 @@
-"""Value types of the config that are more than a plain type: durations and http(s) URLs.
+"""Value types of the config that are more than a plain type: durations and http(s) URLs; the strict base
+model every section of the config builds on (unknown keys refused, values frozen).
 
 Owns parsing them from what users write (``30s``, ``5m``; ``https://…``), the messages when that fails, and how
 they are shown back (``format_duration``; ``redact_url``, since a webhook URL is itself a secret).  Validation
@@ -12,7 +13,12 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 # --------------------------------------------------------------------------------------------------------------
 # Durations: 30s, 5m, 2h, 1d, 1w (or a bare number of seconds)

@@ -1,7 +1,8 @@
 """Digests: several alerts of one channel in one message, for flood control and for digest watches.
 
 Owns the digest queue of a watch with ``digest: hourly`` or ``daily`` (a queue named ``slack:#news|digest:hourly``
-is sent at the start of the next hour or day), rolling a flood's overflow into one message, and what happens when
+is sent at the start of the next hour or day), the held queue of a channel (``slack:#news|digest:held``: records
+of a watch snoozed from Slack, sent once the snooze is over, see effects.py), rolling a flood's overflow into one message, and what happens when
 a digest is refused: each alert is sent alone, so one bad line never costs the good ones.  A mixin of
 :class:`newswatch.delivery.outbox.Delivery`, whose store, policy, leases and sending it uses.
 """
@@ -24,6 +25,7 @@ log = logging.getLogger("newswatch.delivery")
 
 DIGEST_MARK = "|digest:"  # a queue "slack:#news|digest:hourly" holds a digest watch's alerts
 DIGEST_MAX = 500  # alerts rolled into one flood digest at most
+HELD_PERIOD = "held"  # the "period" of a held queue: due when its watch's snooze is over
 
 
 def digest_due(created: float, period: str) -> float:
@@ -61,6 +63,10 @@ class Digests:
 
         def _backoff(self, attempts: int) -> float: ...
 
+        async def _held_due(
+            self, target: str, entries: Sequence[OutboxEntry], report: DeliveryReport
+        ) -> tuple[list[OutboxEntry], float | None]: ...
+
     async def _flooded(self, target: str, now: float) -> bool:
         count = await self.store.count_window(f"flood:{target}", self.policy.flood_window, now)
         return count >= self.policy.flood_max
@@ -76,14 +82,23 @@ class Digests:
             # back-off rather than calling Slack again at once.
             report.next_due = min(report.next_due or head.not_before, head.not_before)
             return False
-        due = [e for e in entries if digest_due(e.created, period) <= now]
+        if period == HELD_PERIOD:
+            # Watches are snoozed for different times: look past the head for those whose snooze is over.
+            due, first = await self._held_due(
+                target, await self.store.outbox_head(target, DIGEST_MAX), report
+            )
+            watches = ", ".join(dict.fromkeys(e.watch for e in due))
+            reason = f"held while {watches} was snoozed"
+        else:
+            due = [e for e in entries if digest_due(e.created, period) <= now]
+            first, reason = digest_due(entries[0].created, period), f"{period} digest"
         if not due:
-            first = digest_due(entries[0].created, period)
-            report.next_due = min(report.next_due or first, first)
+            if first is not None:
+                report.next_due = min(report.next_due or first, first)
             return False
         alerts = [e for e in due if e.event == "alert"]
         if alerts:
-            await self._send_digest(target, notifier, alerts, f"{period} digest", report, ack_also=due)
+            await self._send_digest(target, notifier, alerts, reason, report, ack_also=due)
         else:
             await self.store.outbox_ack(target, [e.id for e in due])
         return True

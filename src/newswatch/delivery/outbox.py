@@ -8,7 +8,8 @@ while one is in flight (fencing.py).  Owns the run loop and its shutdown: :meth:
 drain, and any send in flight, at a deadline.  Also owns pacing (one message per second per Slack
 channel, shared through the store), retries with back-off, parking of records that can never be delivered,
 flood control (overflow rolled into one digest), digest watches (hourly/daily) and the expiry of parked
-records (``notify.parked_ttl``).
+records (``notify.parked_ttl``).  Before each post to Slack it asks effects.py whether a mute or snooze set
+from Slack drops or holds the record.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from newswatch import constants as C
 from newswatch.delivery.bounded import RecentIds
 from newswatch.delivery.digests import DIGEST_MARK, DIGEST_MAX, Digests
+from newswatch.delivery.effects import Effects, Verdict
 from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
 from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.service.metrics import Metrics
@@ -55,6 +57,8 @@ class DeliveryReport:
     digests: int = 0
     retried: int = 0
     parked: int = 0
+    muted: int = 0  # records a mute set from Slack kept from their channel
+    held: int = 0  # records of a snoozed watch moved to their channel's held queue
     errors: list[str] = field(default_factory=list)
     next_due: float | None = None  # earliest time a waiting entry may be retried
 
@@ -64,6 +68,8 @@ class DeliveryReport:
         self.digests += other.digests
         self.retried += other.retried
         self.parked += other.parked
+        self.muted += other.muted
+        self.held += other.held
         self.errors += other.errors
         self.next_due = other.next_due
 
@@ -72,7 +78,7 @@ def target_kind(target: str) -> str:
     return target.split(":", 1)[0].split("|", 1)[0]
 
 
-class Delivery(Digests):
+class Delivery(Digests, Effects):
     def __init__(
         self,
         store: Store,
@@ -155,7 +161,8 @@ class Delivery(Digests):
 
     async def drain_all(self, deadline: float) -> DeliveryReport:
         """Deliver until the outbox is empty or ``deadline`` passes, waiting out back-offs and the leases of
-        a worker that died (``run --once`` and shutdown)."""
+        a worker that died (``run --once`` and shutdown); or until only digests wait that are not due by then
+        (a digest watch's next hour, a snoozed watch's held records)."""
         total = DeliveryReport()
         while True:
             deadline = min(deadline, self.cutoff.at or deadline)
@@ -164,6 +171,12 @@ class Delivery(Digests):
             now = self.clock()
             if now >= deadline or not await self.store.outbox_pending():
                 return total
+            if (report.next_due or 0.0) > deadline and all(
+                DIGEST_MARK in t for t in await self.store.outbox_targets()
+            ):
+                return (
+                    total  # all that is left waits for its hour, day or snooze to end: a later run sends it
+                )
             wake = min(report.next_due or now + 0.5, now + 0.5, deadline)
             await self.cutoff.sleep(max(0.01, wake - now), deadline)
 
@@ -246,6 +259,8 @@ class Delivery(Digests):
                 # Head-of-line blocking keeps the channel's order: nothing overtakes a record in back-off.
                 report.next_due = min(report.next_due or entry.not_before, entry.not_before)
                 return False
+            if await self._effect(target, notifier, entry, report) is not Verdict.SEND:
+                continue  # muted (dropped) or snoozed (held): nothing posted, no pace slot taken
             if (
                 entry.event == "alert"
                 and notifier.name not in UNFLOODABLE
@@ -257,6 +272,7 @@ class Delivery(Digests):
                 overflow = [
                     e for e in pending[start:] if e.event == "alert" and e.id not in self._failed_here
                 ]
+                overflow = await self._sendable(target, overflow) if notifier.name == "slack" else overflow
                 if len(overflow) > 1:
                     await self._send_digest(
                         target, notifier, overflow, "more alerts than the flood limit", report

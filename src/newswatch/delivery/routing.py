@@ -53,9 +53,10 @@ def ops_targets(cfg: Config) -> tuple[str, ...]:
 
 
 def alert_record(
-    title: str, url: str, source: str, published: datetime | None, match: Match, now: datetime
+    title: str, url: str, source: str, published: datetime | None, match: Match, now: datetime, feed: str = ""
 ) -> dict[str, Any]:
-    """The alert record of the JSONL contract; "event" and "story" are decided by the store."""
+    """The alert record of the JSONL contract; "event" and "story" are decided by the store.  ``feed`` is
+    the URL of the feed the item came from (what "Mute source" in Slack mutes)."""
     record: dict[str, Any] = {
         "event": None,
         "watch": match.watch,
@@ -66,6 +67,7 @@ def alert_record(
         "published": published.isoformat() if published else None,
         "matched": list(match.terms),
         "at": now.isoformat(),
+        "feed": feed,
     }
     if match.snippet:
         record["snippet"] = match.snippet

@@ -1,10 +1,11 @@
 """The operations HTTP endpoint: ``/healthz`` for orchestrators and ``/metrics`` for Prometheus.
 
 Owns the listen-address syntax (``http: {listen: …}``), the health semantics and the aiohttp server that
-serves both.  What "healthy" means is a :class:`HealthCheck`; the service combines (:class:`AllHealthy`) the
-supervisor's (every background task is running, see supervise.py) with :class:`StoreHealth`: the store answers
-a ping within a deadline and the pipeline's loop has beaten its :class:`Heartbeat` recently.  The server only
-reads; it never changes the pipeline's state.
+serves both, with any further routes the service mounts on it (``POST /slack/actions``: slackactions.py).
+What "healthy" means is a :class:`HealthCheck`; the service combines (:class:`AllHealthy`) the supervisor's
+(every background task is running, see supervise.py) with :class:`StoreHealth`: the store answers a ping
+within a deadline and the pipeline's loop has beaten its :class:`Heartbeat` recently.  ``/healthz`` and
+``/metrics`` only read; they never change the pipeline's state.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -25,6 +26,8 @@ from newswatch.shared.http import parse_listen
 from newswatch.store.base import Store, StoreError
 
 log = logging.getLogger("newswatch.http")
+
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]  # method, path, handler
 
 DEFAULT_LISTEN = "127.0.0.1:9464"  # 9464: the port Prometheus' registry lists for exporters of this kind
 
@@ -103,7 +106,8 @@ class OpsServer:
 
     ``collect`` (optional) runs before each scrape to refresh gauges that need an async read, such as the
     outbox length for ``newswatch_alerts_pending``; it gets ``collect_timeout`` seconds, and a failure only
-    leaves the old value in place, so a slow store never makes Prometheus time out.
+    leaves the old value in place, so a slow store never makes Prometheus time out.  ``routes`` are served
+    beside them.
     """
 
     def __init__(
@@ -114,8 +118,10 @@ class OpsServer:
         *,
         collect: Callable[[], Awaitable[None]] | None = None,
         collect_timeout: float = 2.0,
+        routes: Sequence[Route] = (),
     ) -> None:
         self.host, self._requested_port = parse_listen(listen)
+        self.routes = tuple(routes)
         self.metrics = metrics
         self.health = health
         self.collect = collect
@@ -140,6 +146,8 @@ class OpsServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        for method, path, handler in self.routes:
+            app.router.add_route(method, path, handler)
         # No access log: a scrape every 15 s and a healthcheck every 30 s would drown the lines that matter.
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

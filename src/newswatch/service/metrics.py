@@ -6,7 +6,7 @@ object that the application context creates once per app.  Each :class:`Metrics`
 never see each other's numbers (and never fail with "Duplicated timeseries").
 
 Cardinality is bounded by design: labels take values from small fixed sets (status, cause, op, method,
-target, event) or from the configured watches.  Feed names and URLs are never labels: with 20,000 feeds they
+target, event, action, result) or from the configured watches; a Slack user id is never a label.  Feed names and URLs are never labels: with 20,000 feeds they
 would make 20,000 series per metric; per-feed health lives in the logs and the store's feed state instead.
 """
 
@@ -187,6 +187,25 @@ class Metrics:
         self.slack_rate_limited = Counter(
             p + "slack_rate_limited", "Slack answers with HTTP 429, by method.", ["method"], registry=r
         )
+        self.slack_actions = Counter(
+            p + "slack_actions",
+            "Actions taken from Slack buttons, by action (mute_story, …) and result (ok, refused, failed).",
+            ["action", "result"],
+            registry=r,
+        )
+        self.slack_requests_refused = Counter(
+            p + "slack_requests_refused",
+            "Slack action requests refused, by cause (signature: forged or stale, 401; malformed: 400).",
+            ["cause"],
+            registry=r,
+        )
+        self.alerts_suppressed = Counter(
+            p + "alerts_suppressed",
+            "Records not posted to Slack because of a Slack action, by cause (muted_story, muted_source, "
+            "snoozed: held for the digest after the snooze).",
+            ["cause"],
+            registry=r,
+        )
         self.store_seconds = Histogram(
             p + "store_operation_duration_seconds",
             "Store call latency by operation.",
@@ -227,6 +246,8 @@ class Metrics:
         for cause in CAUSES:
             self.feed_failures.labels(cause)
             self.page_failures.labels(cause)
+        for refused in ("signature", "malformed"):
+            self.slack_requests_refused.labels(refused)
         self._answered = 0
         self._not_modified = 0
         self.not_modified_ratio.set_function(self._ratio)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newswatch.store.base import Recorded, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
+from newswatch.store.base import Mute, Recorded, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
 
 
 def open_store(url: str, *, exclusive: bool = False) -> Store:
@@ -25,4 +25,14 @@ def open_store(url: str, *, exclusive: bool = False) -> Store:
     raise StoreError(f"{url!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
 
 
-__all__ = ["Recorded", "Seen", "Sighted", "Sighting", "Store", "StoreError", "WatchClaim", "open_store"]
+__all__ = [
+    "Mute",
+    "Recorded",
+    "Seen",
+    "Sighted",
+    "Sighting",
+    "Store",
+    "StoreError",
+    "WatchClaim",
+    "open_store",
+]

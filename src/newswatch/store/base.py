@@ -94,6 +94,38 @@ class OutboxEntry:
     created: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """An effect of a Slack action on one channel target and watch, until ``expires`` (epoch seconds).
+
+    ``kind`` "story" mutes the story ``subject`` (its id), "source" the feed whose :func:`feed_key` is
+    ``subject``, "snooze" the whole watch (``subject`` empty).  ``user`` is the Slack user who set it;
+    ``label`` says what it is about for people (a title or a source name, from the alert)."""
+
+    kind: str
+    target: str  # the outbox queue it applies to ("slack:#mideast")
+    watch: str
+    subject: str
+    user: str
+    created: float
+    expires: float
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return mute_id(self.kind, self.target, self.watch, self.subject)
+
+
+def mute_id(kind: str, target: str, watch: str, subject: str) -> str:
+    """A mute's short, stable id: the same in every store and worker (``newswatch mutes --clear ID``)."""
+    return "m-" + hashlib.sha256(f"{kind}\x00{target}\x00{watch}\x00{subject}".encode()).hexdigest()[:10]
+
+
+def feed_key(feed_url: str) -> str:
+    """The id a button carries for a feed (never the URL itself): short and stable."""
+    return "f-" + hashlib.sha256(feed_url.encode()).hexdigest()[:16]
+
+
 def new_story_id(watch: str, item_id: str) -> str:
     """The id of the story an item opens on a watch: short, stable, the same in every store and worker."""
     return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]
@@ -162,6 +194,29 @@ class Store(Protocol):
 
     async def get_thread(self, key: str) -> str | None:
         """The Slack ts of a story's parent message in a channel, once it was posted."""
+        ...
+
+    async def set_thread(self, key: str, state: str) -> None:
+        """Replace what is remembered of a story's parent message (a Slack action changed how it looks)."""
+        ...
+
+    async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
+        """Move entries to another queue, keeping their order (a snoozed watch's records are held)."""
+        ...
+
+    # ---------------------------------------------------------------------------------------------- mutes
+
+    async def add_mute(self, mute: Mute) -> None:
+        """Set a mute or snooze (replacing one with the same id); it lapses at ``mute.expires``."""
+        ...
+
+    async def mutes(self, target: str | None = None, ids: Sequence[str] | None = None) -> list[Mute]:
+        """The mutes and snoozes in force (of one target, or of all; only those of ``ids`` when given: a
+        lookup as cheap with ten thousand mutes as with none), oldest first."""
+        ...
+
+    async def clear_mutes(self, ids: Sequence[str] | None = None) -> int:
+        """Lift mutes by id (None: every one); returns how many were in force."""
         ...
 
     # ---------------------------------------------------------------------------------------------- coordination

@@ -28,16 +28,17 @@ from redis.exceptions import RedisError
 from newswatch import constants as C
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
 from newswatch.store.redis_batch import commit_request, decide, entries, ms, read_request
+from newswatch.store.redis_slack import THREAD_TTL_MS, RedisSlack
 from newswatch.stories import BatchStories
 
 COMMIT_ATTEMPTS = 50  # reads and decisions of one batch before giving up on a store that keeps changing
 POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
-THREAD_TTL_MS = 30 * 24 * 3600 * 1000
 
 
-class RedisStore:
-    """Store on a Redis server given by URL (``redis://host:port/db``)."""
+class RedisStore(RedisSlack):
+    """Store on a Redis server given by URL (``redis://host:port/db``); mutes and the rest of Slack actions'
+    state: ``redis_slack.py``."""
 
     def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
         self._r = client
@@ -52,6 +53,7 @@ class RedisStore:
         self._release = client.register_script(_lua("release"))
         self._slot = client.register_script(_lua("slot"))
         self._claim = client.register_script(_lua("claim"))
+        self._move = client.register_script(_lua("move"))
         # Batches with story claims from this process go one at a time: optimistic concurrency then only
         # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
         self._stories_lock = asyncio.Lock()

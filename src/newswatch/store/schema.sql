@@ -37,3 +37,9 @@ CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n 
 CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
+-- Mutes and snoozes set from Slack (newswatch.store.sqlite_slack); `id` is newswatch.store.base.mute_id.
+CREATE TABLE IF NOT EXISTS mutes (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, watch TEXT NOT NULL, subject TEXT NOT NULL,
+    user TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, label TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS mutes_target ON mutes (target, expires);

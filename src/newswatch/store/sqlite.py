@@ -25,6 +25,7 @@ from typing import IO, Any, TypeVar
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
 from newswatch.store.batch import plan_batch
 from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
+from newswatch.store.sqlite_slack import THREAD_TTL_S, SQLiteSlack
 from newswatch.stories import BatchStories
 
 T = TypeVar("T")
@@ -34,11 +35,10 @@ _SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding
 # Expired rows are ignored at once and deleted every this many writes, so the file stays small without a
 # separate janitor.
 _PURGE_EVERY = 1000
-THREAD_TTL_S = 30 * 24 * 3600.0
 
 
-class SQLiteStore:
-    """Store on one SQLite file.  ``exclusive`` takes an advisory lock so a second service is refused."""
+class SQLiteStore(SQLiteSlack):
+    """Store on one SQLite file (mutes and the rest of Slack actions' state: ``sqlite_slack.py``).  ``exclusive`` takes an advisory lock so a second service is refused."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, exclusive: bool = False, clock: Callable[[], float] = time.time
@@ -103,7 +103,7 @@ class SQLiteStore:
 
     def _purge(self, db: sqlite3.Connection) -> None:
         now = self._clock()
-        for table in ("item_keys", "alerted", "stories", "story_bands", "threads"):
+        for table in ("item_keys", "alerted", "stories", "story_bands", "threads", "mutes"):
             db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
         db.execute(
             "DELETE FROM item_texts WHERE item_id IN (SELECT item_id FROM items WHERE expires <= ?)", (now,)

@@ -5,6 +5,8 @@ thread ("Also reported by …") and the parent is edited (``chat.update``) to sh
 the story. The messages themselves are built by :mod:`newswatch.delivery.notify.slackblocks` within Slack's limits,
 with everything from a feed escaped. If Slack still refuses a message's content (``invalid_blocks``,
 ``msg_too_long``, …), it is sent once more as plain text before the error is reported as permanent.
+With ``buttons`` (a Slack app that receives their clicks), an alert carries the buttons of Slack actions;
+:meth:`SlackNotifier.redraw` edits it after one.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from newswatch.delivery.notify.base import NotifyError, Record
 from newswatch.delivery.notify.slackblocks import SlackMessage, build_digest, build_message, build_update
+from newswatch.delivery.notify.slackbuttons import ActionRef
 from newswatch.service.metrics import Metrics
 from newswatch.shared.http import retry_after
+from newswatch.store.base import feed_key
 
 log = logging.getLogger("newswatch.notify.slack")
 
@@ -79,6 +83,19 @@ def _channel(target: str, record: Record) -> str:
     return channel
 
 
+def _ref(target: str, record: Record) -> ActionRef | None:
+    """The ids the buttons of an alert carry; None for anything but a story's alert (an ops record)."""
+    watch, story, feed = record.get("watch"), record.get("story"), record.get("feed")
+    if (
+        record.get("event") != "alert"
+        or not isinstance(watch, str)
+        or not isinstance(story, str)
+        or not story
+    ):
+        return None
+    return ActionRef(target, watch, story, feed_key(feed) if isinstance(feed, str) and feed else "")
+
+
 def _details(metadata: object) -> str:
     """Slack's own words on a refusal (``response_metadata.messages``), the first two, for the log."""
     messages = metadata.get("messages") if isinstance(metadata, Mapping) else None
@@ -102,9 +119,13 @@ class SlackNotifier:
         pace: float = SLACK_PACE_S,
         timeout: int = 30,
         metrics: Metrics | None = None,
+        buttons: bool = False,
     ):
         self.pace = pace
         self.metrics = metrics
+        # Alerts carry the buttons of Slack actions only when the app can receive their clicks: a button that
+        # leads nowhere would show its user an error.
+        self.buttons = buttons
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
         # Rate limits are paced and retried by the outbox (shared by all workers); here only a dropped
         # connection is retried at once.
@@ -129,12 +150,14 @@ class SlackNotifier:
         channel = _channel(target, record)
         if record.get("event") == "update":
             return await self._update(channel, record, thread)
-        response, plain = await self._post(channel, build_message(record))
+        ref = _ref(target, record) if self.buttons else None
+        response, plain = await self._post(channel, build_message(record, ref=ref))
         state = {
             "ts": response.get("ts"),
             "channel": response.get("channel", channel),
             "sources": 1,
             "record": dict(record),
+            "target": target,  # the alert's buttons name it, so every later edit draws them again
         }
         if plain:
             state["plain"] = True  # the parent is text only: later edits keep it so
@@ -159,8 +182,17 @@ class SlackNotifier:
             # The reply is posted; a missed count on the parent is cosmetic and fixed by the next update.
         return json.dumps(state)
 
+    async def redraw(self, state: dict[str, Any]) -> None:
+        """Edit a story's alert to show ``state`` (a Slack action changed its ``notes``); NotifyError when
+        Slack refuses even the plain-text edit."""
+        await self._edit_parent(state)
+
     async def _edit_parent(self, state: dict[str, Any]) -> None:
-        message = build_message(state["record"], sources=state["sources"])
+        record, target = state["record"], state.get("target")
+        ref = _ref(target, record) if isinstance(target, str) and self.buttons else None
+        message = build_message(
+            record, sources=int(state.get("sources", 1)), ref=ref, notes=state.get("notes")
+        )
         where = {"channel": state["channel"], "ts": state["ts"]}
         if not state.get("plain"):
             try:

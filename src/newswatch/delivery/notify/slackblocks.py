@@ -5,11 +5,12 @@ Owns the layouts and their sizes: every message respects Slack's documented Bloc
 Every builder is total: any record, however long or odd its fields, gives messages Slack accepts; text is
 escaped and cut by :mod:`newswatch.delivery.notify.mrkdwn`. Each digest line is built and cut on its own, so one
 hostile line cannot spoil the others, and a digest too long for one message is split over several.
+An alert ends with its buttons (:mod:`newswatch.delivery.notify.slackbuttons`); replies and digests have none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from newswatch.constants import (
 )
 from newswatch.delivery.notify.base import Record
 from newswatch.delivery.notify.mrkdwn import clip, flat, link_or_text, one_line, units
+from newswatch.delivery.notify.slackbuttons import ActionRef, action_blocks
 
 _PLAIN_URL_CHARS = 1000  # the address in a plain-text fallback (Slack links it itself when it can)
 _HEAD_RESERVE = 500  # room kept in each digest message for its heading section
@@ -41,8 +43,11 @@ class SlackMessage:
     plain: tuple[str, ...] = ()
 
 
-def build_message(record: Record, sources: int = 1) -> SlackMessage:
-    """A story's alert; ``sources`` counts the reports gathered under it."""
+def build_message(
+    record: Record, sources: int = 1, *, ref: ActionRef | None = None, notes: Mapping[str, Any] | None = None
+) -> SlackMessage:
+    """A story's alert; ``sources`` counts the reports gathered under it.  With ``ref`` it ends with the
+    buttons that act on it, and a line for each action in force (``notes``)."""
     title, source, watch = _title(record), _label(record.get("source")), _label(record.get("watch"))
     url = one_line(record.get("url"))
     # `*…*` around the link: two units of the section's budget.
@@ -56,6 +61,7 @@ def build_message(record: Record, sources: int = 1) -> SlackMessage:
         hits = record.get("_snippet_hits") or ()
         # `>` quotes the snippet: one unit of the section's budget.
         blocks.append(_section(">" + clip(snippet, SLACK_SECTION_TEXT_MAX - 1, hits if _seq(hits) else ())))
+    blocks += action_blocks(ref, notes)
     text = f"{clip(title, SLACK_TITLE_CHARS)} — {source} ({watch})"
     return SlackMessage(text, blocks, (_plain(record, f"{text} · {_when(record)}"),))
 
