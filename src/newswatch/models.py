@@ -5,6 +5,7 @@ Stages exchange these frozen dataclasses and nothing else, so any stage can be t
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,3 +45,8 @@ class Match:
     snippet: str = ""  # plain text around the best hit
     # (start, end) character spans inside ``snippet`` of the hits, for bolding in Slack
     snippet_hits: tuple[tuple[int, int], ...] = ()
+
+
+def feed_key(feed_url: str) -> str:
+    """The id a button carries for a feed (never the URL itself): short and stable."""
+    return "f-" + hashlib.sha256(feed_url.encode()).hexdigest()[:16]

@@ -16,9 +16,9 @@ import pytest
 from newswatch.delivery.notify.jsonl import JsonlNotifier
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.models import feed_key
 from newswatch.service.metrics import Metrics
 from newswatch.store import Mute, Store
-from newswatch.store.base import feed_key
 from tests.slackstub import GOOD_TOKEN, SlackStub
 
 DAY = 86400.0

@@ -12,8 +12,8 @@ import pytest
 
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.slackbuttons import ActionRef, action_blocks
+from newswatch.models import feed_key
 from newswatch.service.slackactions import BadAction, parse_payload
-from newswatch.store.base import feed_key
 from tests.slackstub import GOOD_TOKEN, SlackStub
 
 FEED = "https://wire-a.example/rss"

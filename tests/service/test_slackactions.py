@@ -17,11 +17,11 @@ import pytest
 from newswatch.app import App, open_app
 from newswatch.config import load_config
 from newswatch.delivery.notify.slackbuttons import ActionRef
+from newswatch.models import feed_key
 from newswatch.service.metrics import Metrics
 from newswatch.service.slackactions import ActionHandler, Clicked
 from newswatch.service.supervise import Supervisor
 from newswatch.store import Mute, Store, StoreError
-from newswatch.store.base import feed_key
 from tests.feedserver import FeedServer
 from tests.service.slackapp import (
     BRIDGE_A,

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from newswatch.delivery.digests import DIGEST_MARK, HELD_PERIOD
 from newswatch.delivery.notify.base import Notifier
+from newswatch.models import feed_key
 from newswatch.service.metrics import Metrics
-from newswatch.store.base import Mute, OutboxEntry, Store, feed_key, mute_id
+from newswatch.store.base import Mute, OutboxEntry, Store, mute_id
 
 if TYPE_CHECKING:
     from newswatch.delivery.outbox import DeliveryReport

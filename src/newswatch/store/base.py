@@ -121,11 +121,6 @@ def mute_id(kind: str, target: str, watch: str, subject: str) -> str:
     return "m-" + hashlib.sha256(f"{kind}\x00{target}\x00{watch}\x00{subject}".encode()).hexdigest()[:10]
 
 
-def feed_key(feed_url: str) -> str:
-    """The id a button carries for a feed (never the URL itself): short and stable."""
-    return "f-" + hashlib.sha256(feed_url.encode()).hexdigest()[:16]
-
-
 def new_story_id(watch: str, item_id: str) -> str:
     """The id of the story an item opens on a watch: short, stable, the same in every store and worker."""
     return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]

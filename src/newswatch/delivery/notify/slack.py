@@ -25,9 +25,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from newswatch.delivery.notify.base import NotifyError, Record
 from newswatch.delivery.notify.slackblocks import SlackMessage, build_digest, build_message, build_update
 from newswatch.delivery.notify.slackbuttons import ActionRef
+from newswatch.models import feed_key
 from newswatch.service.metrics import Metrics
 from newswatch.shared.http import retry_after
-from newswatch.store.base import feed_key
 
 log = logging.getLogger("newswatch.notify.slack")
 
