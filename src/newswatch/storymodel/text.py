@@ -1,0 +1,227 @@
+"""Text to story evidence: terms with their kind (word, name, number), and MinHash LSH band keys.
+
+This module owns tokenising for the story model and the near-duplicate fingerprint; it knows nothing of
+stories.  Both run once per item in a worker process, so they are written for speed in pure Python: text is
+normalised with C-speed bytes operations, each distinct written form is classified once per process, and the
+fingerprint is datasketch's MinHash fed 32-bit shingle hashes that numpy computes from prefix sums.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash
+
+__all__ = ["NAME", "NUMBER", "PLAIN", "YEAR", "band_keys", "normalise", "term_codes", "vocab"]
+
+PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
+
+# A short English stop list: function words and reporting verbs carry no event information.
+_STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has have having he
+her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
+of off on once only or other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself yourselves said says say told according one
+two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines.
+_NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday update refile".split())
+
+_START = b"\x02"  # glued to the first word of a sentence: capitalised there, a word is no evidence of a name
+_TABLE = bytearray(range(256))
+for _c in range(32):
+    _TABLE[_c] = 32
+for _c in b"\n\r\t!?:|":
+    _TABLE[_c] = _START[0]
+for _c in b'"#$%&()*+,-/;<=>@[\\]^_`{}~\x7f':
+    _TABLE[_c] = 32
+_BYTES_TABLE = bytes(_TABLE)
+# Non-ASCII punctuation and spaces that would otherwise stick to words (looked for only in non-ASCII text).
+_UNICODE_SUBS = (
+    *((c, " ") for c in "\xa0\u2002\u2003\u2009\u200a\u200b\u202f“”‘«»„‹›—–‐‑…¿¡′″·"),
+    ("•", "\n"),
+)
+_STRIP = ".'’\""
+
+
+_HEADLINE_MAX_CHARS = 160  # longer lines are paragraphs: not worth checking word by word
+_LOWER_START = re.compile(r"(?<!\S)[a-z]")
+
+
+def _headline_case(line: str) -> bool:
+    """True for a line in Title Case ("Microsoft Rushes Emergency Fix"): its capitals prove no names."""
+    if len(line) > _HEADLINE_MAX_CHARS or len(_LOWER_START.findall(line)) > 6:
+        return False  # a paragraph, or a sentence: too many words in lower case (cheap C-level checks)
+    words = [w for w in line.split() if w[0].isalpha() and w.lower() not in _STOPWORDS]
+    if len(words) < 3:
+        return False
+    caps = sum(1 for w in words if w[0].isupper() and not w.isupper())
+    return caps >= 0.75 * len(words)
+
+
+_HEADLINE_LINES = 4  # headlines and kickers stand at the top; lines further down are not checked (cost)
+
+
+def _lower_headlines(text: str) -> str:
+    """Lower-case every Title Case line among the first few but its acronyms, so only real names stay
+    capitalised."""
+    lines = text.split("\n", _HEADLINE_LINES)
+    for i, line in enumerate(lines[:_HEADLINE_LINES]):
+        if _headline_case(line):
+            lines[i] = " ".join(w if w.isupper() else w.lower() for w in line.split())
+    return "\n".join(lines)
+
+
+def normalise(text: str) -> bytes:
+    """Words separated by single spaces, ``_START`` glued to each sentence's first word.
+
+    Title Case lines are lower-cased first (acronyms kept): in a headline a capital is no evidence of a name.
+    """
+    text = _lower_headlines(text)
+    if not text.isascii():
+        for old, new in _UNICODE_SUBS:
+            if old in text:
+                text = text.replace(old, new)
+    raw = b" ".join(text.encode("utf-8", "replace").translate(_BYTES_TABLE).split())
+    # A full stop ends a sentence when a space follows.
+    raw = raw.replace(b". ", b" \x02").replace(b"\x02 ", b"\x02").replace(b"\x02", b" \x02")
+    return _START + raw
+
+
+def _classify(raw: bytes) -> tuple[str, int]:
+    """The term of a written form ("" for none) and its kind."""
+    word = raw.decode("utf-8", "replace")
+    start = word.startswith("\x02")
+    word = word.strip("\x02").strip(_STRIP)
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if "." in word:
+        word = word.replace(".", "")
+    word = word.strip(_STRIP)
+    if not word:
+        return "", PLAIN
+    if word[0].isdigit():
+        if not word.isdigit() or len(word) < 2:
+            return "", PLAIN  # "3", "4th", "2-1" say little
+        if len(word) == 4 and word[:2] in ("19", "20"):
+            return word, YEAR
+        return word, NUMBER
+    lower = word.lower()
+    if len(word) >= 2 and word.isupper():
+        return lower, NAME  # an acronym is a name wherever it stands ("US" is not "us")
+    if lower in _STOPWORDS or len(lower) < 2:
+        return "", PLAIN
+    if word[0].isupper() and not start and lower not in _NOT_NAMES:
+        return lower, NAME  # names are never stemmed: "Hamas" must not become "hama"
+    if len(lower) > 4 and lower.endswith("ies"):
+        lower = lower[:-3] + "y"
+    elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        lower = lower[:-1]
+    return lower, PLAIN
+
+
+class _Forms(dict[bytes, int]):
+    """Written form -> ``term id << 2 | kind of this use`` (0: no term).
+
+    ``__missing__`` classifies unseen forms, so a whole article is looked up with one C-level ``map`` and only
+    new forms cost Python code.  Term ids index ``vocab`` and mean nothing outside this process.
+    """
+
+    MAX = 300_000  # forms remembered per process: a few tens of MB at most
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: list[str] = [""]
+        self.ids: dict[str, int] = {}
+
+    def __missing__(self, raw: bytes) -> int:
+        term, kind = _classify(raw)
+        code = 0
+        if term:
+            tid = self.ids.get(term)
+            if tid is None:
+                tid = self.ids[term] = len(self.vocab)
+                self.vocab.append(term)
+            code = tid << 2 | kind
+        self[raw] = code
+        return code
+
+
+_FORMS = _Forms()
+
+
+def _forms() -> _Forms:
+    global _FORMS
+    if len(_FORMS) > _Forms.MAX:
+        # Start afresh rather than clear in place: a call running in another thread keeps a consistent table.
+        _FORMS = _Forms()
+    return _FORMS
+
+
+def term_codes(normalised: bytes) -> tuple[Any, list[str]]:
+    """Sorted term codes (``id << 2 | kind``, no zeros) of normalised text, and the vocabulary they index.
+
+    Within one term the codes sort by kind, so the last code of a term tells whether any use was a name.
+    """
+    forms = _forms()
+    words = normalised.split()
+    codes = np.fromiter(map(forms.__getitem__, words), dtype=np.int64, count=len(words))
+    codes = np.sort(codes)
+    return codes[np.searchsorted(codes, 4) :], forms.vocab
+
+
+def vocab() -> list[str]:
+    """The current process's term table (for decoding codes from :func:`term_codes`)."""
+    return _forms().vocab
+
+
+# MinHash over word 3-shingles.  Only the first ``_MAX_SHINGLED`` bytes of an item are fingerprinted: copies
+# of one report share their opening paragraphs, and hashing a whole long article cost more than every other
+# feature together.  The shingle hashes are polynomial hashes read off numpy prefix sums; the MinHash itself
+# is datasketch's, with permutations from one fixed seed so that band keys agree across processes and runs.
+_MAX_SHINGLED = 1600
+_SHINGLE = 3
+_R = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
+_POW = np.concatenate([np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, _R, dtype=np.uint64))])
+_IPOW = np.concatenate(
+    [np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, pow(_R, -1, 2**64), dtype=np.uint64))]
+)
+_SHIFT = np.uint64(29)
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+_SHINGLE_TABLE = bytes.maketrans(_START, b" ")  # case, full stops and sentence marks do not count
+_PERMUTATIONS: dict[int, Any] = {}
+
+
+def _permutations(num_perm: int) -> Any:
+    perms = _PERMUTATIONS.get(num_perm)
+    if perms is None:
+        perms = _PERMUTATIONS[num_perm] = MinHash(num_perm=num_perm, seed=1, scheme="affine32").permutations
+    return perms
+
+
+def band_keys(normalised: bytes, bands: int, rows: int) -> tuple[str, ...]:
+    """LSH band keys ``"<band>:<hex>"`` of the text's word 3-shingles (``bands * rows`` permutations)."""
+    text = b" ".join(normalised[: _MAX_SHINGLED + 64].lower().translate(_SHINGLE_TABLE, b".'").split())
+    arr = np.frombuffer(text[:_MAX_SHINGLED], dtype=np.uint8)
+    n = len(arr)
+    spaces = np.flatnonzero(arr == 32)
+    if len(spaces) == n:
+        return ()
+    starts = np.concatenate([np.zeros(1, dtype=np.intp), spaces + 1])
+    ends = np.concatenate([spaces, np.full(1, n, dtype=np.intp)])
+    k = min(_SHINGLE, len(starts))
+    lo, hi = starts[: len(starts) - k + 1], ends[k - 1 :]
+    with np.errstate(over="ignore"):
+        prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(arr * _POW[:n], dtype=np.uint64)])
+        x = (prefix[hi] - prefix[lo]) * _IPOW[lo]  # sum of byte * R**offset over each shingle
+        x = (x ^ (x >> _SHIFT)) * _MIX  # polynomial hashes are weak in their low bits: mix
+    shingles = np.unique((x >> np.uint64(32)).astype(np.uint32))
+    num_perm = bands * rows
+    mh = MinHash(num_perm=num_perm, permutations=_permutations(num_perm), scheme="affine32", hashfunc=int)
+    mh.update_batch(shingles.tolist())
+    digits = np.asarray(mh.hashvalues, dtype=np.uint32).tobytes().hex()
+    w = 8 * rows  # hex digits per band: rows 32-bit values
+    return tuple(f"{b}:{digits[b * w : (b + 1) * w]}" for b in range(bands))
