@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newswatch.storymodel import ItemProfile, ModelParams, StoryModel
+from newswatch.stories import ItemProfile, StoryModel, StoryParams
 from storysim import (
     Config,
     Doc,
@@ -53,7 +53,7 @@ class Corpus:
         chosen = set(topics)
         return [i for i, d in enumerate(self.docs) if (d.group in chosen) == keep]
 
-    def queries(self, idx: Sequence[int], params: ModelParams, corpus: str) -> list[Query]:
+    def queries(self, idx: Sequence[int], params: StoryParams, corpus: str) -> list[Query]:
         return oracle_queries([self.profs[i] for i in idx], [self.docs[i].gold for i in idx], params, corpus)
 
     def score(
@@ -110,7 +110,7 @@ def train(
     base: Sequence[Query],
     uci_queries: Sequence[Query],
     cfg: Config,
-    params: ModelParams,
+    params: StoryParams,
     threshold: float,
     seed: int,
 ) -> StoryModel:
@@ -129,7 +129,7 @@ def choose(
     ecb: Corpus,
     topics: Sequence[str],
     uci_queries: Sequence[Query],
-    params: ModelParams,
+    params: StoryParams,
     folds: int,
     seed: int,
     grid: Sequence[Config] = GRID,

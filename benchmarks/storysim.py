@@ -2,8 +2,8 @@
 
 The in-memory store simulates what the real stores do for the story model, key for key: (a) candidates by the
 item's LSH band keys (band hits counted per story) and by its query terms (each term -> the stories most
-recently posted under it within the story window, newest first, at most ``POSTINGS_PER_TERM``; stories ranked
-by the summed weight of the shared terms, the top ``MAX_CANDIDATES`` kept, plus every band-hit story); (b) the
+recently posted under it within the story window, newest first, at most ``postings_per_term``; stories ranked
+by the summed weight of the shared terms, the top ``max_candidates`` kept, plus every band-hit story); (b) the
 candidates' records; (c) a placement applied: record written, band keys pointed at the story, the story
 re-posted under its record's top index terms.  Data paths are arguments; nothing from the data enters the
 repository.
@@ -25,21 +25,22 @@ from typing import Any
 import numpy as np
 
 from newswatch.models import Item
-from newswatch.storymodel import (
+from newswatch.stories import (
     SIGNALS,
     Candidate,
+    Decision,
     ItemProfile,
-    ModelParams,
     StoryModel,
+    StoryParams,
     StoryRecord,
     decide,
-    item_profile,
-    place,
 )
-from newswatch.storymodel.model import MAX_MARGIN, NEW_INPUTS
+from newswatch.stories.model import MAX_MARGIN, NEW_INPUTS
+from newswatch.stories.sketch import item_profile
 
-POSTINGS_PER_TERM = 64
-MAX_CANDIDATES = 32
+# Pairs are recorded with the lowest body floor of the grid; fitting with a higher floor drops the rows under it.
+LOWEST_FLOOR = 0.02
+HARNESS_PARAMS = StoryParams(min_body=LOWEST_FLOOR)
 FIXED_AT = 0.0  # ECB+ has no dates: every item is placed at the same time, inside every story's window
 
 
@@ -82,7 +83,7 @@ class DocFreq:
         self.n_docs += 1
 
 
-def profiles(docs: Sequence[Doc], params: ModelParams) -> list[ItemProfile]:
+def profiles(docs: Sequence[Doc], params: StoryParams) -> list[ItemProfile]:
     """Profiles with document frequencies counted over the whole unlabelled set first (a warm deployment's
     state, and the information the baseline's IDF gets)."""
     df = DocFreq()
@@ -98,7 +99,7 @@ def at_of(p: ItemProfile) -> float:
 class MemoryStore:
     """Story state of one watch, as the stores keep it (see the module docstring)."""
 
-    def __init__(self, params: ModelParams) -> None:
+    def __init__(self, params: StoryParams) -> None:
         self.params = params
         self.records: dict[str, StoryRecord] = {}
         self.bands: dict[str, str] = {}
@@ -118,11 +119,11 @@ class MemoryStore:
             if not plist:
                 continue
             for n, sid in enumerate(reversed(plist)):
-                if n >= POSTINGS_PER_TERM:
+                if n >= self.params.postings_per_term:
                     break
                 if plist[sid] >= lo:
                     shared[sid] = shared.get(sid, 0.0) + weight
-        ranked = heapq.nlargest(MAX_CANDIDATES, shared, key=shared.__getitem__)
+        ranked = heapq.nlargest(self.params.max_candidates, shared, key=shared.__getitem__)
         ids = dict.fromkeys([*hits, *ranked])
         return [Candidate(self.records[s], hits.get(s, 0)) for s in ids]
 
@@ -137,6 +138,15 @@ class MemoryStore:
         self.posted[story_id] = tuple(terms)
 
 
+def place(
+    p: ItemProfile, d: Decision, cands: Sequence[Candidate], new_id: str, at: float, params: StoryParams
+) -> tuple[str, StoryRecord, list[str]]:
+    """What newswatch.stories.plan.BatchStories.place decides, on objects (no JSON): story id, record, terms."""
+    joined = next((c.record for c in cands if c.record.story_id == d.story_id), None)
+    rec = StoryRecord.new(new_id, p, at, params) if joined is None else joined.absorb(p, at, params)
+    return rec.story_id, rec, rec.index_terms(params.index_terms)
+
+
 def replay(profs: Sequence[ItemProfile], model: StoryModel) -> list[str]:
     """Story ids of the items placed in order by ``model``."""
     store = MemoryStore(model.params)
@@ -145,9 +155,9 @@ def replay(profs: Sequence[ItemProfile], model: StoryModel) -> list[str]:
         at = at_of(p)
         cands = store.candidates(p, at)
         d = decide(p, cands, at, model)
-        pl = place(p, d, cands, f"s{i}", at, model.params)
-        store.apply(pl.story_id, pl.record, pl.bands, pl.index_terms)
-        out.append(pl.story_id)
+        sid, rec, terms = place(p, d, cands, f"s{i}", at, model.params)
+        store.apply(sid, rec, p.bands, terms)
+        out.append(sid)
     return out
 
 
@@ -161,7 +171,7 @@ class Query:
 
 
 def oracle_queries(
-    profs: Sequence[ItemProfile], gold: Sequence[str], params: ModelParams, corpus: str
+    profs: Sequence[ItemProfile], gold: Sequence[str], params: StoryParams, corpus: str
 ) -> list[Query]:
     """Replay with gold stories: every item joins its gold story; record what each item saw on the way."""
     return _queries(profs, gold, params, corpus, None)
@@ -178,13 +188,13 @@ def model_queries(
 def _queries(
     profs: Sequence[ItemProfile],
     gold: Sequence[str],
-    params: ModelParams,
+    params: StoryParams,
     corpus: str,
     model: StoryModel | None,
 ) -> list[Query]:
     from collections import Counter
 
-    from newswatch.storymodel import ItemSignals
+    from newswatch.stories.signals import ItemSignals
 
     store = MemoryStore(params)
     members: dict[str, Counter[str]] = defaultdict(Counter)
@@ -192,7 +202,7 @@ def _queries(
     for i, (p, g) in enumerate(zip(profs, gold, strict=True)):
         at = at_of(p)
         cands = [c for c in store.candidates(p, at) if c.record.in_window(at, params.window_s)]
-        sig = ItemSignals(p, params.bands, params.min_body)
+        sig = ItemSignals(p, params)
         rows = [(x, c) for c in cands if (x := sig(c.record, c.band_hits)) is not None]
         if rows:
             x = np.array([r[0] for r in rows])
@@ -204,8 +214,7 @@ def _queries(
             sid = g
             terms: Sequence[str] = rec.index_terms(params.index_terms)
         else:
-            pl = place(p, decide(p, cands, at, model), cands, f"s{i}", at, params)
-            sid, rec, terms = pl.story_id, pl.record, pl.index_terms
+            sid, rec, terms = place(p, decide(p, cands, at, model), cands, f"s{i}", at, params)
         members[sid][g] += 1
         store.apply(sid, rec, p.bands, terms)
     return out
@@ -224,7 +233,7 @@ class Config:
     # Learn the time signals.  Off: the only dated data, UCI, has crawl-batch timestamps (every story's items
     # within 74 s of each other), which would teach that a report an hour later is another story.
     time: bool = False
-    min_body: float = 0.02  # ModelParams.min_body of the fitted model
+    min_body: float = 0.02  # StoryParams.min_body of the fitted model
 
     def dropped(self) -> tuple[str, ...]:
         return self.drop if self.time else (*self.drop, *TIME_SIGNALS)
@@ -270,7 +279,7 @@ def _weights(queries: Sequence[Query], rows: Callable[[Query], int]) -> np.ndarr
 
 
 def fit(
-    queries: Sequence[Query], config: Config, params: ModelParams, threshold: float, seed: int = 0
+    queries: Sequence[Query], config: Config, params: StoryParams, threshold: float, seed: int = 0
 ) -> StoryModel:
     """The join model on every (item, candidate) pair, then the new-story model on each item's best one."""
     params = replace(params, min_body=config.min_body)
@@ -309,7 +318,7 @@ def fit(
     )  # fmt: skip
 
 
-def params_dict(params: ModelParams) -> dict[str, Any]:
+def params_dict(params: StoryParams) -> dict[str, Any]:
     from dataclasses import asdict
 
     return asdict(params)

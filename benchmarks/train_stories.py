@@ -1,4 +1,4 @@
-"""Retrain the story model's shipped weights (src/newswatch/storymodel/weights.json), reproducibly.
+"""Retrain the story model's shipped weights (src/newswatch/stories/weights.json), reproducibly.
 
     pip install -e '.[train]'
     PYTHONPATH=src python benchmarks/train_stories.py ../shared/data/ecbplus-dev.jsonl \\
@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from newswatch.storymodel import SIGNALS, ModelParams
+from newswatch.stories import SIGNALS
 from storycv import RULES, Corpus, choose, pick, train
-from storysim import load_ecb, load_uci, oracle_queries, profiles
+from storysim import HARNESS_PARAMS, load_ecb, load_uci, oracle_queries, profiles
 
 UCI_STRIDE = 3  # as in eval_storymodel.py
-OUT = Path(__file__).resolve().parents[1] / "src" / "newswatch" / "storymodel" / "weights.json"
+OUT = Path(__file__).resolve().parents[1] / "src" / "newswatch" / "stories" / "weights.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import sklearn
 
-    params = ModelParams()
+    params = HARNESS_PARAMS
     docs = load_ecb(args.ecb)
     ecb = Corpus(docs, profiles(docs, params))
     uci_queries = []

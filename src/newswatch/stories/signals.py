@@ -14,10 +14,11 @@ import math
 from itertools import compress, repeat
 from operator import mul
 
-from newswatch.storymodel.profile import ItemProfile
-from newswatch.storymodel.record import StoryRecord
+from newswatch.stories.params import StoryParams
+from newswatch.stories.profile import ItemProfile
+from newswatch.stories.record import StoryRecord
 
-__all__ = ["MIN_BODY", "SIGNALS", "ItemSignals"]
+__all__ = ["SIGNALS", "ItemSignals"]
 
 SIGNALS: tuple[str, ...] = (
     "dup",  # share of the item's LSH bands that point at the story: a syndicated or retitled copy
@@ -43,9 +44,6 @@ def _dot(terms: tuple[str, ...], weights: tuple[float, ...], other: dict[str, fl
     return total
 
 
-MIN_BODY = 0.02  # default floor: below this body cosine, without a shared band, a story is not comparable
-
-
 class ItemSignals:
     """Signals of one item against any number of candidate stories (item-side sums computed once)."""
 
@@ -63,10 +61,10 @@ class ItemSignals:
         "years",
     )
 
-    def __init__(self, item: ItemProfile, bands: int, min_body: float = MIN_BODY) -> None:
+    def __init__(self, item: ItemProfile, params: StoryParams) -> None:
         self.item = item
-        self.bands = float(bands)
-        self.min_body = min_body
+        self.bands = float(params.bands)
+        self.min_body = params.min_body
         self.name_keys = tuple(n for n, _ in item.names)
         self.name_weights = tuple(w for _, w in item.names)
         self.name_total = math.fsum(self.name_weights)

@@ -20,28 +20,28 @@ import functools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from operator import mul
 from pathlib import Path
 from typing import Any
 
-from newswatch.storymodel.profile import ItemProfile, ModelParams
-from newswatch.storymodel.record import StoryRecord
-from newswatch.storymodel.signals import SIGNALS, ItemSignals
+from newswatch.stories.params import StoryParams
+from newswatch.stories.profile import ItemProfile
+from newswatch.stories.record import StoryRecord
+from newswatch.stories.signals import SIGNALS, ItemSignals
 
 __all__ = [
     "NEW_INPUTS",
     "Candidate",
     "Decision",
     "Linear",
-    "Placement",
     "Scored",
     "StoryModel",
     "decide",
     "default_model",
     "explain",
-    "place",
+    "load_model",
 ]
 
 NEW_INPUTS: tuple[str, ...] = ("join_score", "margin", *SIGNALS)
@@ -66,7 +66,7 @@ class Linear:
 
 @dataclass(frozen=True, slots=True)
 class StoryModel:
-    params: ModelParams
+    params: StoryParams
     join: Linear
     new: Linear | None
     threshold: float
@@ -74,23 +74,54 @@ class StoryModel:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StoryModel:
-        if tuple(d["signals"]) != SIGNALS:
-            raise ValueError(f"weights were fitted for signals {d['signals']}, this code computes {SIGNALS}")
-        join = Linear(tuple(d["join"]["coef"]), float(d["join"]["intercept"]))
-        new = None if d["new"] is None else Linear(tuple(d["new"]["coef"]), float(d["new"]["intercept"]))
-        if len(join.coef) != len(SIGNALS) or (new is not None and len(new.coef) != len(NEW_INPUTS)):
-            raise ValueError("weights file: coefficient count does not match the signals")
-        return cls(ModelParams(**d["params"]), join, new, float(d["threshold"]), dict(d.get("meta", {})))
+        """The model a weights file describes; ValueError saying what is wrong with it otherwise."""
+        try:
+            if tuple(d["signals"]) != SIGNALS:
+                raise ValueError(f"fitted for signals {d['signals']}, this code computes {list(SIGNALS)}")
+            join = _linear(d["join"])
+            new = None if d["new"] is None else _linear(d["new"])
+            if len(join.coef) != len(SIGNALS) or (new is not None and len(new.coef) != len(NEW_INPUTS)):
+                raise ValueError("the coefficient count does not match the signals")
+            threshold = float(d["threshold"])
+            if not 0.0 < threshold < 1.0:
+                raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+            return cls(StoryParams(**d["params"]), join, new, threshold, dict(d.get("meta", {})))
+        except KeyError as exc:
+            raise ValueError(f"story weights: missing {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"story weights: {exc}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> StoryModel:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """A weights file written by ``benchmarks/train_stories.py``; ValueError or OSError if unusable."""
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"story weights {path}: not JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"story weights {path}: not a JSON object")
+        return cls.from_dict(raw)
+
+    def tuned(self, *, threshold: float | None = None, window_s: float | None = None) -> StoryModel:
+        """This model with the deployment's threshold and story window (None keeps the fitted one)."""
+        params = self.params if window_s is None else replace(self.params, window_s=window_s)
+        return replace(self, params=params, threshold=self.threshold if threshold is None else threshold)
+
+
+def _linear(d: dict[str, Any]) -> Linear:
+    return Linear(tuple(float(c) for c in d["coef"]), float(d["intercept"]))
+
+
+@functools.lru_cache(maxsize=8)
+def load_model(path: str) -> StoryModel:
+    """:meth:`StoryModel.load`, read once per process and path (a config reload does not read it again)."""
+    return StoryModel.load(path)
 
 
 @functools.cache
 def default_model() -> StoryModel:
     """The shipped model (package data ``weights.json``)."""
-    raw = resources.files("newswatch.storymodel").joinpath("weights.json").read_text(encoding="utf-8")
+    raw = resources.files("newswatch.stories").joinpath("weights.json").read_text(encoding="utf-8")
     return StoryModel.from_dict(json.loads(raw))
 
 
@@ -130,7 +161,7 @@ def decide(
 ) -> Decision:
     """Which candidate ``item`` (placed at time ``at``) joins, or None for a new story.  Pure."""
     m = model if model is not None else default_model()
-    sig = ItemSignals(item, m.params.bands, m.params.min_body)
+    sig = ItemSignals(item, m.params)
     window = m.params.window_s
     scored: list[Scored] = []
     best_i = -1
@@ -166,22 +197,18 @@ def decide(
     return Decision(chosen, best.story_id, p, m.threshold, tuple(scored))
 
 
-def explain(
-    item: ItemProfile, candidates: Sequence[Candidate], at: float, model: StoryModel | None = None
-) -> dict[str, Any]:
-    """Why ``item`` joins a story or opens one: every candidate's signals and score, and the decision.
+def explain(decision: Decision) -> dict[str, Any]:
+    """Why an item joined a story or opened one: the decision, and every candidate's signals and score.
 
     Plain data (JSON-able), best candidate first, for ``newswatch replay --explain`` to print.
     """
-    m = model if model is not None else default_model()
-    d = decide(item, candidates, at, m)
-    rows = sorted(d.scored, key=lambda s: -s.score)
+    rows = sorted(decision.scored, key=lambda s: -s.score)
     return {
-        "decision": "join" if d.story_id is not None else "new story",
-        "story": d.story_id,
-        "best_candidate": d.best,
-        "p_join": round(d.p_join, 4),
-        "threshold": m.threshold,
+        "decision": "join" if decision.story_id is not None else "new story",
+        "story": decision.story_id,
+        "best_candidate": decision.best,
+        "p_join": round(decision.p_join, 4),
+        "threshold": decision.threshold,
         "candidates": [
             {
                 "story": s.story_id,
@@ -195,36 +222,3 @@ def explain(
             for s in rows
         ],
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """What the store writes: the story's new record, the item's band keys to point at it, and the terms to
-    (re-)post the story under."""
-
-    story_id: str
-    is_new: bool
-    record: StoryRecord
-    bands: tuple[str, ...]
-    index_terms: tuple[str, ...]
-
-
-def place(
-    item: ItemProfile,
-    decision: Decision,
-    candidates: Sequence[Candidate],
-    new_story_id: str,
-    at: float,
-    params: ModelParams,
-    index_terms: int | None = None,
-) -> Placement:
-    """Apply ``decision``: the joined story absorbs the item, or a story ``new_story_id`` opens.  Pure."""
-    k = params.index_terms if index_terms is None else index_terms
-    joined = None
-    if decision.story_id is not None:
-        joined = next((c.record for c in candidates if c.record.story_id == decision.story_id), None)
-    if joined is None:
-        record = StoryRecord.new(new_story_id, item, at, params)
-    else:
-        record = joined.absorb(item, at, params)
-    return Placement(record.story_id, joined is None, record, item.bands, tuple(record.index_terms(k)))

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from newswatch.models import Item
-from newswatch.storymodel import ModelParams, item_profile
+from newswatch.stories import ItemProfile, default_model
+from newswatch.stories.sketch import item_profile
 
-P = ModelParams()
+P = default_model().params
 T0 = datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
 
 TALKS = Item(
@@ -91,3 +92,21 @@ def background(*items: Item) -> DF:
     for it in items:
         df.add(item_profile(it, None, P).terms)
     return df
+
+
+def hand_profile(
+    bands: tuple[str, ...], body: dict[str, float], published: float | None = None
+) -> ItemProfile:
+    """A profile written by hand (store tests): band keys and a body vector, no title, names or numbers."""
+    return ItemProfile(
+        bands=bands,
+        body_terms=tuple(body),
+        body_weights=tuple(body.values()),
+        title_terms=(),
+        title_weights=(),
+        names=(),
+        numbers=(),
+        years=(),
+        terms=tuple(sorted(body)),
+        published=published,
+    )
