@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import heapq
 import json
-import math
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -318,6 +317,21 @@ def fit(
     )  # fmt: skip
 
 
+def weights_dict(model: StoryModel, meta: dict[str, Any]) -> dict[str, Any]:
+    """A fitted model as a weights file holds it (``StoryModel.load`` reads it back)."""
+    return {
+        "signals": list(SIGNALS),
+        "params": params_dict(model.params),
+        "join": {"coef": list(model.join.coef), "intercept": model.join.intercept},
+        "new": None
+        if model.new is None
+        else {"coef": list(model.new.coef), "intercept": model.new.intercept},
+        "threshold": model.threshold,
+        "cold_threshold": model.cold_threshold,
+        "meta": meta,
+    }
+
+
 def params_dict(params: StoryParams) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -380,8 +394,3 @@ def baseline_clusters(links: Sequence[tuple[int, float]], threshold: float) -> l
     for i, (j, s) in enumerate(links):
         out.append(out[j] if j >= 0 and s >= threshold else str(i))
     return out
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    m = sum(values) / len(values)
-    return m, math.sqrt(sum((v - m) ** 2 for v in values) / len(values))

@@ -3,14 +3,15 @@ document-frequency snapshot built from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from newswatch.models import Item
 from newswatch.stories import ItemProfile, default_model
 from newswatch.stories.sketch import item_profile
 
-P = default_model().params
+# Snapshots of a few documents count as learned here (min_docs=1): these tests check warm profiles.
+P = replace(default_model().params, min_docs=1)
 T0 = datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
 
 TALKS = Item(

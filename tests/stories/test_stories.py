@@ -13,7 +13,17 @@ import pytest
 
 from newswatch.models import Item
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
-from newswatch.stories import BatchStories, DocFreq, StoryModel, StoryParams, StoryRecord, default_model
+from newswatch.stories import (
+    BatchStories,
+    Candidate,
+    DocFreq,
+    StoryModel,
+    StoryParams,
+    StoryRecord,
+    decide,
+    default_model,
+    weigh,
+)
 from newswatch.stories.sketch import item_profile, sketch
 from newswatch.stories.tokens import NAME, NUMBER, PLAIN, YEAR
 
@@ -284,6 +294,26 @@ def test_sketches_do_not_depend_on_what_the_process_saw_before() -> None:
     sketch(CAIRO, P)
     assert sketch(REWRITE, P) == first
     assert first.terms == tuple(sorted(first.terms))
+
+
+def test_a_batch_is_weighed_with_its_own_items_counted() -> None:
+    df = DocFreq({"hamas": 3}, 3)
+    batch = df.with_batch([("hamas", "cairo"), ("hamas",)])
+    assert batch.n_docs == 5 and dict(batch.counts) == {"hamas": 5, "cairo": 1}
+    assert (df.n_docs, df.counts, df.pending) == (3, {"hamas": 3}, 0)  # nothing learned
+
+
+def test_profiles_are_cold_until_enough_items_taught_the_frequencies() -> None:
+    sk = sketch(ORIGINAL, P)
+    cold = weigh(sk, DocFreq().with_batch([sk.terms] * (P.min_docs - 1)), P)
+    warm = weigh(sk, DocFreq().with_batch([sk.terms] * P.min_docs), P)
+    assert not cold.warm and warm.warm
+    assert cold == weigh(sk, None, P)  # every term alike
+    m = default_model()
+    story = StoryRecord.new("s", warm, T0.timestamp(), P)
+    assert decide(cold, [Candidate(story, 0)], T0.timestamp(), m).threshold == m.cold_threshold
+    assert decide(warm, [Candidate(story, 0)], T0.timestamp(), m).threshold == m.threshold
+    assert m.cold_threshold != m.threshold
 
 
 def test_document_frequencies_are_bounded() -> None:

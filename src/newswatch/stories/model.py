@@ -12,6 +12,9 @@ Two models, after Miranda et al. (2018):
   candidate's signals, its score and its margin over the runner-up; it joins when its probability reaches
   the fitted ``threshold``.  A weights file may instead say ``"new": null`` (the shipped one does: the
   cross-validation preferred it): join when the join model's own probability reaches the threshold.
+
+A cold profile (every term weighed alike: too few items seen to know which words are common) is compared with
+``cold_threshold``, chosen for such profiles when the weights were fitted.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class StoryModel:
     new: Linear | None
     threshold: float
     meta: dict[str, Any]
+    cold_threshold: float
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StoryModel:
@@ -83,13 +87,15 @@ class StoryModel:
             if len(join.coef) != len(SIGNALS) or (new is not None and len(new.coef) != len(NEW_INPUTS)):
                 raise ValueError("the coefficient count does not match the signals")
             threshold = float(d["threshold"])
-            if not 0.0 < threshold < 1.0:
-                raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-            return cls(StoryParams(**d["params"]), join, new, threshold, dict(d.get("meta", {})))
+            cold = float(d.get("cold_threshold", threshold))
+            for name, value in (("threshold", threshold), ("cold_threshold", cold)):
+                if not 0.0 < value < 1.0:
+                    raise ValueError(f"{name} must be in (0, 1), got {value}")
+            return cls(StoryParams(**d["params"]), join, new, threshold, dict(d.get("meta", {})), cold)
         except KeyError as exc:
-            raise ValueError(f"story weights: missing {exc}") from None
+            raise ValueError(f"no {exc} in the weights") from None
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"story weights: {exc}") from None
+            raise ValueError(str(exc)) from None
 
     @classmethod
     def load(cls, path: str | Path) -> StoryModel:
@@ -97,13 +103,17 @@ class StoryModel:
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ValueError(f"story weights {path}: not JSON: {exc}") from None
+            raise ValueError(f"{path}: not JSON: {exc}") from None
         if not isinstance(raw, dict):
-            raise ValueError(f"story weights {path}: not a JSON object")
-        return cls.from_dict(raw)
+            raise ValueError(f"{path}: not a JSON object")
+        try:
+            return cls.from_dict(raw)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     def tuned(self, *, threshold: float | None = None, window_s: float | None = None) -> StoryModel:
-        """This model with the deployment's threshold and story window (None keeps the fitted one)."""
+        """This model with the deployment's threshold (for warm profiles) and story window (None keeps the
+        fitted one)."""
         params = self.params if window_s is None else replace(self.params, window_s=window_s)
         return replace(self, params=params, threshold=self.threshold if threshold is None else threshold)
 
@@ -185,16 +195,17 @@ def decide(
             best_key, best_i = key, len(scored) - 1
         else:
             second = max(second, z)
+    threshold = m.threshold if item.warm else m.cold_threshold
     if best_key is None:
-        return Decision(None, None, 0.0, m.threshold, tuple(scored))
+        return Decision(None, None, 0.0, threshold, tuple(scored))
     best = scored[best_i]
     if m.new is None:
         p = _sigmoid(best.score)
     else:
         margin = min(MAX_MARGIN, best.score - second)
         p = _sigmoid(m.new([best.score, margin, *best.signals]))
-    chosen = best.story_id if p >= m.threshold else None
-    return Decision(chosen, best.story_id, p, m.threshold, tuple(scored))
+    chosen = best.story_id if p >= threshold else None
+    return Decision(chosen, best.story_id, p, threshold, tuple(scored))
 
 
 def explain(decision: Decision) -> dict[str, Any]:

@@ -38,6 +38,9 @@ class StoryParams:
     # and the bound keeps a pathological item (megabytes of text) from holding a worker.
     max_chars: int = 20_000
     max_title_chars: int = 1_000
+    # Until document frequencies were learned from this many items, terms are weighed alike ("cold" profiles,
+    # decided with the model's cold threshold): a handful of items cannot tell which words are common.
+    min_docs: int = 200
     # A story takes items published up to this long after its latest item (and before its first).
     window_s: float = 48 * 3600.0
 

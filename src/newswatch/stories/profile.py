@@ -63,7 +63,8 @@ class ItemProfile:
     the title alone.  ``names``/``numbers``: (key, weight) with weight ``log((N+1)/(df+1))``, the information a
     shared mention carries; matched watchlist entities are names too, keyed ``entity:<id>``, so every alias of
     one entity counts as the same name.  ``years``: four-digit years mentioned.  ``terms``: every distinct
-    term, for the caller to count document frequencies.  ``published``: epoch seconds or None.
+    term, for the caller to count document frequencies.  ``published``: epoch seconds or None.  ``warm``: the
+    weights come from learned document frequencies (False: every term weighed alike, a cold start).
     """
 
     bands: tuple[str, ...]
@@ -76,6 +77,7 @@ class ItemProfile:
     years: tuple[str, ...]
     terms: tuple[str, ...]
     published: float | None
+    warm: bool = True
 
     def query_terms(self, k: int) -> list[tuple[str, float]]:
         """The ``k`` heaviest (term, weight) pairs: what the store looks candidate stories up by."""
@@ -84,7 +86,7 @@ class ItemProfile:
 
 def _info(df: DocFreqLike | None, keys: Sequence[str]) -> Any:
     """``log((N+1)/(df+1))`` per key; 1.0 for every key without a snapshot (a cold start weighs alike)."""
-    if df is None or df.n_docs <= 0:
+    if df is None:
         return np.ones(len(keys))
     seen = np.fromiter(map(df.counts.get, keys, repeat(0)), dtype=np.float64, count=len(keys))
     return np.log((df.n_docs + 1) / (seen + 1.0))
@@ -125,7 +127,14 @@ def _keyed(terms: Sequence[str], rank: Any, info: Any, k: int) -> tuple[tuple[st
 
 
 def weigh(sk: ItemSketch, df: DocFreqLike | None, params: StoryParams) -> ItemProfile:
-    """The profile of a sketched item under ``df`` (None weighs every term alike: a cold start); pure."""
+    """The profile of a sketched item under ``df``; pure.
+
+    With None, or with frequencies from fewer than ``params.min_docs`` items, every term weighs alike (a cold
+    profile): rarities learned from a handful of items are noise.
+    """
+    warm = df is not None and df.n_docs >= params.min_docs
+    if not warm:
+        df = None
     terms = sk.terms
     body_terms: tuple[str, ...] = ()
     body_weights: tuple[float, ...] = ()
@@ -167,4 +176,5 @@ def weigh(sk: ItemSketch, df: DocFreqLike | None, params: StoryParams) -> ItemPr
         years=years,
         terms=tuple(sorted((*terms, *ents))) if ents else terms,
         published=sk.published,
+        warm=warm,
     )

@@ -29,6 +29,7 @@ SIGNALS: tuple[str, ...] = (
     "name_story",  # share of the story's name information that the item mentions too
     "lead_name",  # the item's most telling name (heaviest by mentions x information) is in the story
     "story_lead",  # the story's heaviest name is in the item
+    "name_known",  # both mention names (so low name shares are a clash, not an absence)
     "number",  # share of the item's number information (counts, scores, days) the story mentions
     "number_known",  # both mention numbers (so a low "number" share is a clash, not an absence)
     "year_match",  # both mention years and share one
@@ -89,9 +90,10 @@ class ItemSignals:
         title_body = (
             _dot(it.title_terms, it.title_weights, story.body) / story.body_norm if story.body_norm else 0.0
         )
-        name_item = name_story = lead = story_lead = 0.0
+        name_item = name_story = lead = story_lead = name_known = 0.0
         names = story.names
         if self.name_total > 0.0 and names:
+            name_known = 1.0
             name_item = (
                 sum(compress(self.name_weights, map(names.__contains__, self.name_keys))) / self.name_total
             )
@@ -127,6 +129,7 @@ class ItemSignals:
             name_story,
             lead,
             story_lead,
+            name_known,
             number,
             number_known,
             year_match,
