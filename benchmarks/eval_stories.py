@@ -124,6 +124,8 @@ def ecb(args: argparse.Namespace, tmp: Path) -> None:
             print(f"    ours in memory, {rule:<15} {cfg.label()} t={th:.2f} (inner P {ip:.3f} F1 {if1:.3f}): "
                   f"{line(mem[rule][-1])}")  # fmt: skip
             if rule == SHIPPED_RULE:
+                # The fold's weights keep the warm threshold as their cold one: the replay's first batch
+                # (REPLAY_BATCH, 200 items) already counts min_docs items, so no ECB+ item is weighed cold.
                 weights = tmp / f"fold{k}.json"
                 weights.write_text(json.dumps(weights_dict(model, {"config": cfg.label(), "fold": k})))
                 real.append(bcubed(replay_stories(items, stories={"weights": str(weights)}), gold, test))

@@ -123,6 +123,8 @@ MAX_DF_TERMS = 200_000
 DF_FLUSH_DOCS = 500
 DF_FLUSH_S = 30.0
 REPLAY_BATCH = 200  # archive items per store call in `newswatch replay`
+# Decoded story records remembered by a recording process (about 15 KB each): re-reads of unchanged stories.
+STORY_RECORD_CACHE = 1024
 EXPLAIN_CANDIDATES = 5  # candidate stories `newswatch replay --explain` prints per item and watch, best first
 
 # Supervision of background tasks (delivery, polling, WebSub renewals, config reloads): a task that raises is

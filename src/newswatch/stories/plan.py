@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from newswatch.stories.model import Candidate, Decision, StoryModel, decide
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
-from newswatch.stories.record import StoryRecord
+from newswatch.stories.record import StoryRecord, decoded
 
 __all__ = ["BatchStories", "Placement", "StoryQuery", "StoryView", "rank", "story_query"]
 
@@ -98,7 +98,6 @@ class BatchStories:
         self.explain = explain
         self.decisions: dict[tuple[str, str], Decision] = {}
         self._overlays: dict[str, _Overlay] = {}
-        self._parsed: dict[str, StoryRecord] = {}
 
     def fresh(self) -> BatchStories:
         """The same models with nothing decided yet (for a batch read and decided again)."""
@@ -165,7 +164,7 @@ class BatchStories:
                 band_hits[sid] = band_hits.get(sid, 0) + 1
         stories: dict[str, StoryRecord] = {}
         for raw in view.records:
-            record = self._record(raw)
+            record = decoded(raw)
             stories[record.story_id] = overlay.records.get(record.story_id, record)
         if overlay.records:
             since = at - p.window_s
@@ -178,11 +177,6 @@ class BatchStories:
                     stories[sid] = record
         return [Candidate(r, band_hits.get(sid, 0)) for sid, r in stories.items()]
 
-    def _record(self, raw: str) -> StoryRecord:
-        record = self._parsed.get(raw)
-        if record is None:
-            record = self._parsed[raw] = StoryRecord.from_json(raw)
-        return record
 
 
 def rank(band_sids: tuple[str | None, ...], postings: list[list[str]], query: StoryQuery) -> list[str]:

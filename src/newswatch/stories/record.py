@@ -8,6 +8,7 @@ numbers and years with weights, and their time span), read tens of times per ite
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import math
@@ -15,10 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 
+from newswatch import constants as C
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
 
-__all__ = ["StoryRecord"]
+__all__ = ["StoryRecord", "decoded"]
 
 
 def _add(base: Mapping[str, float], pairs: Iterable[tuple[str, float]], k: int) -> dict[str, float]:
@@ -130,3 +132,14 @@ class StoryRecord:
         if not isinstance(fields, list) or len(fields) != 15:
             raise ValueError("not a story-model record")
         return cls(*fields)
+
+
+@functools.lru_cache(maxsize=C.STORY_RECORD_CACHE)
+def decoded(raw: str) -> StoryRecord:
+    """:meth:`StoryRecord.from_json`, remembered for the most recently read records.
+
+    Decoding is the largest part of placing an item (tens of 2 KB records per item), and a busy watch's stories
+    are read again by item after item until one of them joins: an unchanged record is then decoded once.
+    Records are never changed in place (:meth:`StoryRecord.absorb` builds a new one), so sharing them is safe.
+    """
+    return StoryRecord.from_json(raw)
