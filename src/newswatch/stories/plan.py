@@ -178,7 +178,6 @@ class BatchStories:
         return [Candidate(r, band_hits.get(sid, 0)) for sid, r in stories.items()]
 
 
-
 def rank(band_sids: tuple[str | None, ...], postings: list[list[str]], query: StoryQuery) -> list[str]:
     """The story ids whose records answer ``query``, given what the store read (see :class:`StoryQuery`).
 
