@@ -288,6 +288,15 @@ def test_place_opens_or_grows_a_story() -> None:
     assert again.record == grown.record
 
 
+def test_a_record_of_the_previous_format_is_no_candidate() -> None:
+    talks = item_profile(TALKS, None, P)
+    old = json.dumps({"id": "s-old", "first": 0.0, "latest": 0.0, "size": 1, "centroid": {"hamas": 1.0},
+                      "norm": 1.0, "posted": ["hamas"]})  # fmt: skip
+    view = StoryView(tuple("s-old" for _ in talks.bands), (old, "{not json"))
+    placed = BatchStories({}, default_model()).place("w", "item-1", talks, 0.0, view, 0.0)
+    assert placed.is_new and placed.story_id == "item-1"
+
+
 def test_explanations_are_kept_for_the_batch_as_applied() -> None:
     talks = item_profile(TALKS, None, P)
     first = BatchStories({}, default_model(), explain=True)

@@ -164,7 +164,10 @@ class BatchStories:
                 band_hits[sid] = band_hits.get(sid, 0) + 1
         stories: dict[str, StoryRecord] = {}
         for raw in view.records:
-            record = decoded(raw)
+            try:
+                record = decoded(raw)
+            except ValueError:
+                continue  # a record of the format before the learned model: no candidate; it expires unread
             stories[record.story_id] = overlay.records.get(record.story_id, record)
         if overlay.records:
             since = at - p.window_s
