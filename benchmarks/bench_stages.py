@@ -7,9 +7,10 @@ the process's CPU clock (all threads), so the machine's other load inflates the 
 
 * worker side (runs in the pool, once per feed body): parse (``parse_feed``), match (``Matcher.match``),
   story sketch (terms + MinHash bands, matched items only);
-* recording side (the main process): weigh (TF-IDF vector under the learned document frequencies), and
-  ``Store.record`` per feed batch on SQLite and on Redis (a throwaway redis-server), every item in a story with
-  ``--watch all``.  On Redis, ``INFO commandstats`` and ``INFO cpu`` before and after give the script calls
+* recording side (the main process): weigh (the item's profile under document frequencies learned from the
+  same items), and ``Store.record`` per feed batch on SQLite and on Redis (a throwaway redis-server), every item
+  in a story with ``--watch all``; the story decision (reading candidate records, scoring them with the learned
+  model) is inside ``Store.record``.  On Redis, ``INFO commandstats`` and ``INFO cpu`` before and after give the script calls
   (round trips), the commands they run and the server's CPU per item.
 
 Baseline in the same run: feedparser's parse of the same bodies (the floor's parser), so the stage figures can be
@@ -59,8 +60,10 @@ def main() -> None:
     from newswatch.config import EntityConfig, WatchConfig
     from newswatch.feeds.parse import parse_feed
     from newswatch.match import compile_watches
-    from newswatch.stories import DEFAULT_PARAMS, weigh
+    from newswatch.stories import DocFreq, default_model, weigh
     from newswatch.stories.sketch import sketch
+
+    params = default_model().params
 
     bp = _bench_poll()
     now = datetime.now(UTC)
@@ -81,8 +84,9 @@ def main() -> None:
     items = [item for p in parsed for item in p.items]
     match_s, matches = _cpu(lambda: [matcher.match(i) for i in items])
     matched = [(i, m) for i, m in zip(items, matches, strict=True) if m]
-    sketch_s, sketches = _cpu(lambda: [sketch(i, DEFAULT_PARAMS) for i, _ in matched])
-    weigh_s, features = _cpu(lambda: [weigh(s, None, DEFAULT_PARAMS) for s in sketches])
+    sketch_s, sketches = _cpu(lambda: [sketch(i, params) for i, _ in matched])
+    df = DocFreq().with_batch(s.terms for s in sketches)  # warm: every term's frequency known
+    weigh_s, features = _cpu(lambda: [weigh(s, df, params) for s in sketches])
 
     print(
         f"{args.feeds} feeds × {args.items} items = {n} items; {len(matched)} matched (watch {args.watch!r})\n"
@@ -108,7 +112,7 @@ def main() -> None:
 async def _stores(args: argparse.Namespace, items: list[Any], matches: list[Any], features: list[Any],
                   matched: list[Any]) -> None:  # fmt: skip
     from newswatch.store import Sighted, Sighting, WatchClaim, open_store
-    from newswatch.stories import BatchStories, StoryParams
+    from newswatch.stories import BatchStories, default_model
 
     bp = _bench_poll()
     by_item = {id(i): f for (i, _), f in zip(matched, features, strict=True)}
@@ -139,7 +143,7 @@ async def _stores(args: argparse.Namespace, items: list[Any], matches: list[Any]
                 calls0, cpu0 = redis.calls(), _redis_cpu(redis)
                 wall, cpu = time.perf_counter(), time.process_time()
                 for batch in batches:
-                    await store.record(batch, BatchStories({}, StoryParams()))
+                    await store.record(batch, BatchStories({}, default_model()))
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 await store.close()
                 extra = ""

@@ -23,7 +23,7 @@ from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.feeds.fetch import make_session
 from newswatch.feeds.netguard import AddressGuard
 from newswatch.pipeline import Pipeline
-from newswatch.recorder import story_params
+from newswatch.recorder import story_models
 from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, Route, StoreHealth
 from newswatch.service.metrics import Metrics, instrument_store
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
@@ -99,7 +99,11 @@ async def open_app(
         guard = AddressGuard()  # trusts what the running config lists (see follow below)
         session = await stack.enter_async_context(make_session(cfg.fetch, guard))
         # Parsing, matching and story sketches: CPU work, in worker processes (or a thread with workers: 0).
-        cpu = CpuStage(cfg.entities, cfg.watches, story_params(cfg)[0], worker_count(cfg.workers))
+        try:
+            story_params = story_models(cfg)[0].params
+        except (OSError, ValueError) as exc:
+            raise StartupError(f"stories.weights: {exc}") from None
+        cpu = CpuStage(cfg.entities, cfg.watches, story_params, worker_count(cfg.workers))
         stack.callback(cpu.close)
         await cpu.start()
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window,

@@ -160,15 +160,15 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PARAM_PREFIXES = ("utm_",)
 
-# Story grouping: learned document frequencies are used once this many distinct matched items were seen.
-MIN_DOC_FREQ_DOCS = 200
-
 # Story document frequencies: terms kept in memory and in the store (the rarest are forgotten past it), and how
 # often a process writes what it learned (documents counted, or seconds, whichever comes first).
 MAX_DF_TERMS = 200_000
 DF_FLUSH_DOCS = 500
 DF_FLUSH_S = 30.0
 REPLAY_BATCH = 200  # archive items per store call in `newswatch replay`
+# Decoded story records remembered by a recording process (about 15 KB each): re-reads of unchanged stories.
+STORY_RECORD_CACHE = 1024
+EXPLAIN_CANDIDATES = 5  # candidate stories `newswatch replay --explain` prints per item and watch, best first
 
 # Supervision of background tasks (delivery, polling, WebSub renewals, config reloads): a task that raises is
 # restarted after an exponential, jittered back-off; it counts as healthy again once it ran this long clean.

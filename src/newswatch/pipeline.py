@@ -36,7 +36,7 @@ from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds
 from newswatch.fulltext import FullText
 from newswatch.models import Item
-from newswatch.recorder import Recorder
+from newswatch.recorder import Explain, Recorder
 from newswatch.reports import CycleReport, FeedReport, Polled
 from newswatch.service.metrics import Metrics, classify_error
 from newswatch.store.base import Event, Store, StoreError
@@ -151,13 +151,19 @@ class Pipeline:
         return report
 
     async def replay(
-        self, items: Iterable[Item], *, progress: Callable[[int], None] | None = None
+        self,
+        items: Iterable[Item],
+        *,
+        progress: Callable[[int], None] | None = None,
+        explain: Explain | None = None,
     ) -> CycleReport:
-        """Record archived items in the given order, each at its own publication time, then deliver."""
+        """Record archived items in the given order, each at its own publication time, then deliver.
+
+        ``explain`` is called with each recorded event and its story decision (``replay --explain``)."""
         started, report, done, stream = time.monotonic(), CycleReport(), 0, iter(items)
         while chunk := list(itertools.islice(stream, C.REPLAY_BATCH)):
             # "now" is each item's own time, so max_item_age and story windows act as they did back then.
-            events, _ = await self.recorder.record(await self.cpu.items(chunk), None)
+            events, _ = await self.recorder.record(await self.cpu.items(chunk), None, explain=explain)
             report.events += events
             done += len(chunk)
             if progress is not None:

@@ -26,22 +26,24 @@ from newswatch.delivery.routing import alert_record, ops_record, ops_targets, wa
 from newswatch.feeds.policy import PollOutcome, after_poll
 from newswatch.reports import Polled
 from newswatch.service.metrics import Metrics
-from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim
-from newswatch.stories import BatchStories, DocFreq, StoryParams, weigh
+from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim, new_story_id
+from newswatch.stories import BatchStories, Decision, DocFreq, StoryModel, default_model, load_model, weigh
 
 log = logging.getLogger("newswatch")
 
 RECENT_SIGHTINGS = 50_000  # (keys, fingerprint) pairs this process recorded: re-sightings skip the store
+# Called with each recorded event and the story decision behind it (None without one): `replay --explain`.
+Explain = Callable[[Outcome, Event, Decision | None], None]
 
 
-def story_params(cfg: Config) -> tuple[StoryParams, dict[str, StoryParams]]:
-    """The story knobs of the config, and those of the watches whose window differs."""
-    default = StoryParams(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
-    return default, {
-        w.name: StoryParams(threshold=default.threshold, window_s=w.story_window)
-        for w in cfg.watches
-        if w.story_window
-    }
+def story_models(cfg: Config) -> tuple[StoryModel, dict[str, StoryModel]]:
+    """The story model of the config (weights, threshold, window), and those of the watches whose window differs.
+
+    Raises OSError or ValueError when ``stories.weights`` names a file that cannot be used.
+    """
+    fitted = load_model(cfg.stories.weights) if cfg.stories.weights else default_model()
+    default = fitted.tuned(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
+    return default, {w.name: default.tuned(window_s=w.story_window) for w in cfg.watches if w.story_window}
 
 
 class Recorder:
@@ -69,7 +71,7 @@ class Recorder:
         self.config = config
         self._targets = watch_targets(config)
         self._ops_targets = ops_targets(config)
-        self._params, self._windows = story_params(config)
+        self._model, self._windows = story_models(config)
 
     async def commit_feeds(
         self, polled: Sequence[Polled], *, pushed: Callable[[FeedConfig], bool] | None = None
@@ -101,16 +103,18 @@ class Recorder:
             self._poke()
 
     async def record(
-        self, outcomes: Sequence[Outcome], now: datetime | None
+        self, outcomes: Sequence[Outcome], now: datetime | None, *, explain: Explain | None = None
     ) -> tuple[list[Event], list[Outcome]]:
         """Record items in one store call; returns (events, the items new or changed).
 
-        ``now`` None places each item at its own publication time (replay).
+        ``now`` None places each item at its own publication time (replay).  ``explain`` is called with each
+        event and the story decision that made it.
         """
         batch, kept = await asyncio.to_thread(self._sightings, outcomes, now, self.clock())
         if not batch:
             return [], []
-        results = await self.store.record(batch, BatchStories(self._windows, self._params))
+        stories = BatchStories(self._windows, self._model, explain=explain is not None)
+        results = await self.store.record(batch, stories)
         events: list[Event] = []
         fresh: list[Outcome] = []
         for sighted, outcome, recorded in zip(batch, kept, results, strict=True):
@@ -123,6 +127,10 @@ class Recorder:
                 self.df.add(features.terms)
             events += recorded.events
             for e in recorded.events:
+                if explain is not None:
+                    explain(
+                        outcome, e, stories.decisions.get((e.watch, new_story_id(e.watch, recorded.item_id)))
+                    )
                 if self.metrics is not None:
                     self.metrics.matched(e.watch, new_story=e.event == "alert")
                 log.debug(
@@ -138,19 +146,26 @@ class Recorder:
     ) -> tuple[list[Sighted], list[Outcome]]:
         """The store batch for outcomes (in a thread: weighing story features is CPU work)."""
         max_age = self.config.max_item_age
-        # Until enough items were seen, learned rarities are noise: weigh terms alike (names still count more).
-        df = self.df if self.df.n_docs >= C.MIN_DOC_FREQ_DOCS else None
-        batch: list[Sighted] = []
-        kept: list[Outcome] = []
+        todo = []
         for o in outcomes:
             at = now or o.published or wall
             if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
                 continue
             if not o.keys or (o.keys, o.fingerprint) in self._recent:
                 continue  # recorded by this process already: costs nothing
+            todo.append((o, at))
+        # Terms are weighed by what was learned so far plus this batch's own items: a fresh deployment's first
+        # batch then already knows which of its terms most items share.
+        df = self.df.with_batch(
+            (*o.sketch.terms, *o.sketch.entities) for o, _ in todo if o.sketch is not None
+        )
+        params = self._model.params  # sizes are the fitted model's in every watch (only windows differ)
+        batch: list[Sighted] = []
+        kept: list[Outcome] = []
+        for o, at in todo:
             claims = []
+            features = weigh(o.sketch, df, params) if o.sketch is not None else None
             for m in o.matches:
-                features = weigh(o.sketch, df, self._windows.get(m.watch, self._params)) if o.sketch else None
                 record = alert_record(o.title, o.url, o.source, o.published, m, at, o.feed_url)
                 claims.append(WatchClaim(m.watch, self._targets.get(m.watch, ()), record, features))
             sighting = Sighting(

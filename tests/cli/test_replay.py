@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
+from newswatch.cli.explain import explanation_lines
+from newswatch.stories import SIGNALS
 
 ARCHIVE = Path(__file__).parents[1] / "fixtures" / "archive"
 CONFIG = """
@@ -22,7 +25,7 @@ notify: {{jsonl: {out}}}
 
 
 def replay(
-    tmp_path: Path, store_url: str, *archives: Path, extra_lines: str = ""
+    tmp_path: Path, store_url: str, *archives: Path, extra_lines: str = "", explain: bool = False
 ) -> tuple[int, list[dict[str, object]]]:
     archive = tmp_path / "archive.jsonl"
     archive.write_text(
@@ -31,7 +34,7 @@ def replay(
     cfg = tmp_path / "cfg.yaml"
     out = tmp_path / "out.jsonl"
     cfg.write_text(CONFIG.format(store=store_url, out=out), encoding="utf-8")
-    code = main(["replay", "-c", str(cfg), str(archive)])
+    code = main(["replay", *(["--explain"] if explain else []), "-c", str(cfg), str(archive)])
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
     return code, recs
 
@@ -44,6 +47,45 @@ def test_replay_groups_the_story_in_file_order(tmp_path: Path, store_url: str) -
     assert len({r["story"] for r in recs[:6]}) == 1
     assert len({r["story"] for r in recs}) == 3
     assert recs[0]["title"].startswith("White House confirms direct US talks")
+
+
+def test_replay_explain_prints_why_each_item_joined_or_opened_a_story(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, recs = replay(tmp_path, store_url, ARCHIVE / "story.jsonl", explain=True)
+    assert code == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("explain ")]
+    assert len(heads) == len(recs) == 8
+    signals = " ".join(rf"{name} -?\d+\.\d{{3}}" for name in SIGNALS)
+    for i, rec in zip(heads, recs, strict=True):
+        assert lines[i] == f'explain {rec["event"]} talks {rec["story"]} {rec["url"]} "{rec["title"]}"'
+        decision = lines[i + 1]
+        if rec["event"] == "alert":
+            assert decision.startswith("  decision: new story")
+            continue
+        joined = re.fullmatch(r"  decision: join (\S+): p (\d\.\d{3}) >= threshold (\d\.\d{3})", decision)
+        assert joined is not None, decision
+        assert joined[1] == rec["story"] and float(joined[2]) >= float(joined[3])
+        # The joined story is the best candidate, listed first with its signals and score.
+        best = re.fullmatch(
+            rf"  candidate (\S+): p (\d\.\d{{3}}) score -?\d+\.\d{{3}} {signals}", lines[i + 2]
+        )
+        assert best is not None, lines[i + 2]
+        assert best[1] == rec["story"] and best[2] == joined[2]
+    # The first item had nothing to compare with.
+    assert lines[heads[0] + 1] == "  decision: new story: no candidate"
+
+
+def test_explanations_strip_control_characters() -> None:
+    lines = explanation_lines(
+        "alert", "w\x1b[2J", "s-1", "https://x.example/\x07", "T \x1b]0;pwned\x07 end", None
+    )
+    assert not any(ch in "\n".join(lines) for ch in "\x1b\x07")
+    assert lines == [
+        'explain alert w s-1 https://x.example/ "T end"',
+        "  decision: no story grouping for this item",
+    ]
 
 
 def test_replay_twice_adds_nothing(tmp_path: Path, store_url: str) -> None:

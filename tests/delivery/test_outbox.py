@@ -20,10 +20,11 @@ from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
-from newswatch.stories import BatchStories, StoryFeatures, StoryParams
+from newswatch.stories import BatchStories, default_model
 from tests.slackstub import GOOD_TOKEN, SlackStub
+from tests.stories.items import hand_profile
 
-STORIES = BatchStories({}, StoryParams())
+STORIES = BatchStories({}, default_model())
 PACE = 0.02
 
 
@@ -229,9 +230,7 @@ async def test_slack_webhook_posts_alerts_and_skips_updates(store: Store) -> Non
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    feats = StoryFeatures(
-        bands=("0:a", "1:b", "2:c"), vector=(("hamas", 1.0),), terms=("hamas",), published=1.0
-    )
+    feats = hand_profile(("0:a", "1:b", "2:c"), {"hamas": 1.0}, published=1.0)
     try:
         for i in range(2):  # two copies of one story: an alert and an update
             record = {"event": None, "watch": "w", "story": None, "title": f"copy {i}", "url": f"https://x.example/{i}",

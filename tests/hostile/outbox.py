@@ -8,9 +8,9 @@ from typing import Any
 from newswatch.delivery.notify.base import Notifier
 from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
-from newswatch.stories import BatchStories, StoryFeatures, StoryParams
+from newswatch.stories import BatchStories, ItemProfile, default_model
 
-STORIES = BatchStories({}, StoryParams())
+STORIES = BatchStories({}, default_model())
 NEWS = "slack:#news"
 
 
@@ -22,7 +22,7 @@ def record(case: str, **over: Any) -> dict[str, Any]:
 
 
 async def queue(
-    store: Store, rec: dict[str, Any], key: str, target: str = NEWS, feats: StoryFeatures | None = None
+    store: Store, rec: dict[str, Any], key: str, target: str = NEWS, feats: ItemProfile | None = None
 ) -> None:
     sighting = Sighting((f"guid:{key}",), f"fp-{key}", 10, 3600.0, 1_741_170_000.0)
     claim = WatchClaim(rec["watch"], (target,), rec, feats)

@@ -25,10 +25,10 @@ from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import SlackWebhookNotifier
 from newswatch.delivery.outbox import Delivery, DeliveryPolicy
 from newswatch.store import Store, open_store
-from newswatch.stories import StoryFeatures
 from tests.feedserver import FeedServer
 from tests.hostile.outbox import NEWS, deliver, nothing_left, queue, record, texts
 from tests.slackstub import GOOD_TOKEN, SlackStub
+from tests.stories.items import hand_profile
 
 LONG_URL = "https://hostile.example/long/" + "a" * 4000
 SNIPPET_WORD = "Zarquon" + "x" * 5000
@@ -245,7 +245,7 @@ async def test_hourly_digest_waits_out_a_failure_instead_of_hammering_slack(
 async def test_hostile_update_reply_and_edit_stay_within_limits(
     store: Store, slack: SlackStub, notifier: SlackNotifier
 ) -> None:
-    feats = StoryFeatures(bands=("0:a", "1:b"), vector=(("zarquon", 1.0),), terms=("zarquon",), published=1.0)
+    feats = hand_profile(("0:a", "1:b"), {"zarquon": 1.0}, published=1.0)
     await queue(store, record("parent", **HOSTILE["long-word"]), "p", feats=feats)
     await queue(store, record("copy", url=LONG_URL, source="<!channel> " + "S" * 5000), "c", feats=feats)
     await deliver(store, notifier)
@@ -271,7 +271,7 @@ async def test_a_refused_edit_falls_back_to_plain_text_and_keeps_the_reply(
         return None
 
     slack.interceptor = refuse_block_edits
-    feats = StoryFeatures(bands=("0:a", "1:b"), vector=(("zarquon", 1.0),), terms=("zarquon",), published=1.0)
+    feats = hand_profile(("0:a", "1:b"), {"zarquon": 1.0}, published=1.0)
     for case in ("parent", "copy"):
         await queue(store, record(case), case, feats=feats)
     await deliver(store, notifier)

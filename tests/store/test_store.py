@@ -9,11 +9,12 @@ import pytest
 
 from newswatch.store import Recorded, Seen, Sighted, Sighting, Store, StoreError, WatchClaim, open_store
 from newswatch.store.sqlite import SQLiteStore
-from newswatch.stories import BatchStories, StoryFeatures, StoryParams
+from newswatch.stories import BatchStories, ItemProfile, default_model
 from tests.conftest import RedisServer
+from tests.stories.items import hand_profile
 
 TTL = 3600.0
-STORIES = BatchStories({}, StoryParams())
+STORIES = BatchStories({}, default_model())
 NOW = 1_741_000_000.0
 
 
@@ -82,15 +83,15 @@ async def test_known_keys_are_the_keys_of_recorded_items_until_they_expire(store
 
 
 def claim(
-    watch: str, targets: tuple[str, ...] = ("jsonl",), features: StoryFeatures | None = None
+    watch: str, targets: tuple[str, ...] = ("jsonl",), features: ItemProfile | None = None
 ) -> WatchClaim:
     return WatchClaim(watch, targets, {"watch": watch, "title": "t", "url": "u"}, features)
 
 
 def features(
     bands: tuple[str, ...], vector: dict[str, float], published: float = 1_741_000_000.0
-) -> StoryFeatures:
-    return StoryFeatures(bands=bands, vector=tuple(vector.items()), terms=tuple(vector), published=published)
+) -> ItemProfile:
+    return hand_profile(bands, vector, published)
 
 
 def sighting(key: str, fp: str = "fp", length: int = 100, at: float = NOW) -> Sighting:

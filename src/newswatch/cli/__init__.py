@@ -67,5 +67,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         from newswatch.cli.replay import replay
 
-        return asyncio.run(replay(loaded, args.archive))
+        return asyncio.run(replay(loaded, args.archive, explain=args.explain))
     return asyncio.run(run(loaded, once=args.once))

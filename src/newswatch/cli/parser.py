@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_config(replay)
     replay.add_argument("archive", metavar="ARCHIVE.jsonl")
     replay.add_argument("--store", metavar="URL", help="use this store instead of the config's")
+    replay.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, for each recorded item and watch, the story decision: the candidate stories' signals, "
+        "scores and the threshold that made it join a story or open one",
+    )
 
     feeds = sub.add_parser(
         "feeds",

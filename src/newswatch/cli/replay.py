@@ -13,10 +13,14 @@ from newswatch.models import Item
 log = logging.getLogger("newswatch")
 
 
-async def replay(loaded: LoadedConfig, archive: str) -> int:
+async def replay(loaded: LoadedConfig, archive: str, *, explain: bool = False) -> int:
     from newswatch.app import StartupError, open_app
+    from newswatch.cli.explain import explanation_lines
+    from newswatch.cpu import Outcome
     from newswatch.feeds.archive import ArchiveError, BadLine, read_archive
     from newswatch.store import StoreError
+    from newswatch.store.base import Event
+    from newswatch.stories import Decision
 
     bad: list[BadLine] = []
 
@@ -31,10 +35,16 @@ async def replay(loaded: LoadedConfig, archive: str) -> int:
             else:
                 yield entry
 
+    def show(outcome: Outcome, event: Event, decision: Decision | None) -> None:
+        lines = explanation_lines(event.event, event.watch, event.story, outcome.url, outcome.title, decision)
+        print("\n".join(lines), flush=True)
+
     try:
         async with open_app(loaded, exclusive=True) as app:
             report = await app.pipeline.replay(
-                items(), progress=lambda n: log.info("replay progress", extra={"items": n})
+                items(),
+                progress=lambda n: log.info("replay progress", extra={"items": n}),
+                explain=show if explain else None,
             )
     except ArchiveError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)

@@ -85,10 +85,13 @@ class WatchConfig(_Strict):
 
 
 class StoriesConfig(_Strict):
-    """Story grouping knobs; the defaults come from the evaluation in benchmarks/ (see README)."""
+    """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (see README)."""
 
     window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
-    threshold: float = Field(default=0.375, gt=0, le=1)  # similarity to join a story: higher splits more
+    # Probability of "same story" the best candidate needs to be joined: higher splits more.  None: the
+    # threshold fitted with the weights.
+    threshold: float | None = Field(default=None, gt=0, le=1)
+    weights: str | None = None  # a weights file written by benchmarks/train_stories.py; None: the shipped one
 
 
 class FetchConfig(_Strict):
@@ -264,6 +267,10 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
         else f.model_copy(update={"url": str((base / f.url).resolve())})
         for f in cfg.feeds
     ]
+    weights = cfg.stories.weights
+    if weights is not None and not Path(weights).is_absolute():
+        stories = cfg.stories.model_copy(update={"weights": str((base / weights).resolve())})
+        return cfg.model_copy(update={"feeds": feeds, "stories": stories})
     return cfg.model_copy(update={"feeds": feeds})
 
 

@@ -3,7 +3,8 @@
 Owns what a reload does: read, parse, validate and compile the file in a worker thread (a 17,000-line
 watchlist takes a fraction of a second of CPU, which must not stall polling, delivery or /healthz), and take
 the result only if all of it succeeded; otherwise the running config stays in force and one error line says
-why.  Store, notify and http settings are kept as they run (their connections are open) until a restart.
+why.  Store, notify and http settings are kept as they run (their connections are open) until a restart, and
+so are the story weights (the CPU workers sketch items with the sizes they were fitted with).
 """
 
 from __future__ import annotations
@@ -58,8 +59,14 @@ async def reload_config(path: Path, app: App, scheduler: Scheduler) -> bool:
     old, new = app.loaded.config, fresh.loaded.config
     if (old.store, old.notify, old.http) != (new.store, new.notify, new.http):
         log.warning("config reload: store, notify and http settings take effect only after a restart")
-    # Connections and notifiers are the running ones; routing must not name a notifier that is not there.
-    kept = new.model_copy(update={"store": old.store, "notify": old.notify, "http": old.http})
+    if old.stories.weights != new.stories.weights:
+        log.warning("config reload: stories.weights takes effect only after a restart")
+    # Connections and notifiers are the running ones; routing must not name a notifier that is not there.  The
+    # story weights are the running ones too: the CPU workers sketch items with their sizes.
+    stories = new.stories.model_copy(update={"weights": old.stories.weights})
+    kept = new.model_copy(
+        update={"store": old.store, "notify": old.notify, "http": old.http, "stories": stories}
+    )
     app.pipeline.reload(kept)
     app.loaded = fresh.loaded
     app.metrics.feeds_configured.set(len(new.feeds))

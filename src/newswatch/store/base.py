@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from newswatch.stories import BatchStories, StoryFeatures
+from newswatch.stories import BatchStories, ItemProfile
 
 
 class StoreError(Exception):
@@ -52,7 +52,7 @@ class WatchClaim:
     watch: str
     targets: tuple[str, ...]  # outbox queues ("slack:#mideast", "jsonl", …)
     record: Mapping[str, Any]  # the alert record; "event" and "story" are filled in at commit
-    features: StoryFeatures | None = None  # None: no story grouping, the item opens its own story
+    features: ItemProfile | None = None  # None: no story grouping, the item opens its own story
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,18 +2,18 @@
 
 Owns the in-memory counts a recording process weighs terms with, and their bound.  Counts are learned once
 per distinct matched item and persisted by the store in batches (:meth:`DocFreq.take_pending`), so the hot
-path never writes one row per term.
+path never writes one row per term.  A batch is weighed under :meth:`DocFreq.with_batch`: what was learned so
+far plus the batch's own items, so even a fresh deployment's first batch knows which of its terms are common.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from newswatch import constants as C
 
-__all__ = ["DocFreq"]
+__all__ = ["BatchFreq", "DocFreq"]
 
 
 class DocFreq:
@@ -47,9 +47,16 @@ class DocFreq:
         if len(counts) > self.max_terms:
             self.prune()
 
-    def idf(self, term: str) -> float:
-        # Smoothed so that an unseen term is finite and a term in every document still weighs a little.
-        return math.log((self.n_docs + 1) / (self.counts.get(term, 0) + 1)) + 1.0
+    def with_batch(self, docs: Iterable[Iterable[str]]) -> BatchFreq:
+        """These counts plus one document per entry of ``docs`` (distinct terms each), for weighing that batch:
+        counts only for the batch's own terms, the only ones its items look up.  Nothing is learned."""
+        extra: Counter[str] = Counter()
+        n = 0
+        for terms in docs:
+            extra.update(terms)
+            n += 1
+        get = self.counts.get
+        return BatchFreq({t: get(t, 0) + c for t, c in extra.items()}, self.n_docs + n)
 
     def prune(self) -> None:
         """Keep at most ``max_terms`` terms: past the bound, keep the most frequent four fifths."""
@@ -76,3 +83,13 @@ class DocFreq:
         """Put back increments the store could not take, so they are written with the next batch."""
         self._pending.update(increments)
         self._pending_docs += docs
+
+
+class BatchFreq:
+    """A read-only snapshot of document frequencies for one batch's terms (see :meth:`DocFreq.with_batch`)."""
+
+    __slots__ = ("counts", "n_docs")
+
+    def __init__(self, counts: Mapping[str, int], n_docs: int) -> None:
+        self.counts = counts
+        self.n_docs = n_docs

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from newswatch.stories.decide import Candidates, decide
-from newswatch.stories.features import StoryFeatures
+from newswatch.stories.model import Candidate, Decision, StoryModel, decide
 from newswatch.stories.params import StoryParams
-from newswatch.stories.record import StoryRecord, new_story
+from newswatch.stories.profile import ItemProfile
+from newswatch.stories.record import StoryRecord, decoded
 
 __all__ = ["BatchStories", "Placement", "StoryQuery", "StoryView", "rank", "story_query"]
 
@@ -62,10 +62,10 @@ class Placement:
     trim: float  # postings older than this (two windows before the item) leave the terms posted to
 
 
-def story_query(features: StoryFeatures, at: float, params: StoryParams) -> StoryQuery:
+def story_query(features: ItemProfile, at: float, params: StoryParams) -> StoryQuery:
     return StoryQuery(
         bands=features.bands,
-        terms=features.vector[: params.query_terms],
+        terms=tuple(features.query_terms(params.query_terms)),
         since=at - params.window_s,
         per_term=params.postings_per_term,
         limit=params.max_candidates,
@@ -82,45 +82,61 @@ class _Overlay:
 
 
 class BatchStories:
-    """Story decisions for one batch: one instance per batch, items placed in batch order."""
+    """Story decisions for one batch: one instance per batch, items placed in batch order.
 
-    def __init__(self, by_watch: Mapping[str, StoryParams], default: StoryParams) -> None:
-        self.by_watch = by_watch  # watches whose knobs differ from the default (story_window)
+    ``explain``: keep each placement's :class:`~newswatch.stories.model.Decision` in :attr:`decisions`, keyed by
+    (watch, the id of the story the item would open), for ``newswatch replay --explain``.  The dict is shared
+    with :meth:`fresh` copies and emptied by them, so after a store call it holds the decisions of the batch
+    as it was finally applied.
+    """
+
+    def __init__(
+        self, by_watch: Mapping[str, StoryModel], default: StoryModel, *, explain: bool = False
+    ) -> None:
+        self.by_watch = by_watch  # watches whose story window differs from the default
         self.default = default
+        self.explain = explain
+        self.decisions: dict[tuple[str, str], Decision] = {}
         self._overlays: dict[str, _Overlay] = {}
-        self._parsed: dict[str, StoryRecord] = {}
 
     def fresh(self) -> BatchStories:
-        """The same knobs with nothing decided yet (for a batch read and decided again)."""
-        return BatchStories(self.by_watch, self.default)
+        """The same models with nothing decided yet (for a batch read and decided again)."""
+        again = BatchStories(self.by_watch, self.default, explain=self.explain)
+        self.decisions.clear()
+        again.decisions = self.decisions
+        return again
 
-    def params(self, watch: str) -> StoryParams:
+    def model(self, watch: str) -> StoryModel:
         return self.by_watch.get(watch, self.default)
 
-    def query(self, watch: str, features: StoryFeatures, at: float) -> StoryQuery:
-        return story_query(features, at, self.params(watch))
+    def query(self, watch: str, features: ItemProfile, at: float) -> StoryQuery:
+        return story_query(features, at, self.model(watch).params)
 
     def place(
         self,
         watch: str,
         new_id: str,
-        features: StoryFeatures,
+        features: ItemProfile,
         at: float,
         view: StoryView,
         now: float,
     ) -> Placement:
         """Decide the story of one item in ``watch`` (``new_id`` names it if it opens one)."""
-        p = self.params(watch)
+        m = self.model(watch)
+        p = m.params
         overlay = self._overlays.setdefault(watch, _Overlay())
         candidates = self._candidates(features, at, view, overlay, p)
-        chosen = decide(features, candidates, p)
-        existing = next((s for s in candidates.stories if s.story_id == chosen), None)
+        decision = decide(features, candidates, at, m)
+        if self.explain:
+            self.decisions[(watch, new_id)] = decision
+        chosen = decision.story_id
+        existing = next((c.record for c in candidates if c.record.story_id == chosen), None)
         old_terms: tuple[str, ...]
         if existing is None:
-            record, old_terms = new_story(new_id, features, at, p), ()
+            record, old_terms = StoryRecord.new(new_id, features, at, p), ()
         else:
-            record, old_terms = existing.joined(features, at, p), existing.posted
-        post = record.posted
+            record, old_terms = existing.absorb(features, at, p), tuple(existing.index_terms(p.index_terms))
+        post = tuple(record.index_terms(p.index_terms))
         sid = record.story_id
         overlay.records[sid] = record
         overlay.posted[sid] = post
@@ -139,8 +155,8 @@ class BatchStories:
         )
 
     def _candidates(
-        self, features: StoryFeatures, at: float, view: StoryView, overlay: _Overlay, p: StoryParams
-    ) -> Candidates:
+        self, features: ItemProfile, at: float, view: StoryView, overlay: _Overlay, p: StoryParams
+    ) -> list[Candidate]:
         band_hits: dict[str, int] = {}
         for band, read in zip(features.bands, view.band_sids, strict=True):
             sid = overlay.bands.get(band, read)
@@ -148,24 +164,21 @@ class BatchStories:
                 band_hits[sid] = band_hits.get(sid, 0) + 1
         stories: dict[str, StoryRecord] = {}
         for raw in view.records:
-            record = self._record(raw)
+            try:
+                record = decoded(raw)
+            except ValueError:
+                continue  # a record of the format before the learned model: no candidate; it expires unread
             stories[record.story_id] = overlay.records.get(record.story_id, record)
         if overlay.records:
             since = at - p.window_s
-            query = {t for t, _ in features.vector[: p.query_terms]}
+            query = set(features.body_terms[: p.query_terms])
             for sid, record in overlay.records.items():
                 if sid in stories:
                     continue
                 shares_term = record.latest >= since and not query.isdisjoint(overlay.posted[sid])
                 if sid in band_hits or shares_term:
                     stories[sid] = record
-        return Candidates(at=at, band_hits=band_hits, stories=list(stories.values()))
-
-    def _record(self, raw: str) -> StoryRecord:
-        record = self._parsed.get(raw)
-        if record is None:
-            record = self._parsed[raw] = StoryRecord.from_json(raw)
-        return record
+        return [Candidate(r, band_hits.get(sid, 0)) for sid, r in stories.items()]
 
 
 def rank(band_sids: tuple[str | None, ...], postings: list[list[str]], query: StoryQuery) -> list[str]:

@@ -1,8 +1,9 @@
-"""The worker-side half of story features: an item's terms and its near-duplicate fingerprint.
+"""The worker-side half of an item's profile: its terms and its near-duplicate fingerprint.
 
 Owns :func:`sketch` (CPU-heavy, pure, run in the worker processes) and the MinHash LSH band keys over word
-3-shingles: datasketch's MinHash fed 32-bit polynomial shingle hashes read off numpy prefix sums, so no string
-is built per shingle.  The constants are fixed so band keys from different processes and runs agree.
+3-shingles of the body's first bytes: datasketch's MinHash fed 32-bit polynomial shingle hashes read off numpy
+prefix sums, so no string is built per shingle.  The constants are fixed so band keys from different processes
+and runs agree.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from __future__ import annotations
 import importlib.util
 import sys
 import types
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from newswatch.models import Item
-from newswatch.stories.docfreq import DocFreq
-from newswatch.stories.features import ItemSketch, StoryFeatures, weigh
-from newswatch.stories.params import DEFAULT_PARAMS, StoryParams
-from newswatch.stories.tokens import START, normalise, term_counts
+from newswatch.stories.params import StoryParams
+from newswatch.stories.profile import DocFreqLike, ItemProfile, ItemSketch, weigh
+from newswatch.stories.tokens import START, normalise, term_codes
 
-__all__ = ["item_features", "sketch"]
+__all__ = ["band_keys", "item_profile", "sketch"]
 
 
 def _import_minhash() -> Any:
@@ -49,43 +50,78 @@ def _import_minhash() -> Any:
 MinHash = _import_minhash()
 
 
-def sketch(item: Item, params: StoryParams = DEFAULT_PARAMS) -> ItemSketch:
-    """The item's terms and near-duplicate fingerprint; pure and process-independent."""
-    normalised = normalise(item.text)
-    terms, counts, kinds = term_counts(normalised.split())
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    published = item.published.timestamp() if item.published is not None else None
+def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> ItemSketch:
+    """The item's terms and near-duplicate fingerprint; pure and process-independent.
+
+    ``entities``: ids of watchlist entities that matched the item (through any alias), when the caller knows
+    them; they become names keyed ``entity:<id>``.
+    """
+    # Title and body are normalised apart (the title alone makes the title vector, the body alone the
+    # fingerprint) and joined: the same bytes as normalising the whole text, since a line break starts a
+    # sentence either way.
+    title_n = normalise(item.title[: params.max_title_chars]) if item.title else b""
+    body = "\n".join(part for part in (item.summary, item.content) if part)[: params.max_chars]
+    body_n = normalise(body) if body else b""
+    terms, counts, kinds = _terms(title_n + b" " + body_n if title_n and body_n else title_n or body_n)
+    title: tuple[str, ...] = ()
+    if title_n:
+        codes, vocab = term_codes(title_n)
+        title = tuple(sorted({vocab[c >> 2] for c in codes.tolist()}))
     return ItemSketch(
-        terms=tuple(terms[i] for i in order),
-        counts=tuple(int(counts[i]) for i in order),
-        kinds=bytes(int(kinds[i]) for i in order),
-        bands=_band_keys(normalised, params),
-        published=published,
+        terms=terms,
+        counts=counts,
+        kinds=kinds,
+        title=title,
+        # The fingerprint is of the body, not the headline (a syndicated copy is often retitled); of the
+        # headline only when there is no body.
+        bands=band_keys(body_n or title_n, params.bands, params.rows),
+        entities=tuple(sorted({f"entity:{e}" for e in entities})),
+        published=item.published.timestamp() if item.published is not None else None,
     )
 
 
-def item_features(item: Item, df: DocFreq | None, params: StoryParams = DEFAULT_PARAMS) -> StoryFeatures:
-    """:func:`sketch` then :func:`weigh`, in one process (tests and evaluation)."""
-    return weigh(sketch(item, params), df, params)
+def _terms(normalised: bytes) -> tuple[tuple[str, ...], tuple[int, ...], bytes]:
+    """Distinct terms in alphabetical order, how often each occurs, and its kind (a name if any use is one)."""
+    codes, vocab = term_codes(normalised)
+    if not len(codes):
+        return (), (), b""
+    ids = codes >> 2
+    starts = np.flatnonzero(np.concatenate([np.ones(1, dtype=bool), ids[1:] != ids[:-1]]))
+    ends = np.concatenate([starts[1:], np.full(1, len(ids), dtype=starts.dtype)])
+    terms = list(map(vocab.__getitem__, ids[starts].tolist()))
+    counts = (ends - starts).tolist()
+    kinds = (
+        codes[ends - 1] & 3
+    ).tolist()  # within a term the kinds sort ascending: the last is the strongest
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    return (
+        tuple(terms[i] for i in order),
+        tuple(counts[i] for i in order),
+        bytes(kinds[i] for i in order),
+    )
 
 
-# MinHash over word 3-shingles.  The MinHash itself is datasketch's (affine permutations, shared by every
-# process through one fixed seed); only the shingle hashes are ours: each shingle's hash is a polynomial hash of
-# its bytes read off numpy prefix sums, so no string is built per shingle.  The constants are fixed so band keys
-# from different processes and runs agree.
-# Bytes of normalised text fingerprinted: the rest of a very long article adds nothing.
-_MAX_SHINGLED = 1 << 16
+def item_profile(
+    item: Item, df: DocFreqLike | None, params: StoryParams, entities: Iterable[str] = ()
+) -> ItemProfile:
+    """:func:`sketch` then :func:`~newswatch.stories.profile.weigh`, in one process (tests, evaluation)."""
+    return weigh(sketch(item, params, entities), df, params)
+
+
+# MinHash over word 3-shingles.  Only the first ``_MAX_SHINGLED`` bytes of an item are fingerprinted: copies
+# of one report share their opening paragraphs, and hashing a whole long article cost more than every other
+# feature together.  The shingle hashes are polynomial hashes read off numpy prefix sums; the MinHash itself
+# is datasketch's, with permutations from one fixed seed so that band keys agree across processes and runs.
+_MAX_SHINGLED = 1600
+_SHINGLE = 3
 _R = 0x9E3779B97F4A7C15  # odd, so invertible modulo 2**64
-_POW = np.concatenate(
-    [np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, _R, dtype=np.uint64))]
-)  # R**k modulo 2**64 (numpy integer products wrap)
+_POW = np.concatenate([np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, _R, dtype=np.uint64))])
 _IPOW = np.concatenate(
     [np.ones(1, dtype=np.uint64), np.cumprod(np.full(_MAX_SHINGLED, pow(_R, -1, 2**64), dtype=np.uint64))]
-)  # R**-k
+)
 _SHIFT = np.uint64(29)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
-# Case, full stops, apostrophes and sentence marks do not count: a copy may differ in those.
-_SHINGLE_TABLE = bytes.maketrans(START, b" ")
+_SHINGLE_TABLE = bytes.maketrans(START, b" ")  # case, full stops and sentence marks do not count
 _PERMUTATIONS: dict[int, Any] = {}
 
 
@@ -96,27 +132,26 @@ def _permutations(num_perm: int) -> Any:
     return perms
 
 
-def _band_keys(normalised: bytes, params: StoryParams) -> tuple[str, ...]:
-    # Whitespace collapsed again: a copy with other line breaks must give the same shingles.
-    text = b" ".join(normalised.lower().translate(_SHINGLE_TABLE, b".'").split())[:_MAX_SHINGLED]
-    arr = np.frombuffer(text, dtype=np.uint8)
+def band_keys(normalised: bytes, bands: int, rows: int) -> tuple[str, ...]:
+    """LSH band keys ``"<band>:<hex>"`` of the text's word 3-shingles (``bands * rows`` permutations)."""
+    text = b" ".join(normalised[: _MAX_SHINGLED + 64].lower().translate(_SHINGLE_TABLE, b".'").split())
+    arr = np.frombuffer(text[:_MAX_SHINGLED], dtype=np.uint8)
     n = len(arr)
     spaces = np.flatnonzero(arr == 32)
     if len(spaces) == n:
         return ()
     starts = np.concatenate([np.zeros(1, dtype=np.intp), spaces + 1])
     ends = np.concatenate([spaces, np.full(1, n, dtype=np.intp)])
-    k = min(params.shingle, len(starts))
+    k = min(_SHINGLE, len(starts))
     lo, hi = starts[: len(starts) - k + 1], ends[k - 1 :]
     with np.errstate(over="ignore"):
         prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(arr * _POW[:n], dtype=np.uint64)])
         x = (prefix[hi] - prefix[lo]) * _IPOW[lo]  # sum of byte * R**offset over each shingle
         x = (x ^ (x >> _SHIFT)) * _MIX  # polynomial hashes are weak in their low bits: mix
     shingles = np.unique((x >> np.uint64(32)).astype(np.uint32))
-    mh = MinHash(
-        num_perm=params.num_perm, permutations=_permutations(params.num_perm), scheme="affine32", hashfunc=int
-    )
+    num_perm = bands * rows
+    mh = MinHash(num_perm=num_perm, permutations=_permutations(num_perm), scheme="affine32", hashfunc=int)
     mh.update_batch(shingles.tolist())
-    rows = params.num_perm // params.bands
-    values = np.asarray(mh.hashvalues, dtype=np.uint32)
-    return tuple(f"{b}:{values[b * rows : (b + 1) * rows].tobytes().hex()}" for b in range(params.bands))
+    digits = np.asarray(mh.hashvalues, dtype=np.uint32).tobytes().hex()
+    w = 8 * rows  # hex digits per band: rows 32-bit values
+    return tuple(f"{b}:{digits[b * w : (b + 1) * w]}" for b in range(bands))

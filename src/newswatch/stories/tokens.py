@@ -1,20 +1,24 @@
-"""Words of news text: the tokeniser story grouping counts terms with.
+"""Words of news text: the tokeniser story grouping counts terms with, each term with its kind.
 
-Owns turning text into (term, kind) counts fast enough for every matched item: text is normalised with C-speed
-bytes operations, one ``bytes.split`` yields the written forms, and each distinct form is classified once per
-process (news vocabulary repeats) into a term and whether that use of it is a name or a number.
+Owns turning text into term codes fast enough for every matched item (it runs in the worker processes): text
+is normalised with C-speed bytes operations (Title Case headlines lower-cased, punctuation to spaces, a marker
+glued to each sentence's first word), one ``bytes.split`` yields the written forms, and each distinct form is
+classified once per process (news vocabulary repeats) into a term and its kind: plain word, name (capitalised
+mid-sentence, or an acronym), number or year.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NAME", "NUMBER", "PLAIN", "START", "normalise", "term_counts", "tokenize"]
+__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "term_codes"]
 
-# A short English stop list: function words carry no event information and would dominate raw counts.
+PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
+
+# A short English stop list: function words and reporting verbs carry no event information.
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having he
 her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
@@ -23,14 +27,8 @@ theirs them themselves then there these they this those through to too under unt
 where which while who whom why will with would you your yours yourself yourselves said says say told according one
 two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-# Tokenising ----------------------------------------------------------------------------------------------------
-#
-# Feature extraction must cost well under a millisecond per article in pure Python, and a Unicode word regex
-# alone costs about half of that.  So text is normalised with C-speed bytes operations: punctuation becomes a
-# space, sentence ends become a marker byte glued to the next word, whitespace collapses; then one
-# ``bytes.split`` yields the written forms, and each distinct form is classified once per process (news
-# vocabulary repeats) into a term and whether that use of it is a name.
+# Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines.
+_NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday update refile".split())
 
 START = b"\x02"  # glued to the first word of a sentence: capitalised there, a word is no evidence of a name
 _TABLE = bytearray(range(256))
@@ -47,17 +45,48 @@ _UNICODE_SUBS = (
     ("•", "\n"),
 )
 _STRIP = ".'’\""
-PLAIN, NAME, NUMBER = 0, 1, 2
+
+
+_HEADLINE_MAX_CHARS = 160  # longer lines are paragraphs: not worth checking word by word
+_LOWER_START = re.compile(r"(?<!\S)[a-z]")
+
+
+def _headline_case(line: str) -> bool:
+    """True for a line in Title Case ("Microsoft Rushes Emergency Fix"): its capitals prove no names."""
+    if len(line) > _HEADLINE_MAX_CHARS or len(_LOWER_START.findall(line)) > 6:
+        return False  # a paragraph, or a sentence: too many words in lower case (cheap C-level checks)
+    words = [w for w in line.split() if w[0].isalpha() and w.lower() not in _STOPWORDS]
+    if len(words) < 3:
+        return False
+    caps = sum(1 for w in words if w[0].isupper() and not w.isupper())
+    return caps >= 0.75 * len(words)
+
+
+_HEADLINE_LINES = 4  # headlines and kickers stand at the top; lines further down are not checked (cost)
+
+
+def _lower_headlines(text: str) -> str:
+    """Lower-case every Title Case line among the first few but its acronyms, so only real names stay
+    capitalised."""
+    lines = text.split("\n", _HEADLINE_LINES)
+    for i, line in enumerate(lines[:_HEADLINE_LINES]):
+        if _headline_case(line):
+            lines[i] = " ".join(w if w.isupper() else w.lower() for w in line.split())
+    return "\n".join(lines)
 
 
 def normalise(text: str) -> bytes:
-    """Words separated by spaces, ``START`` glued to each sentence's first word."""
+    """Words separated by single spaces, ``START`` glued to each sentence's first word.
+
+    Title Case lines are lower-cased first (acronyms kept): in a headline a capital is no evidence of a name.
+    """
+    text = _lower_headlines(text)
     if not text.isascii():
         for old, new in _UNICODE_SUBS:
             if old in text:
                 text = text.replace(old, new)
     raw = b" ".join(text.encode("utf-8", "replace").translate(_BYTES_TABLE).split())
-    # A full stop ends a sentence when a space follows ("U.S. officials" starts one too, as it always did).
+    # A full stop ends a sentence when a space follows.
     raw = raw.replace(b". ", b" \x02").replace(b"\x02 ", b"\x02").replace(b"\x02", b" \x02")
     return START + raw
 
@@ -75,14 +104,17 @@ def _classify(raw: bytes) -> tuple[str, int]:
     if not word:
         return "", PLAIN
     if word[0].isdigit():
-        # Numbers of 2+ digits (years, counts, scores) are telling; "3" or "4th" are not.
-        return (word, NUMBER) if len(word) >= 2 and word.isdigit() else ("", PLAIN)
-    if len(word) >= 2 and word.isupper():
-        return word.lower(), NAME  # an acronym is a name wherever it stands ("US" is not "us")
+        if not word.isdigit() or len(word) < 2:
+            return "", PLAIN  # "3", "4th", "2-1" say little
+        if len(word) == 4 and word[:2] in ("19", "20"):
+            return word, YEAR
+        return word, NUMBER
     lower = word.lower()
+    if len(word) >= 2 and word.isupper():
+        return lower, NAME  # an acronym is a name wherever it stands ("US" is not "us")
     if lower in _STOPWORDS or len(lower) < 2:
         return "", PLAIN
-    if word[0].isupper() and not start:
+    if word[0].isupper() and not start and lower not in _NOT_NAMES:
         return lower, NAME  # names are never stemmed: "Hamas" must not become "hama"
     if len(lower) > 4 and lower.endswith("ies"):
         lower = lower[:-3] + "y"
@@ -94,8 +126,8 @@ def _classify(raw: bytes) -> tuple[str, int]:
 class _Forms(dict[bytes, int]):
     """Written form -> ``term id << 2 | kind of this use`` (0: no term).
 
-    A dict whose ``__missing__`` classifies unseen forms, so a whole article is looked up with one C-level
-    ``map`` and only new forms cost Python code.  Term ids index ``vocab`` and mean nothing outside it.
+    ``__missing__`` classifies unseen forms, so a whole article is looked up with one C-level ``map`` and only
+    new forms cost Python code.  Term ids index ``vocab`` and mean nothing outside this process.
     """
 
     MAX = 300_000  # forms remembered per process: a few tens of MB at most
@@ -129,30 +161,13 @@ def _forms() -> _Forms:
     return _FORMS
 
 
-def tokenize(text: str) -> list[tuple[str, bool]]:
-    """Split text into (term, is_name) pairs; stop words and single characters are dropped.
+def term_codes(normalised: bytes) -> tuple[Any, list[str]]:
+    """Sorted term codes (``id << 2 | kind``, no zeros) of normalised text, and the vocabulary they index.
 
-    A name is a capitalised word that does not start a sentence, or an acronym ("U.S.", "NATO"); names are not
-    stemmed ("Hamas" must not become "hama").  Other words lose a plural "s" so "hostages" meets "hostage".
-    (:func:`term_counts` counts the same terms without building this list.)
+    Within one term the codes sort by kind, so the last code of a term tells whether any use was a name.
     """
     forms = _forms()
-    codes = [forms[w] for w in normalise(text).split()]
-    return [(forms.vocab[c >> 2], c & 3 == NAME) for c in codes if c]
-
-
-def term_counts(words: Sequence[bytes]) -> tuple[list[str], Any, Any]:
-    """Distinct terms, their counts, and their kinds (a name if any use is one), in no useful order."""
-    forms = _forms()
+    words = normalised.split()
     codes = np.fromiter(map(forms.__getitem__, words), dtype=np.int64, count=len(words))
-    # Group by term id with one sort (np.unique costs more on arrays this small); codes below 4 carry no term.
-    # Within a group the kinds sort ascending, so the last use of a term tells whether any use was a name.
     codes = np.sort(codes)
-    codes = codes[np.searchsorted(codes, 4) :]
-    if not len(codes):
-        return [], codes, codes
-    ids = codes >> 2
-    starts = np.flatnonzero(np.concatenate([np.ones(1, dtype=bool), ids[1:] != ids[:-1]]))
-    ends = np.concatenate([starts[1:], np.full(1, len(ids), dtype=starts.dtype)])
-    terms = list(map(forms.vocab.__getitem__, ids[starts].tolist()))
-    return terms, ends - starts, codes[ends - 1] & 3
+    return codes[np.searchsorted(codes, 4) :], forms.vocab

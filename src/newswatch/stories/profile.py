@@ -1,0 +1,180 @@
+"""Item profiles: what the story decision knows of one item, in two steps split by where they run.
+
+* :class:`ItemSketch` (made by :func:`newswatch.stories.sketch.sketch` in a worker process): the item's
+  distinct terms with counts and kinds, its title's terms, its near-duplicate fingerprint.  It depends on
+  nothing the process learned, so any worker computes the same sketch for the same item.
+* :func:`weigh` (the recording process, cheap): the :class:`ItemProfile` under the document frequencies learned
+  so far.  Every weight comes from those frequencies, so a name that most items mention (a head of state)
+  weighs little without any hand-set boost; weighing where the frequencies live keeps the decision
+  deterministic for a given order of items.
+
+This module imports numpy only, so the recording process never loads the MinHash library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any, Protocol
+
+import numpy as np
+
+from newswatch.stories.params import StoryParams
+from newswatch.stories.tokens import NAME, NUMBER, YEAR
+
+__all__ = ["DocFreqLike", "ItemProfile", "ItemSketch", "weigh"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSketch:
+    """The learning-free part of an item's profile; small and picklable (it crosses processes).
+
+    ``terms``: the distinct terms of title and body, alphabetical, with how often each occurs (``counts``) and
+    its kind (``kinds``, one byte per term: plain, name, number or year).  ``title``: the distinct terms of the
+    title alone, alphabetical.  ``entities``: ``entity:<id>`` keys of the watchlist entities that matched, sorted.
+    """
+
+    terms: tuple[str, ...]
+    counts: tuple[int, ...]
+    kinds: bytes
+    title: tuple[str, ...]
+    bands: tuple[str, ...]
+    entities: tuple[str, ...] = ()
+    published: float | None = None
+
+
+class DocFreqLike(Protocol):
+    """A document-frequency snapshot: distinct items per term, and the number of items counted."""
+
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+    @property
+    def n_docs(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ItemProfile:
+    """One item as the story model sees it.
+
+    ``body_*``: L2-normalised sublinear TF-IDF of the whole text, heaviest first.  ``title_*``: the same for
+    the title alone.  ``names``/``numbers``: (key, weight) with weight ``log((N+1)/(df+1))``, the information a
+    shared mention carries; matched watchlist entities are names too, keyed ``entity:<id>``, so every alias of
+    one entity counts as the same name.  ``years``: four-digit years mentioned.  ``terms``: every distinct
+    term, for the caller to count document frequencies.  ``published``: epoch seconds or None.  ``warm``: the
+    weights come from learned document frequencies (False: every term weighed alike, a cold start).
+    """
+
+    bands: tuple[str, ...]
+    body_terms: tuple[str, ...]
+    body_weights: tuple[float, ...]
+    title_terms: tuple[str, ...]
+    title_weights: tuple[float, ...]
+    names: tuple[tuple[str, float], ...]
+    numbers: tuple[tuple[str, float], ...]
+    years: tuple[str, ...]
+    terms: tuple[str, ...]
+    published: float | None
+    warm: bool = True
+
+    def query_terms(self, k: int) -> list[tuple[str, float]]:
+        """The ``k`` heaviest (term, weight) pairs: what the store looks candidate stories up by."""
+        return list(zip(self.body_terms[:k], self.body_weights[:k], strict=True))
+
+
+def _info(df: DocFreqLike | None, keys: Sequence[str]) -> Any:
+    """``log((N+1)/(df+1))`` per key; 1.0 for every key without a snapshot (a cold start weighs alike)."""
+    if df is None:
+        return np.ones(len(keys))
+    seen = np.fromiter(map(df.counts.get, keys, repeat(0)), dtype=np.float64, count=len(keys))
+    return np.log((df.n_docs + 1) / (seen + 1.0))
+
+
+def _top(terms: Sequence[str], weights: Any, k: int) -> list[int]:
+    """Indices of the ``k`` heaviest terms, heaviest first, equal weights in alphabetical order.
+
+    numpy cuts at the k-th weight; only the survivors are sorted in Python.  At a cold start many terms weigh
+    the same, and the cut through them must depend on nothing but the terms themselves.
+    """
+    n = len(terms)
+    if n > k:
+        cut = np.partition(weights, n - k)[n - k]
+        above = np.flatnonzero(weights > cut).tolist()
+        tied = sorted(np.flatnonzero(weights == cut).tolist(), key=terms.__getitem__)
+        chosen = above + tied[: k - len(above)]
+    else:
+        chosen = list(range(n))
+    w = weights.tolist()
+    return sorted(chosen, key=lambda i: (-w[i], terms[i]))
+
+
+def _normalised(terms: Sequence[str], weights: Any, k: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The ``k`` heaviest terms, heaviest first, weights L2-normalised and rounded."""
+    if not len(terms):
+        return (), ()
+    order = _top(terms, weights, k)
+    w = weights[order]
+    w = np.round(w / (math.sqrt(float(w @ w)) or 1.0), 5)
+    return tuple(terms[i] for i in order), tuple(w.tolist())
+
+
+def _keyed(terms: Sequence[str], rank: Any, info: Any, k: int) -> tuple[tuple[str, float], ...]:
+    """The ``k`` highest-ranked terms with their information weights."""
+    order = _top(terms, rank, k)
+    return tuple(zip([terms[i] for i in order], np.round(info[order], 4).tolist(), strict=True))
+
+
+def weigh(sk: ItemSketch, df: DocFreqLike | None, params: StoryParams) -> ItemProfile:
+    """The profile of a sketched item under ``df``; pure.
+
+    With None, or with frequencies from fewer than ``params.min_docs`` items, every term weighs alike (a cold
+    profile): rarities learned from a handful of items are noise.
+    """
+    warm = df is not None and df.n_docs >= params.min_docs
+    if not warm:
+        df = None
+    terms = sk.terms
+    body_terms: tuple[str, ...] = ()
+    body_weights: tuple[float, ...] = ()
+    names: tuple[tuple[str, float], ...] = ()
+    numbers: tuple[tuple[str, float], ...] = ()
+    years: tuple[str, ...] = ()
+    if terms:
+        kinds = np.frombuffer(sk.kinds, dtype=np.uint8)
+        tf = 1.0 + np.log(np.asarray(sk.counts, dtype=np.float64))
+        info = _info(df, terms)
+        body_terms, body_weights = _normalised(terms, tf * (info + 1.0), params.body_terms)
+        for kind, k in ((NAME, params.names), (NUMBER, params.numbers)):
+            idx = np.flatnonzero(kinds == kind)
+            if len(idx):
+                chosen = _keyed([terms[i] for i in idx.tolist()], (tf * info)[idx], info[idx], k)
+                if kind == NAME:
+                    names = chosen
+                else:
+                    numbers = chosen
+        idx = np.flatnonzero(kinds == YEAR)
+        if len(idx):
+            w = tf.tolist()
+            years = tuple(
+                terms[i] for i in sorted(idx.tolist(), key=lambda i: (-w[i], terms[i]))[: params.years]
+            )
+    title_terms, title_weights = _normalised(sk.title, _info(df, sk.title) + 1.0, params.title_terms)
+    ents = sk.entities
+    if ents:
+        # Matched watchlist entities are names, whichever alias the item used.
+        names = (*zip(ents, np.round(_info(df, ents), 4).tolist(), strict=True), *names)
+    return ItemProfile(
+        bands=sk.bands,
+        body_terms=body_terms,
+        body_weights=body_weights,
+        title_terms=title_terms,
+        title_weights=title_weights,
+        names=names,
+        numbers=numbers,
+        years=years,
+        terms=tuple(sorted((*terms, *ents))) if ents else terms,
+        published=sk.published,
+        warm=warm,
+    )
