@@ -27,7 +27,16 @@ from newswatch.feeds.policy import PollOutcome, after_poll
 from newswatch.reports import Polled
 from newswatch.service.metrics import Metrics
 from newswatch.store.base import Event, Seen, Sighted, Sighting, Store, StoreError, WatchClaim, new_story_id
-from newswatch.stories import BatchStories, Decision, DocFreq, StoryModel, default_model, load_model, weigh
+from newswatch.stories import (
+    BatchStories,
+    Decision,
+    DocFreq,
+    ItemProfile,
+    StoryModel,
+    default_model,
+    load_model,
+    weigh_in_watch,
+)
 
 log = logging.getLogger("newswatch")
 
@@ -164,9 +173,14 @@ class Recorder:
         kept: list[Outcome] = []
         for o, at in todo:
             claims = []
-            features = weigh(o.sketch, df, params) if o.sketch is not None else None
+            profiles: dict[tuple[str, ...], ItemProfile] = {}  # watches that matched the same words share one
             for m in o.matches:
                 record = alert_record(o.title, o.url, o.source, o.published, m, at, o.feed_url)
+                features = None
+                if o.sketch is not None:
+                    features = profiles.get(m.terms)
+                    if features is None:
+                        features = profiles[m.terms] = weigh_in_watch(o.sketch, m.terms, df, params)
                 claims.append(WatchClaim(m.watch, self._targets.get(m.watch, ()), record, features))
             sighting = Sighting(
                 o.keys, o.fingerprint, o.length, self.config.seen_ttl, (o.published or at).timestamp()

@@ -27,8 +27,10 @@ from newswatch.stories import (
     explain,
 )
 from newswatch.stories.model import NEW_INPUTS
+from newswatch.stories.profile import weigh_in_watch
 from newswatch.stories.signals import ItemSignals
-from newswatch.stories.sketch import item_profile
+from newswatch.stories.sketch import item_profile, sketch
+from newswatch.stories.tokens import selection_terms
 from tests.stories.items import CAIRO, COPY, DF, RELEASE, REWRITE, T0, TALKS, P, background
 
 
@@ -206,6 +208,81 @@ def test_syndicated_copy_joins_the_story_it_copies() -> None:
     story = StoryRecord.new("talks", talks, T0.timestamp(), P)
     joined = decide(copy, [Candidate(story, hits(talks, copy))], copy.published or 0.0)
     assert joined.story_id == "talks" and joined.p_join >= joined.threshold
+
+
+BRIDGE = Item(
+    title="Harbour council approves river bridge budget",
+    url="https://wire-a.example/bridge",
+    source="Wire A",
+    published=T0,
+    content=(
+        "The harbour council voted on Tuesday to approve the budget for a new bridge over the river, ending two "
+        "years of argument about the cost. Councillors agreed to fund the crossing from the port levy and a "
+        "regional grant, and work on the foundations should start in the spring, the mayor said."
+    ),
+)
+BRIDGE_AGAIN = Item(
+    title="River crossing gets the go-ahead as harbour councillors back the bridge budget",
+    url="https://wire-b.example/bridge-vote",
+    source="Wire B",
+    published=T0 + timedelta(hours=2),
+    content=(
+        "Harbour councillors have backed the budget for the river bridge after two years of rows over its "
+        "cost. The crossing will be paid for from the port levy and a regional grant; the mayor expects the "
+        "foundations to be laid in the spring."
+    ),
+)
+FESTIVAL = Item(
+    title="Harbour festival moves to the rail yard",
+    url="https://wire-a.example/festival",
+    source="Wire A",
+    published=T0 + timedelta(hours=3),
+    content=(
+        "Organisers of the harbour festival said the event will move to the old rail yard this summer after "
+        "complaints about noise near the marina. The new site holds twice as many visitors and has room for "
+        "a second stage, and shuttle buses will run from the station every ten minutes."
+    ),
+)
+
+
+def test_the_words_a_watch_matched_are_every_form_of_them() -> None:
+    terms = selection_terms(["Hamas", "truce talks", "U.S."])
+    assert {"hamas", "truce", "talk", "us"} <= terms
+    # Whatever form the item's text gave them (a name mid-sentence, a stemmed word at a sentence start).
+    talks = sketch(TALKS, P)
+    assert {"hamas", "us", "talk"} <= set(talks.terms) & terms
+
+
+def test_a_sketch_without_terms_drops_them_everywhere_but_the_fingerprint() -> None:
+    sk = sketch(BRIDGE, P)
+    less = sk.without(frozenset({"harbour", "bridge"}))
+    assert "harbour" in sk.terms and "harbour" in sk.title
+    assert not {"harbour", "bridge"} & set(less.terms + less.title)
+    assert len(less.terms) == len(less.counts) == len(less.kinds) == len(sk.terms) - 2
+    assert (
+        dict(zip(less.terms, less.counts, strict=True)).items()
+        <= dict(zip(sk.terms, sk.counts, strict=True)).items()
+    )
+    assert less.bands == sk.bands
+    assert sk.without(frozenset({"absent"})) is sk
+
+
+def test_the_words_a_watch_matched_do_not_make_two_events_one_story() -> None:
+    """A "harbour" watch: every item says "harbour".  Weighed for that watch, a festival report is not
+    comparable with the bridge story, and a reworded report of the bridge vote still joins it."""
+    at = T0.timestamp()
+
+    def in_watch(item: Item, matched: list[str]) -> ItemProfile:
+        return weigh_in_watch(sketch(item, P), matched, None, P)  # a cold start: every term alike
+
+    bridge = StoryRecord.new("bridge", in_watch(BRIDGE, ["Harbour", "harbour"]), at, P)
+    festival = in_watch(FESTIVAL, ["Harbour", "harbour"])
+    assert "harbour" not in festival.body_terms + festival.title_terms
+    assert decide(festival, [Candidate(bridge)], at).story_id is None
+    again = in_watch(BRIDGE_AGAIN, ["Harbour"])
+    assert decide(again, [Candidate(bridge)], at).story_id == "bridge"
+    # The same festival report in a catch-all watch (no words matched) keeps every term.
+    assert "harbour" in in_watch(FESTIVAL, []).body_terms
 
 
 def test_no_candidate_opens_a_new_story() -> None:

@@ -6,7 +6,8 @@ The package owns the story algorithm and nothing store-specific:
 * ``sketch`` — :func:`~newswatch.stories.sketch.sketch`, run in worker processes: terms, counts, title terms
   and MinHash band keys (imported on its own: the recording process never loads the MinHash library);
 * ``profile`` — :func:`weigh`: the :class:`ItemProfile` (body and title TF-IDF, names and numbers weighed by
-  their information, years) under the learned document frequencies; ``docfreq`` those frequencies, bounded;
+  their information, years) under the learned document frequencies, for one watch without the words it
+  matched (:func:`weigh_in_watch`); ``docfreq`` those frequencies, bounded;
 * ``record`` — what a story's record holds and how it absorbs an item;
 * ``signals`` — the evidence that an item belongs to a candidate story, as 15 numbers;
 * ``model`` — the fitted weights (``weights.json``) and the pure decision: join the best-scoring candidate
@@ -29,7 +30,7 @@ from newswatch.stories.model import (
 )
 from newswatch.stories.params import StoryParams
 from newswatch.stories.plan import BatchStories, Placement, StoryQuery, StoryView, rank, story_query
-from newswatch.stories.profile import ItemProfile, ItemSketch, weigh
+from newswatch.stories.profile import ItemProfile, ItemSketch, weigh, weigh_in_watch
 from newswatch.stories.record import StoryRecord
 from newswatch.stories.signals import SIGNALS
 
@@ -54,4 +55,5 @@ __all__ = [
     "rank",
     "story_query",
     "weigh",
+    "weigh_in_watch",
 ]

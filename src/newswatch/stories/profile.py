@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
 
 from newswatch.stories.params import StoryParams
-from newswatch.stories.tokens import NAME, NUMBER, YEAR
+from newswatch.stories.tokens import NAME, NUMBER, YEAR, selection_terms
 
-__all__ = ["DocFreqLike", "ItemProfile", "ItemSketch", "weigh"]
+__all__ = ["DocFreqLike", "ItemProfile", "ItemSketch", "weigh", "weigh_in_watch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,23 @@ class ItemSketch:
     bands: tuple[str, ...]
     entities: tuple[str, ...] = ()
     published: float | None = None
+
+    def without(self, drop: frozenset[str]) -> ItemSketch:
+        """This sketch without the terms in ``drop`` (the near-duplicate fingerprint stays as it is).
+
+        Used with the terms a watch matched: every item of that watch's stories shares them by construction,
+        so they are no evidence of which story an item belongs to.
+        """
+        keep = [i for i, t in enumerate(self.terms) if t not in drop]
+        if len(keep) == len(self.terms) and drop.isdisjoint(self.title):
+            return self
+        return replace(
+            self,
+            terms=tuple(self.terms[i] for i in keep),
+            counts=tuple(self.counts[i] for i in keep),
+            kinds=bytes(self.kinds[i] for i in keep),
+            title=tuple(t for t in self.title if t not in drop),
+        )
 
 
 class DocFreqLike(Protocol):
@@ -178,3 +195,13 @@ def weigh(sk: ItemSketch, df: DocFreqLike | None, params: StoryParams) -> ItemPr
         published=sk.published,
         warm=warm,
     )
+
+
+def weigh_in_watch(
+    sk: ItemSketch, matched: Sequence[str], df: DocFreqLike | None, params: StoryParams
+) -> ItemProfile:
+    """The profile of a sketched item for the stories of one watch: :func:`weigh` without the words that
+    watch matched (``Match.terms``, as written).  Every story of the watch shares them by construction (a
+    "harbour" watch's reports of a bridge vote and of a festival both say "harbour"), so they would only
+    make different events look alike; a catch-all watch matches no words and keeps every term."""
+    return weigh(sk.without(selection_terms(matched)) if matched else sk, df, params)

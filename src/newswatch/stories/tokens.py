@@ -10,11 +10,12 @@ mid-sentence, or an acronym), number or year.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "term_codes"]
+__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_terms", "term_codes"]
 
 PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
 
@@ -121,6 +122,19 @@ def _classify(raw: bytes) -> tuple[str, int]:
     elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
         lower = lower[:-1]
     return lower, PLAIN
+
+
+def selection_terms(written: Iterable[str]) -> frozenset[str]:
+    """The terms of words a watch matched (as written in the item), in every form an item's text may have
+    given them: a word mid-sentence in capitals is a name and keeps its form, elsewhere it is stemmed."""
+    out: set[str] = set()
+    for raw in normalise(" ".join(written)).replace(START, b" ").split():
+        word = raw.decode("utf-8", "replace")
+        for form in {word, word.lower(), word[:1].upper() + word[1:]}:
+            term, _ = _classify(form.encode("utf-8"))
+            if term:
+                out.add(term)
+    return frozenset(out)
 
 
 class _Forms(dict[bytes, int]):
