@@ -11,7 +11,8 @@ compare.  Figures printed:
   1,024 and 4,096 items: those re-plans happen inside the timed run, as they would in a fresh process;
 * end to end, ``newswatch run -c CFG --once`` in-process on N local feed files (200 feeds x 50 items, or
   40 x 25 with --quick) with 1 watch and with 1,000, each on a fresh SQLite store, alerts to a JSONL file,
-  ``max_item_age: null``.  The config carries every entity both times; only the watchlist differs.
+  ``max_item_age: null``.  The config carries every entity both times; only the watchlist differs.  CPU is
+  the process's and its worker pool's (sampled from /proc, see proctree.py), where matching now runs;
 
 * the cost of script-aware normalisation (issue 15) and of the other matching changes since (issues 11): the
   matcher of an earlier commit (``--baseline REF``, by default the one before that work; see baseline.py) and
@@ -44,9 +45,10 @@ import yaml
 from baseline import BEFORE_ISSUES_11_15, load_baseline
 from newswatch.cli import main as cli_main
 from newswatch.config import EntityConfig, WatchConfig
-from newswatch.match import Matcher, compile_watches
+from newswatch.match import compile_watches
 from newswatch.match.query import And, EntityRef, Near, Node, Not, Or, Scope, Term, parse
-from newswatch.models import Item, Match
+from newswatch.models import Item
+from proctree import TreeSampler
 
 SEED = 20250307
 _COMMON_TEXT = (
@@ -224,39 +226,32 @@ def write_config(
     return path
 
 
-def run_once(root: Path, config: Path, label: str) -> tuple[float, float, float, int]:
-    """(CPU s, wall s, CPU s inside Matcher.match, alerts) of ``newswatch run -c CONFIG --once``, fresh store.
+def run_once(root: Path, config: Path, label: str) -> tuple[float, float, int]:
+    """(CPU s, wall s, alerts) of ``newswatch run -c CONFIG --once``, fresh store.
 
-    Alerts also print to the console (no Slack is configured): stdout goes to /dev/null meanwhile.
+    CPU is this process's and that of the CPU stage's worker processes (sampled from /proc: they run under a
+    forkserver, see proctree.py). Matching runs in those workers, so its share is the match-stage figure above,
+    not something this run can time. Alerts also print to the console (no Slack is configured): stdout goes to
+    /dev/null meanwhile.
     """
     store = root / f"state-{label}.db"
     if store.exists():
         store.unlink()
     argv = ["run", "-c", str(config), "--once", "-q", "--store", f"sqlite:///{store}"]
-    matching = 0.0
-    plain_match = Matcher.match
-
-    def timed_match(self: Matcher, item: Item) -> list[Match]:
-        nonlocal matching
-        start = time.thread_time()  # the thread's own CPU time: the pipeline may match on any thread
-        try:
-            return plain_match(self, item)
-        finally:
-            matching += time.thread_time() - start
-
-    Matcher.match = timed_match  # type: ignore[method-assign]
+    sampler = TreeSampler()
     try:
         with open(os.devnull, "w", encoding="utf-8") as devnull, contextlib.redirect_stdout(devnull):
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, wall, workers = time.process_time(), time.perf_counter(), sampler.descendants_cpu()
             code = cli_main(argv)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            wall = time.perf_counter() - wall
+            cpu = time.process_time() - cpu + sampler.descendants_cpu() - workers
     finally:
-        Matcher.match = plain_match  # type: ignore[method-assign]
+        sampler.stop()
     if code not in (0, None):
         raise SystemExit(f"newswatch run exited with {code}")
     alerts = root / f"alerts-{label}.jsonl"
     n = sum(1 for _ in alerts.open(encoding="utf-8")) if alerts.exists() else 0
-    return cpu, wall, matching, n
+    return cpu, wall, n
 
 
 def rate(fn: Callable[[Item], object], items: list[Item]) -> tuple[float, float, int]:
@@ -413,19 +408,17 @@ def main() -> None:
     print(
         f"end to end: newswatch run --once, {n_feeds} feed files x {per_feed} items = {n_e2e:,} items, fresh SQLite"
     )
-    for label, (cpu, wall, matching, alerts) in (("1 watch", e2e_one), (f"{n_watch:,} watches", e2e_full)):
+    for label, (cpu, wall, alerts) in (("1 watch", e2e_one), (f"{n_watch:,} watches", e2e_full)):
         print(
-            f"  {label:14s}: {cpu:6.2f}s CPU  {wall:6.2f}s wall  ({n_e2e / cpu:,.0f} items/s CPU)  "
-            f"match stage {matching:5.2f}s CPU  {alerts:,} alerts"
+            f"  {label:14s}: {cpu:6.2f}s CPU  {wall:6.2f}s wall  ({n_e2e / cpu:,.0f} items/s CPU)  {alerts:,} alerts"
         )
     print(
         f"  cost of 1 -> {n_watch:,} watches, end to end: {e2e_full[0] / e2e_one[0]:5.2f}x CPU, "
-        f"{e2e_full[1] / e2e_one[1]:5.2f}x wall   (target <= 1.5x)"
+        f"{e2e_full[1] / e2e_one[1]:5.2f}x wall   (target <= 1.5x; issue 12: <= 1.3x)"
     )
-    rest = (e2e_full[0] - e2e_full[2]) - (e2e_one[0] - e2e_one[2])
     print(
-        f"  of the extra {e2e_full[0] - e2e_one[0]:.2f}s CPU: match stage {e2e_full[2] - e2e_one[2]:.2f}s, "
-        f"everything else (compiling, {e2e_full[3] - e2e_one[3]:,} more alerts) {rest:.2f}s"
+        f"  the extra {e2e_full[0] - e2e_one[0]:.2f}s CPU: matching (see the match stage above), compiling, and "
+        f"recording and delivering {e2e_full[2] - e2e_one[2]:,} more alerts, each placed in a story"
     )
 
 

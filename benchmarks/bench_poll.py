@@ -36,19 +36,19 @@ import contextlib
 import io
 import json
 import os
-import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+
+from proctree import TreeSampler
 
 HOSTS = 16
 _TOPICS = [
@@ -245,10 +245,8 @@ def phase_run(config: str) -> dict[str, Any]:
     code = asyncio.run(run(loaded, once=True))
     elapsed = time.perf_counter() - start
     cpu1 = os.times()
-    # The pool's workers are grandchildren (under the forkserver): their CPU reaches children_* once reaped.
-    cpu = sum(
-        getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system")
-    )
+    # This process only: the pool's workers (grandchildren, under the forkserver) are sampled by TreeSampler.
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     return {"seconds": elapsed, "exit": code, "cpu_seconds": cpu}
 
 
@@ -329,54 +327,8 @@ class RedisServer:
         self.proc.wait(10)
 
 
-class _MemorySampler:
-    """Peak RSS of this process and every process under it, sampled from /proc every 50 ms."""
-
-    def __init__(self) -> None:
-        self.peak_single = 0.0
-        self.peak_total = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _tree(self) -> list[int]:
-        parents: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                    parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-        tree, frontier = [os.getpid()], [os.getpid()]
-        while frontier:
-            frontier = [p for p, pp in parents.items() if pp in frontier]
-            tree += frontier
-        return tree
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            sizes = []
-            for pid in self._tree():
-                with contextlib.suppress(OSError, ValueError):
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            sizes.append(int(line.split()[1]) / 1024)
-            if sizes:
-                self.peak_single = max(self.peak_single, max(sizes))
-                self.peak_total = max(self.peak_total, sum(sizes))
-
-    def stop(self) -> dict[str, float]:
-        self._stop.set()
-        self._thread.join()
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
-        return {
-            "rss_self_mb": own,
-            "rss_single_mb": max(own, self.peak_single),
-            "rss_total_mb": self.peak_total,
-        }
-
-
 def run_phase(args: argparse.Namespace) -> None:
-    sampler = _MemorySampler()
+    sampler = TreeSampler()
     if args.phase == "floor":
         result = asyncio.run(phase_floor(args.port, args.feeds))
     elif args.phase == "ours":
@@ -389,6 +341,7 @@ def run_phase(args: argparse.Namespace) -> None:
             finally:
                 sys.stdout = saved
     result.update(sampler.stop())
+    result["cpu_seconds"] = result.get("cpu_seconds", 0.0) + result["descendants_cpu_s"]
     print("RESULT " + json.dumps(result), flush=True)
 
 

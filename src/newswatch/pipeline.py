@@ -44,9 +44,6 @@ from newswatch.stories import DocFreq
 
 log = logging.getLogger("newswatch")
 
-ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
-CYCLE_BATCH = 100  # items per store call when `run --once` records a whole cycle in publication order
-
 
 class Pipeline:
     def __init__(
@@ -101,8 +98,8 @@ class Pipeline:
 
     async def _finish(self, report: CycleReport, started: float, delivered: DeliveryReport) -> CycleReport:
         # What is left, and what an earlier run left behind: waiting out short back-offs and a dead worker's
-        # lease, but never holding a cron job for longer than ONCE_DELIVERY_S.
-        delivered.add(await self.delivery.drain_all(deadline=time.time() + ONCE_DELIVERY_S))
+        # lease, but never holding a cron job for longer than C.ONCE_DELIVERY_S.
+        delivered.add(await self.delivery.drain_all(deadline=time.time() + C.ONCE_DELIVERY_S))
         report.delivery, report.pending = delivered, await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
@@ -129,8 +126,8 @@ class Pipeline:
         )
         report = CycleReport()
         fresh: Counter[str] = Counter()
-        for start in range(0, len(items), CYCLE_BATCH):
-            chunk = items[start : start + CYCLE_BATCH]
+        for start in range(0, len(items), C.CYCLE_BATCH):
+            chunk = items[start : start + C.CYCLE_BATCH]
             try:
                 results = [await self.recorder.record([o for _, o in chunk], now)]
             except StoreError:
@@ -218,9 +215,7 @@ class Pipeline:
             raise
         except Exception as exc:  # a bug or a hostile input we did not foresee: this feed's failure only
             state: dict[str, Any] = {}
-            with contextlib.suppress(
-                Exception
-            ):  # the state is what we need for its back-off, if it can be read
+            with contextlib.suppress(Exception):  # its back-off needs the state, if it can be read
                 state = await self.store.get_feed_state(feed.url) or {}
             return self._failed(feed, feed.name or feed.url, state, _internal(exc), None, {}, exc)
 
