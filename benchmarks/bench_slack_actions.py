@@ -31,7 +31,8 @@ from aiohttp import web
 
 from newswatch.delivery.effects import Verdict
 from newswatch.delivery.notify.slack import SlackNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.service.http import OpsServer
 from newswatch.service.metrics import Metrics
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint

@@ -19,7 +19,8 @@ from newswatch.delivery.notify.console import ConsoleNotifier
 from newswatch.delivery.notify.jsonl import JsonlNotifier
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.feeds.fetch import make_session
 from newswatch.feeds.netguard import AddressGuard
 from newswatch.pipeline import Pipeline

@@ -6,10 +6,8 @@ pool (:mod:`newswatch.cpu`); the event loop only waits.  A feed's items cross in
 :meth:`~newswatch.store.base.Store.record` call).  Any failure of one feed — a fetch error, an unusable body,
 an unexpected exception while parsing or recording it — is that feed's failure: one ``feed failed`` line with
 its cause, its health and back-off, never the cycle's.  A feed's new state (validators, body hash) is saved only
-after its items were recorded, so a crash in between re-reads the feed instead of losing its items.
-
-A ``full_text`` feed's new teasers get their article pages between parsing and matching
-(:mod:`newswatch.fulltext`).
+after its items were recorded, so a crash in between re-reads the feed instead of losing its items.  A
+``full_text`` feed's new teasers get their article pages between parsing and matching (:mod:`newswatch.fulltext`).
 """
 
 from __future__ import annotations
@@ -30,7 +28,8 @@ import aiohttp
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.cpu import CpuStage, FeedOutcome, Outcome
-from newswatch.delivery.outbox import Delivery, DeliveryReport
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryReport
 from newswatch.feeds.fetch import Validators, fetch
 from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds

@@ -7,7 +7,7 @@ from typing import Any
 
 from newswatch.config import FeedConfig
 from newswatch.cpu import Outcome
-from newswatch.delivery.outbox import DeliveryReport
+from newswatch.delivery.report import DeliveryReport
 from newswatch.feeds.policy import PollStatus
 from newswatch.store.base import Event
 

@@ -15,7 +15,8 @@ import pytest
 
 from newswatch.delivery.notify.jsonl import JsonlNotifier
 from newswatch.delivery.notify.slack import SlackNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.models import feed_key
 from newswatch.service.metrics import Metrics
 from newswatch.store import Mute, Store

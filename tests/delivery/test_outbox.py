@@ -18,7 +18,8 @@ from newswatch.delivery.notify.base import Notifier
 from newswatch.delivery.notify.jsonl import JsonlNotifier
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.stories import BatchStories, default_model
 from tests.slackstub import GOOD_TOKEN, SlackStub

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from newswatch.delivery.notify.base import Notifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.stories import BatchStories, ItemProfile, default_model
 

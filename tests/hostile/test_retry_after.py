@@ -15,7 +15,7 @@ from aiohttp import web
 from newswatch.delivery.notify.base import Notifier
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
-from newswatch.delivery.outbox import DeliveryPolicy
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Store
 from tests.hostile.outbox import NEWS, deliver, nothing_left, queue, record
 from tests.slackstub import GOOD_TOKEN, SlackStub

@@ -35,7 +35,8 @@ from newswatch.cli import main
 from newswatch.config import load_config
 from newswatch.delivery.notify.base import Record
 from newswatch.delivery.notify.slack import SlackNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.service.http import AllHealthy, OpsServer, StoreHealth
 from newswatch.service.metrics import Metrics
 from newswatch.service.supervise import Supervisor

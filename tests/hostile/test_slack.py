@@ -23,7 +23,8 @@ from newswatch.config import load_config
 from newswatch.delivery.notify.mrkdwn import clip, one_line
 from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import SlackWebhookNotifier
-from newswatch.delivery.outbox import Delivery, DeliveryPolicy
+from newswatch.delivery.outbox import Delivery
+from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Store, open_store
 from tests.feedserver import FeedServer
 from tests.hostile.outbox import NEWS, deliver, nothing_left, queue, record, texts

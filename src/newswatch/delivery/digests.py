@@ -19,7 +19,7 @@ from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.store.base import OutboxEntry, Store
 
 if TYPE_CHECKING:
-    from newswatch.delivery.outbox import DeliveryPolicy, DeliveryReport
+    from newswatch.delivery.report import DeliveryPolicy, DeliveryReport
 
 log = logging.getLogger("newswatch.delivery")
 

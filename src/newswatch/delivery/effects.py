@@ -24,7 +24,7 @@ from newswatch.service.metrics import Metrics
 from newswatch.store.base import Mute, OutboxEntry, Store, mute_id
 
 if TYPE_CHECKING:
-    from newswatch.delivery.outbox import DeliveryReport
+    from newswatch.delivery.report import DeliveryReport
 
 log = logging.getLogger("newswatch.delivery")
 

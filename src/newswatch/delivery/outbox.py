@@ -20,7 +20,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newswatch import constants as C
@@ -29,6 +28,7 @@ from newswatch.delivery.digests import DIGEST_MARK, DIGEST_MAX, Digests
 from newswatch.delivery.effects import Effects, Verdict
 from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
 from newswatch.delivery.notify.base import Notifier, NotifyError
+from newswatch.delivery.report import DeliveryPolicy, DeliveryReport
 from newswatch.service.metrics import Metrics
 from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
 
@@ -38,40 +38,6 @@ LEASE_S = C.DELIVERY_LEASE_S  # a dead worker's queues are taken over this long 
 HEAD_BATCH = 50
 UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
 ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 300.0
-
-
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    flood_max: int = 10  # top-level messages per target and window before the rest is rolled into a digest
-    flood_window: float = 60.0
-    backoff_base: float = BACKOFF_BASE_S
-    backoff_cap: float = BACKOFF_CAP_S
-    parked_ttl: float = C.DEFAULT_PARKED_TTL_S  # parked records are deleted this long after they were parked
-
-
-@dataclass
-class DeliveryReport:
-    sent: int = 0
-    digests: int = 0
-    retried: int = 0
-    parked: int = 0
-    muted: int = 0  # records a mute set from Slack kept from their channel
-    held: int = 0  # records of a snoozed watch moved to their channel's held queue
-    errors: list[str] = field(default_factory=list)
-    next_due: float | None = None  # earliest time a waiting entry may be retried
-
-    def add(self, other: DeliveryReport) -> None:
-        """Count ``other``'s deliveries in this report too."""
-        self.sent += other.sent
-        self.digests += other.digests
-        self.retried += other.retried
-        self.parked += other.parked
-        self.muted += other.muted
-        self.held += other.held
-        self.errors += other.errors
-        self.next_due = other.next_due
 
 
 def target_kind(target: str) -> str:
