@@ -168,6 +168,8 @@ DF_FLUSH_S = 30.0
 REPLAY_BATCH = 200  # archive items per store call in `newswatch replay`
 CYCLE_BATCH = 100  # items per store call when `run --once` records a whole cycle in publication order
 ONCE_DELIVERY_S = 60.0  # the longest `run --once` keeps delivering (a dead worker's lease lasts 10 s)
+DELIVERY_BACKOFF_BASE_S = 2.0  # a failed delivery waits this long, doubled per attempt, with jitter
+DELIVERY_BACKOFF_CAP_S = 300.0
 # Decoded story records remembered by a recording process (about 15 KB each): re-reads of unchanged stories.
 STORY_RECORD_CACHE = 1024
 EXPLAIN_CANDIDATES = 5  # candidate stories `newswatch replay --explain` prints per item and watch, best first

@@ -10,16 +10,13 @@ from dataclasses import dataclass, field
 
 from newswatch import constants as C
 
-BACKOFF_BASE_S = 2.0
-BACKOFF_CAP_S = 300.0
-
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
     flood_max: int = 10  # top-level messages per target and window before the rest is rolled into a digest
     flood_window: float = 60.0
-    backoff_base: float = BACKOFF_BASE_S
-    backoff_cap: float = BACKOFF_CAP_S
+    backoff_base: float = C.DELIVERY_BACKOFF_BASE_S
+    backoff_cap: float = C.DELIVERY_BACKOFF_CAP_S
     parked_ttl: float = C.DEFAULT_PARKED_TTL_S  # parked records are deleted this long after they were parked
 
 

@@ -108,9 +108,8 @@ class SQLiteStore(SQLiteSlack):
         now = self._clock()
         for table in ("item_keys", "alerted", "stories", "story_bands", "threads", "mutes"):
             db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
-        db.execute(
-            "DELETE FROM item_texts WHERE item_id IN (SELECT item_id FROM items WHERE expires <= ?)", (now,)
-        )
+        expired_items = "SELECT item_id FROM items WHERE expires <= ?"
+        db.execute(f"DELETE FROM item_texts WHERE item_id IN ({expired_items})", (now,))
         db.execute("DELETE FROM items WHERE expires <= ?", (now,))
         db.execute("DELETE FROM story_terms WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE "
                    "s.watch = story_terms.watch AND s.story_id = story_terms.story_id)")  # fmt: skip
@@ -367,8 +366,7 @@ class SQLiteStore(SQLiteSlack):
     # ---------------------------------------------------------------------------------------------- lifecycle
 
     async def ping(self) -> None:
-        # A connection and a thread of its own: a backlog of batches behind the lock is no outage, and /healthz
-        # must not queue behind it (it did: 0.7 s under a catch-all load, and 2 s would have read "unreachable").
+        # Own connection and thread: /healthz must not queue behind a backlog of batches (a busy store is up).
         def call() -> None:
             self._ping_db = self._ping_db or sqlite3.connect(self.path, check_same_thread=False, timeout=1)
             self._ping_db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -382,10 +380,14 @@ class SQLiteStore(SQLiteSlack):
         def op() -> None:
             with self._lock:
                 self._db.close()
+
+        def close_ping() -> None:  # on the ping's own thread, after any ping in flight
             if self._ping_db is not None:
                 self._ping_db.close()
 
-        self._ping_thread.shutdown(wait=False)  # a later ping, or one in flight, fails with a StoreError
+        with contextlib.suppress(RuntimeError):  # closed before: the ping thread is gone already
+            self._ping_thread.submit(close_ping)
+        self._ping_thread.shutdown(wait=False)  # a later ping fails with a StoreError
         await asyncio.to_thread(op)
         if self._lockfile is not None:
             self._lockfile.close()
