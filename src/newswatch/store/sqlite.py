@@ -3,8 +3,8 @@
 Owns the on-disk schema (``schema.sql``) and the transactions that make each decision atomic.  Calls run in a
 worker thread (SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction
 (a batch's reads and writes: ``sqlite_batch.py``), which also serialises story decisions, so no further locking
-is needed.  The service refuses a second process on the same file (``exclusive``): several workers are what
-Redis is for.
+is needed (the health ping alone has a connection and thread of its own).  The service refuses a second
+process on the same file (``exclusive``): several workers are what Redis is for.
 """
 
 from __future__ import annotations
