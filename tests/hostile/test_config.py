@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,10 +121,15 @@ def test_alias_bomb_is_refused_fast_and_small(tmp_path: Path, block: bool) -> No
 
 def test_nesting_that_crashes_libyaml_is_refused(tmp_path: Path) -> None:
     # PyYAML's C composer (CSafeLoader) dies of a segmentation fault on this; ours stops at the depth limit.
+    # libyaml 0.2.6 (PyYAML 6.0.4's wheels) has a limit of its own that its scanner, looking ahead on this one
+    # line, reaches before our composer sees level 65: the promise is the same refusal in our words, at the
+    # line and key where the nesting starts, whichever limit answers (ours names the first element too).
     path = write(tmp_path, "feeds: []\nwatches: " + "[" * 100_000 + "]" * 100_000 + "\n")
     code, err, stats = check_in_child(path, tmp_path)
     assert code == EXIT_CONFIG, err
-    assert f"{path}:2: watches[0]: nested more than {C.MAX_CONFIG_DEPTH} levels deep" in err, err
+    where = re.search(rf"{re.escape(str(path))}:2: watches(\[0\])?: nested more than (\d+) levels deep", err)
+    assert where and where.group(2) == str(C.MAX_CONFIG_DEPTH), err
+    assert "invalid YAML" not in err, err
     assert stats["cpu"] < 2.0 and stats["peak_mb"] < 100, stats
 
 

@@ -91,6 +91,11 @@ def load_yaml(text: str) -> YamlDocument:
         data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.problem and "nesting depth" in exc.problem:
+            # libyaml 0.2.6+ has a nesting limit of its own (1000) and, scanning ahead for a possible key on
+            # a line of ``[[[[…``, can reach it before our composer sees the 65th level: same refusal, same
+            # words, whichever limit answers first (the file is nested at least that deep either way).
+            raise loader.too_deep(_line(mark) if mark else None) from None
         problem = ", ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
         raise YamlProblem(
             f"invalid YAML: {problem}",
@@ -152,11 +157,7 @@ class _CheckedLoader(_Loader):
             return ScalarNode(tag, scalar.value, scalar.start_mark, scalar.end_mark, style=scalar.style)
         self._path.append(index)
         if len(self._path) > C.MAX_CONFIG_DEPTH:
-            raise YamlProblem(
-                f"nested more than {C.MAX_CONFIG_DEPTH} levels deep; a config is a few levels deep",
-                _line(event.start_mark),
-                loc=self._loc()[:2],  # where it starts: the whole path would be as long as the nesting
-            )
+            raise self.too_deep(_line(event.start_mark))
         if type(event) is AliasEvent:
             # The anchored node itself (or PyYAML's "found undefined alias" error); the stubs allow None.
             node = cast(Node, super().compose_node(parent, index))
@@ -218,6 +219,15 @@ class _CheckedLoader(_Loader):
         except (ValueError, OverflowError) as exc:  # int("9" * 5000), a timestamp with month 13, …
             # (the first clause only: Python's own advice about sys.set_int_max_str_digits is not for users)
             raise YamlProblem(f"invalid value: {str(exc).split(';')[0]}", _line(node.start_mark)) from None
+
+    def too_deep(self, line: int | None) -> YamlProblem:
+        """The refusal of nesting past the limit, at the key path where the deep part starts (the whole path
+        would be as long as the nesting)."""
+        return YamlProblem(
+            f"nested more than {C.MAX_CONFIG_DEPTH} levels deep; a config is a few levels deep",
+            line,
+            loc=self._loc()[:2],
+        )
 
     def _loc(self, *last: Any) -> Loc:
         """The key path of the node being composed (``last``: the index of a node not on the path)."""
