@@ -42,6 +42,9 @@ DEFAULT_FEED_DOWN_AFTER_S = 6 * 3600.0  # a feed failing this long raises one op
 # what a CMS writes for "no date", nothing in a feed was published before it, and dates near year 1 overflow
 # the arithmetic of windows and ages.
 EARLIEST_ITEM_DATE = datetime(1971, 1, 1, tzinfo=UTC)
+# A date longer than this once its whitespace runs are squeezed is no date (the longest real one, a weekday
+# and month written out with a zone name in brackets, is under 60): regexes and parsers see bounded text.
+MAX_DATE_CHARS = 128
 
 # Fetch bounds (each download is bounded in time, bytes, decompressed bytes and redirects).
 DEFAULT_CONNECT_TIMEOUT_S = 10.0

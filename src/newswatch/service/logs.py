@@ -103,8 +103,11 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
     ),
     (re.compile(r"\b(bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1" + REDACTED),
     # The password of a URL's userinfo (redis://:pw@host, https://user:pw@host).  Greedy up to the last
-    # "@" before a "/" or a space, so a password containing "@" is covered whole.
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/@:]*:)[^\s/]*@", re.IGNORECASE), r"\1" + REDACTED + "@"),
+    # "@" before a "/" or a space, so a password containing "@" is covered whole.  Anchored on "://" alone,
+    # not on a scheme before it: "[a-z][a-z0-9+.-]*://" tried from every letter of "a.a.a.…" re-read the
+    # rest of the line each time (quadratic, issue 21).  Each "://" starts one scan, which stops at the next
+    # "/" (the next "://" included) or space, so the scans never overlap.
+    (re.compile(r"(://[^\s/@:]*:)[^\s/]*@"), r"\1" + REDACTED + "@"),
     # Secrets in query strings and key=value dumps.
     (
         re.compile(
