@@ -61,6 +61,14 @@ DEFAULT_PER_HOST_CONCURRENCY = 4
 # fetched lately are remembered (RECENT_PAGES), beside the store, so two feeds carrying one item fetch it once.
 TEASER_CHARS = 500
 PAGES_AT_ONCE = 8
+# Bounds on the CPU stage (issue 21 point 4).  trafilatura costs about 1.5 s and 100 MB per MB of a big page (a
+# 9.4 MB table: 15-30 s and 0.9-1.5 GB), so only the first MAX_EXTRACT_BYTES of a page are extracted (an
+# article's text comes early in its page) and each page has PAGE_CPU_S of CPU time, after which the teaser is
+# matched instead.  A whole task (one feed body parsed, matched and sketched; one chunk of pages; one replay
+# chunk) has TASK_CPU_S, after which it fails its feed (or the replay) and the worker takes the next task.
+MAX_EXTRACT_BYTES = 2 * 1024 * 1024
+PAGE_CPU_S = 10.0
+TASK_CPU_S = 120.0
 MAX_PAGES_PER_POLL = 50
 RECENT_PAGES = 10_000
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"

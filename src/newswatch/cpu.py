@@ -25,12 +25,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from newswatch import constants as C
 from newswatch.config import EntityConfig, WatchConfig
 from newswatch.feeds.extract import article_text, is_teaser
 from newswatch.feeds.parse import FeedParseError, parse_feed
 from newswatch.feeds.text import text_fingerprint
 from newswatch.match import Matcher, compile_watches
 from newswatch.models import Item, Match
+from newswatch.shared.cpubound import CpuTimeExceeded, cpu_time_bound, owns
 from newswatch.stories import ItemSketch, StoryParams
 
 __all__ = [
@@ -108,28 +110,40 @@ class Worker:
         self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
     ) -> FeedOutcome:
         try:
-            parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
-        except FeedParseError as exc:
+            with cpu_time_bound(C.TASK_CPU_S, "parsing and matching the feed"):
+                parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
+                return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(parsed.items))
+        except (FeedParseError, CpuTimeExceeded) as exc:
             return FeedOutcome(None, None, None, [], error=str(exc))
-        return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(parsed.items))
 
     def full_text_body(
         self, body: bytes, feed_url: str, name: str | None, now: datetime, content_type: str | None
     ) -> FeedOutcome:
         """:meth:`body` for a full-text feed: teasers come back unmatched, for their pages (:meth:`articles`)."""
         try:
-            parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
-        except FeedParseError as exc:
+            with cpu_time_bound(C.TASK_CPU_S, "parsing and matching the feed"):
+                parsed = parse_feed(body, feed_url, name, now, content_type=content_type)
+                teasers = tuple((i, item) for i, item in enumerate(parsed.items) if is_teaser(item))
+                full = [item for item in parsed.items if not is_teaser(item)]
+                return FeedOutcome(
+                    parsed.title, parsed.ttl, parsed.warning, self.items(full), teasers=teasers
+                )
+        except (FeedParseError, CpuTimeExceeded) as exc:
             return FeedOutcome(None, None, None, [], error=str(exc))
-        teasers = tuple((i, item) for i, item in enumerate(parsed.items) if is_teaser(item))
-        full = [item for item in parsed.items if not is_teaser(item)]
-        return FeedOutcome(parsed.title, parsed.ttl, parsed.warning, self.items(full), teasers=teasers)
 
     def articles(self, articles: Sequence[Article]) -> list[tuple[Outcome, str | None]]:
         """Teasers with their pages: each matched and sketched on its article's text (as its ``content``), with
         None; or on the teaser, with why, when its page gave no text longer than the teaser."""
-        read = [_read_article(a) for a in articles]
-        return list(zip(self.items([item for item, _ in read]), [error for _, error in read], strict=True))
+        with cpu_time_bound(C.TASK_CPU_S, "extracting and matching pages"):
+            read = [_read_article(a) for a in articles]
+            return list(
+                zip(self.items([item for item, _ in read]), [error for _, error in read], strict=True)
+            )
+
+    def bounded_items(self, items: Sequence[Item]) -> list[Outcome]:
+        """:meth:`items` under the task bound (:class:`CpuTimeExceeded` past it: the caller fails the batch)."""
+        with cpu_time_bound(C.TASK_CPU_S, f"matching {len(items)} items"):
+            return self.items(items)
 
     def items(self, items: Sequence[Item]) -> list[Outcome]:
         out = []
@@ -156,8 +170,14 @@ def _read_article(a: Article) -> tuple[Item, str | None]:
     """The item with its article's text as content, or the teaser as it is and why."""
     if a.page is None:
         return a.item, None
+    bound = None
     try:
-        text = article_text(a.page, a.content_type)
+        with cpu_time_bound(C.PAGE_CPU_S, "extracting the page") as bound:
+            text = article_text(a.page, a.content_type)
+    except CpuTimeExceeded as exc:
+        if not owns(bound, exc):
+            raise  # the task's bound: the whole chunk gives up
+        return a.item, f"extraction failed: {exc}"
     except Exception as exc:  # a hostile page must cost its own item's full text only
         return a.item, " ".join(f"extraction failed: {type(exc).__name__}: {exc}".split())[:300]
     if not text:
@@ -197,7 +217,7 @@ def process_body(
 
 def process_items(items: Sequence[Item]) -> list[Outcome]:
     """Match and sketch items that are already parsed (replay), in a worker process."""
-    return _worker().items(items)
+    return _worker().bounded_items(items)
 
 
 def process_full_text_body(
@@ -255,7 +275,7 @@ class CpuStage:
         return await self._submit(fn, body, feed_url, name, now, content_type)
 
     async def items(self, items: Sequence[Item]) -> list[Outcome]:
-        fn = self._local.items if self._local is not None else process_items
+        fn = self._local.bounded_items if self._local is not None else process_items
         return await self._submit(fn, list(items))
 
     async def full_text_body(
