@@ -25,7 +25,9 @@ class Discovery:
     self_url: str | None = None
 
 
-_LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+# "<" excluded from the URL (no URI holds one), so each "<" of "<<<<…" stops at the next: linear, where "[^>]*"
+# re-read the rest of the header from each one.
+_LINK_RE = re.compile(r"<([^<>]*)>((?:\s*;\s*[^;,]*)*)")
 _REL_RE = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
 
 

@@ -275,7 +275,7 @@ def text_fingerprint(title: str, summary: str, content: str) -> str:
 # Aggregator titles
 
 # " – Outlet", " - Outlet", " — Outlet", " | Outlet" at the end of a title.
-_SUFFIX_RE = re.compile(r"^(?P<title>.*\S)\s+[-–—|]\s+(?P<outlet>[^-–—|]+?)\s*$")
+_SUFFIX_SEPARATORS = "-–—|"
 _OUTLET_WORD_RE = re.compile(r"^(?:[A-Z0-9][\w.'&’]*|[a-z0-9-]+\.[a-z]{2,}|of|the|de|al|el|la|le|and|&)$")
 
 
@@ -286,10 +286,10 @@ def strip_source_suffix(title: str, source: str | None = None) -> str:
     when it is that name.  Without it, only a short suffix that looks like a name (every word capitalised or
     a domain) after a title of at least three words is removed, so "Talks resume - what we know" survives.
     """
-    m = _SUFFIX_RE.match(title)
-    if not m:
+    split = _split_suffix(title)
+    if split is None:
         return title
-    head, outlet = m.group("title"), m.group("outlet")
+    head, outlet = split
     if source is not None:
         if collapse_whitespace(outlet).casefold() == collapse_whitespace(source).casefold():
             return head
@@ -304,3 +304,19 @@ def strip_source_suffix(title: str, source: str | None = None) -> str:
     ):
         return head
     return title
+
+
+def _split_suffix(title: str) -> tuple[str, str] | None:
+    """(title, outlet) around the last separator with whitespace on both sides, when no separator follows it.
+
+    Plain string scans, not a regex: ``^(.*\\S)\\s+[-|]\\s+([^-|]+?)\\s*$`` tried every split of a long run of
+    spaces (quadratic, issue 21).  The outlet cannot hold a separator, so only the last one can start it.
+    """
+    text = title.rstrip()
+    sep = max(text.rfind(ch) for ch in _SUFFIX_SEPARATORS)
+    if sep <= 0 or sep + 1 >= len(text) or not text[sep - 1].isspace() or not text[sep + 1].isspace():
+        return None
+    head, outlet = text[:sep].rstrip(), text[sep + 1 :].strip()
+    if not head or not outlet or "\n" in head:  # the title before it is one line, as "." read it
+        return None
+    return head, outlet

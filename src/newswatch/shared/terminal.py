@@ -8,10 +8,12 @@ __all__ = ["strip_controls"]
 
 # Terminal escape sequences (ECMA-48): CSI (colours, cursor moves, clear screen), the string controls OSC (window
 # titles, OSC-8 hyperlinks), DCS, SOS, PM and APC up to their terminator, and two-byte escapes.  They go whole,
-# so "\x1b]8;;http://evil\x07click\x1b]8;;\x07" leaves "click", not the hidden target.
+# so "\x1b]8;;http://evil\x07click\x1b]8;;\x07" leaves "click", not the hidden target.  A string control's body
+# stops at the next introducer too: otherwise each of "\x90\x90\x90…" re-read the rest (quadratic, issue 21);
+# the introducer left behind is a C1 control, stripped below.
 _ESCAPE_SEQUENCE_RE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\x90\x98\x9d\x9e\x9f]*(?:\x07|\x1b\\|\x9c)"
     r"|\x1b[ -/]*[0-~]"
 )
 # Every C0 and C1 control but the line break; tab and carriage return become spaces so words stay apart.
