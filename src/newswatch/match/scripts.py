@@ -9,7 +9,8 @@ words and aliases.
   ``が``); Arabic alef, yeh and teh marbuta variants unified
   (``أ إ آ ٱ`` → ``ا``, ``ى ی ئ`` → ``ي``, ``ة`` → ``ه``), Greek final ``ς`` → ``σ``.  Characters that must
   vanish without splitting the word around them become :data:`ACRO_MARK`, a joiner the word stream drops:
-  invisible characters (soft hyphen, zero-width joiners, variation selectors), Arabic harakat and tatweel,
+  invisible characters (soft hyphen, zero-width joiners, variation selectors, every format character such as
+  the bidi controls and tag characters, blank letters such as the Hangul filler), Arabic harakat and tatweel,
   Hebrew points and cantillation, and stray combining accents.  Other combining marks (Thai vowels and tone
   marks, Devanagari vowel signs) are part of their word: :func:`word_marks` lists them for the tokeniser.
 * :func:`lower` is the case fold of the word stream and of every key: ``str.lower`` (length-preserving after
@@ -39,6 +40,12 @@ _PUNCT = {
 _INVISIBLE = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff") | {
     chr(c) for r in (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0)) for c in r
 }
+# Characters that show as nothing, or as a blank, but are letters or symbols to Unicode, so a word written with
+# one inside ("Ha\u3164mas") would read as two (issue 21 point 17): the Hangul fillers (U+3164 and U+FFA0 become
+# U+1160 under NFKC) and the blank Braille pattern.  Every format character (category Cf: LRM/RLM, the bidi
+# embeddings, overrides and isolates, invisible operators such as U+2062, U+180E, the tag characters, the Arabic
+# letter mark) vanishes too, by category in fold_char.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _LETTERS = {
     # Arabic: alef with hamza above/below, madda, wasla -> alef; alef maksura, Farsi yeh, yeh with hamza ->
     # yeh; teh marbuta -> heh; tatweel (a stretching stroke) vanishes.
@@ -103,11 +110,13 @@ def fold_char(ch: str) -> str:
     """One character folded to one character (see the module docstring)."""
     if ch in _PUNCT:
         return _PUNCT[ch]
-    if ch in _INVISIBLE:
+    if ch in _INVISIBLE or ch in _BLANK_LETTERS:
         return ACRO_MARK
     if ch in _LETTERS:
         return _LETTERS[ch]
     category = unicodedata.category(ch)
+    if category == "Cf":
+        return ACRO_MARK
     if category in ("Mn", "Me") and _stripped(ord(ch)):
         return ACRO_MARK
     if category[0] == "M":  # a mark that is part of its word (Thai, Indic): kept as it is
