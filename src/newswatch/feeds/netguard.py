@@ -11,7 +11,8 @@ unspecified, multicast, reserved and other non-global ranges, also when embedded
 The rule is applied to the resolved IP, where the connection is made: :class:`GuardedResolver` wraps the
 session's DNS resolver, so the address checked is the address connected to (a name cannot resolve to a public
 address for the check and a private one for the connection).  aiohttp does not call the resolver for IP
-literals, so :meth:`AddressGuard.middleware` checks those before each request and each redirect hop.  A refusal
+literals, so :meth:`AddressGuard.middleware` checks those before each request and each redirect hop, in every
+spelling ``inet_aton`` accepts (:func:`literal_ip`).  A refusal
 is an :class:`AddressRefused` (an ``aiohttp.ClientConnectionError``) whose message is one line naming the
 address.  Build a session with both through :func:`newswatch.feeds.fetch.make_session`.
 """
@@ -30,7 +31,7 @@ from yarl import URL
 if TYPE_CHECKING:
     from newswatch.config import Config
 
-__all__ = ["AddressGuard", "AddressRefused", "GuardedResolver", "refusal"]
+__all__ = ["AddressGuard", "AddressRefused", "GuardedResolver", "literal_ip", "refusal"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Origin = tuple[str, int]  # (host as aiohttp passes it to the resolver, port)
@@ -115,8 +116,9 @@ class AddressGuard:
     ) -> aiohttp.ClientResponse:
         """aiohttp client middleware: IP literals, which never reach the resolver, checked before each hop."""
         host = req.url.raw_host or ""
-        if _is_ip_literal(host):
-            self.check(host, req.url.port, [host])
+        ip = literal_ip(host)
+        if ip is not None:
+            self.check(host, req.url.port, [ip])
         return await handler(req)
 
     def _listed(self) -> frozenset[Origin]:
@@ -174,12 +176,31 @@ def _host_key(host: str) -> str:
     return host.lower().rstrip(".")
 
 
-def _is_ip_literal(host: str) -> bool:
+_INET_ATON_CHARS = frozenset("0123456789abcdefxABCDEFX.")
+
+
+def literal_ip(host: str) -> str | None:
+    """The address a host names without DNS, in its standard spelling; None for a name.
+
+    Beside the standard spellings, every one that C's ``inet_aton`` accepts, as the connect call (getaddrinfo)
+    does: ``2130706433``, ``0177.0.0.1`` (octal), ``127.1``, ``0x7f.1`` (hex) are all 127.0.0.1.  Some aiohttp
+    versions the package allows pass such a host straight to the connect call, without the resolver, so the
+    guard must read it the same way (issue 21 point 11).
+    """
+    bare = host.partition("%")[0]  # without an IPv6 zone ("%eth0")
     try:
-        ipaddress.ip_address(host.partition("%")[0])
+        return str(ipaddress.ip_address(bare))
     except ValueError:
-        return False
-    return True
+        pass
+    bare = bare.removesuffix(".")
+    # Only digits, hex letters, "x" and dots: inet_aton also accepts trailing text after a space, which no
+    # URL host holds.  It reads numbers only, so a name such as "cafe.be" is never taken for an address.
+    if not bare or not _INET_ATON_CHARS.issuperset(bare):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(bare))
+    except OSError:
+        return None
 
 
 def _join(host: str, port: int | None) -> str:
