@@ -74,6 +74,8 @@ class Pipeline:
         self.config = config
         self.cpu.reload(config.entities, config.watches)
         self.recorder.reload(config)
+        if self.push is not None:  # a removed feed's pushes stop alerting, its subscription is not renewed
+            self.push.retain(config.feeds)
 
     # ------------------------------------------------------------------------------------------ a cycle
 

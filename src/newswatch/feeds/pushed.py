@@ -2,13 +2,15 @@
 
 Owns the topic -> feed map (bounded like the subscriber's table), discovering a hub in a polled feed's body and
 subscribing to it (a tracked background task), renewing subscriptions whose lease runs out, and telling the
-poll policy which feeds a hub pushes (they are polled only as a slow safety net).
+poll policy which feeds a hub pushes (they are polled only as a slow safety net).  A reload that removes a feed
+removes its topics (:meth:`PushedFeeds.retain`): its pushes are ignored and answered 410, the hub is asked to
+unsubscribe, and its lease is never renewed (issue 21 point 14).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import aiohttp
@@ -56,6 +58,26 @@ class PushedFeeds:
         while len(self._topics) > C.MAX_WEBSUB_SUBSCRIPTIONS:
             del self._topics[next(iter(self._topics))]
         self._spawn(f"websub subscribe {topic}", self._subscribe(found.hubs[0], topic, feed))
+
+    def retain(self, feeds: Iterable[FeedConfig]) -> None:
+        """A reload: the topics of feeds no longer configured are forgotten and unsubscribed; the others take
+        their feed's new settings."""
+        by_url = {f.url: f for f in feeds}
+        for topic, old in list(self._topics.items()):
+            new = by_url.get(old.url)
+            if new is not None:
+                self._topics[topic] = new
+                continue
+            del self._topics[topic]
+            self._spawn(f"websub unsubscribe {topic}", self._unsubscribe(topic, old))
+
+    async def _unsubscribe(self, topic: str, feed: FeedConfig) -> None:
+        try:
+            await self.subscriber.unsubscribe(self._session, topic)
+            log.info("push unsubscribed: feed removed", extra={"url": feed.url, "topic": topic})
+        except WebSubError as exc:
+            # Its pushes are answered 410 all the same, which tells the hub to stop (WebSub §7).
+            log.warning("push unsubscribe failed", extra={"url": feed.url, "topic": topic, "error": str(exc)})
 
     async def renew(self) -> None:
         """Subscribe again where a lease is about to run out or a hub never verified us."""
