@@ -81,6 +81,10 @@ MAX_ARCHIVE_LINE_BYTES = 1024 * 1024
 
 # WebSub: subscriptions one process keeps (about one per pushed feed; the least active make room past it).
 MAX_WEBSUB_SUBSCRIPTIONS = 10_000
+# WebSub notifications whose body is read or handed on at once (each up to 10 MB); one more waits up to
+# PUSH_WAIT_S for a place, then is answered 503 and the hub delivers it again later.
+PUSH_BODIES_AT_ONCE = 4
+PUSH_WAIT_S = 10.0
 
 # Slack
 DEFAULT_SLACK_BASE_URL = "https://slack.com/api/"

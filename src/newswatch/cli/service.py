@@ -21,8 +21,11 @@ log = logging.getLogger("newswatch")
 
 async def run(loaded: LoadedConfig, *, once: bool) -> int:
     from newswatch.app import StartupError, open_app
+    from newswatch.shared.listener import quiet_loop_errors
     from newswatch.store import StoreError
 
+    # The loop's own error reports (a failed accept() on every retry…) as rate-limited log lines, not stderr.
+    quiet_loop_errors(asyncio.get_running_loop())
     try:
         async with open_app(loaded, exclusive=True) as app, contextlib.AsyncExitStack() as stack:
             if once:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -35,9 +34,11 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from newswatch.constants import MAX_WEBSUB_SUBSCRIPTIONS
+from newswatch.constants import MAX_WEBSUB_SUBSCRIPTIONS, PUSH_BODIES_AT_ONCE, PUSH_WAIT_S
 from newswatch.feeds.discovery import Discovery, discover, parse_link_header
+from newswatch.feeds.pushsig import signature_valid
 from newswatch.shared.http import parse_listen
+from newswatch.shared.listener import BoundedListener
 
 __all__ = [
     "Discovery",
@@ -62,7 +63,6 @@ DEFAULT_LISTEN = "0.0.0.0:8081"
 RENEW_FRACTION = 0.1
 RENEW_MIN_S = 300.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # same cap as a fetched feed
-_HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
 class WebSubError(Exception):
@@ -104,6 +104,7 @@ class _Stats:
     accepted: int = 0
     rejected: int = 0
     unknown: int = 0
+    busy: int = 0  # notifications answered 503: PUSH_BODIES_AT_ONCE were being read or handed on
 
 
 class WebSubSubscriber:
@@ -128,7 +129,9 @@ class WebSubSubscriber:
         self._by_token: dict[str, Subscription] = {}
         self._by_topic: dict[str, Subscription] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._runner: web.AppRunner | None = None
+        # Bodies read or handed on at once, each holding its place until its delivery ends (issue 21 point 13).
+        self._bodies = asyncio.Semaphore(PUSH_BODIES_AT_ONCE)
+        self._listener: BoundedListener | None = None
         self.stats = _Stats()
         self.callback_path = urlsplit(settings.callback_url).path.rstrip("/") or ""
 
@@ -142,19 +145,18 @@ class WebSubSubscriber:
         return app
 
     async def start(self) -> None:
-        """Listen on ``settings.listen`` (host:port)."""
+        """Listen on ``settings.listen`` (host:port), bounded like every listener (shared/listener.py)."""
         host, port = parse_listen(self.settings.listen, "websub.listen")
-        self._runner = web.AppRunner(self.make_app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        self._listener = BoundedListener(self.make_app(), "websub")
+        await self._listener.start(host, port)
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
 
     # ------------------------------------------------------------------------------------------ subscribing
 
@@ -297,21 +299,35 @@ class WebSubSubscriber:
         if sub is None or sub.state not in ("active", "pending"):
             self.stats.unknown += 1
             return web.Response(status=410, text="no such subscription")  # a hub drops the subscription
-        body = await request.read()
-        signature = request.headers.get("X-Hub-Signature", "")
-        if not signature_valid(self.secret_for(sub.topic), body, signature):
-            # §7.1.2: ignore the message; a 2xx all the same, so a forger cannot probe the secret.
-            sub.rejected += 1
-            self.stats.rejected += 1
-            log.warning("websub notification ignored: missing or bad signature", extra={"topic": sub.topic})
+        try:
+            await asyncio.wait_for(self._bodies.acquire(), PUSH_WAIT_S)
+        except TimeoutError:  # the hub retries later (§7: any status but 2xx is a failure to deliver)
+            self.stats.busy += 1
+            return web.Response(status=503, text="busy", headers={"Retry-After": str(int(PUSH_WAIT_S))})
+        handed_on = False
+        try:
+            body = await request.read()
+            signature = request.headers.get("X-Hub-Signature", "")
+            if not signature_valid(self.secret_for(sub.topic), body, signature):
+                # §7.1.2: ignore the message; a 2xx all the same, so a forger cannot probe the secret.
+                sub.rejected += 1
+                self.stats.rejected += 1
+                log.warning(
+                    "websub notification ignored: missing or bad signature", extra={"topic": sub.topic}
+                )
+                return web.Response(status=202)
+            sub.notifications += 1
+            sub.last_content_at = self._now()
+            self.stats.accepted += 1
+            task = asyncio.create_task(self._deliver(sub.topic, body, request.content_type or None))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(lambda _: self._bodies.release())
+            handed_on = True
             return web.Response(status=202)
-        sub.notifications += 1
-        sub.last_content_at = self._now()
-        self.stats.accepted += 1
-        task = asyncio.create_task(self._deliver(sub.topic, body, request.content_type or None))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return web.Response(status=202)
+        finally:
+            if not handed_on:
+                self._bodies.release()
 
     async def _deliver(self, topic: str, body: bytes, content_type: str | None) -> None:
         try:
@@ -376,20 +392,6 @@ class WebSubSubscriber:
         if self._clock is not None:
             return self._clock()
         return asyncio.get_running_loop().time()
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Signatures
-
-
-def signature_valid(secret: str, body: bytes, header: str) -> bool:
-    """Whether ``X-Hub-Signature: method=hexdigest`` is the HMAC of ``body`` under ``secret`` (§7.1)."""
-    method, _, digest = header.strip().partition("=")
-    algorithm = _HASHES.get(method.strip().lower())
-    if algorithm is None or not digest:
-        return False
-    expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
-    return hmac.compare_digest(expected, digest.strip().lower())
 
 
 def _positive_float(value: str | None) -> float | None:

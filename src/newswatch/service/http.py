@@ -23,6 +23,7 @@ from prometheus_client.exposition import choose_encoder
 from newswatch import __version__
 from newswatch.service.metrics import Metrics
 from newswatch.shared.http import parse_listen
+from newswatch.shared.listener import BoundedListener, ListenerLimits
 from newswatch.store.base import Store, StoreError
 
 log = logging.getLogger("newswatch.http")
@@ -119,6 +120,7 @@ class OpsServer:
         collect: Callable[[], Awaitable[None]] | None = None,
         collect_timeout: float = 2.0,
         routes: Sequence[Route] = (),
+        limits: ListenerLimits | None = None,
     ) -> None:
         self.host, self._requested_port = parse_listen(listen)
         self.routes = tuple(routes)
@@ -126,7 +128,8 @@ class OpsServer:
         self.health = health
         self.collect = collect
         self.collect_timeout = collect_timeout
-        self._runner: web.AppRunner | None = None
+        self.limits = limits
+        self._listener: BoundedListener | None = None
         self._port: int | None = None
         self._started = time.monotonic()
 
@@ -149,25 +152,23 @@ class OpsServer:
         for method, path, handler in self.routes:
             app.router.add_route(method, path, handler)
         # No access log: a scrape every 15 s and a healthcheck every 30 s would drown the lines that matter.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+        # Bounded connections and timeouts: idle sockets cannot starve /healthz or the feeds (listener.py).
+        listener = BoundedListener(app, "ops", self.limits)
         try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            await site.start()
+            await listener.start(self.host, self._requested_port)
         except OSError as exc:
-            await runner.cleanup()
             raise OSError(
                 exc.errno, f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror}"
             ) from None
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        self._listener = listener
+        self._port = listener.port
         self._started = time.monotonic()
         log.info("ops endpoint listening", extra={"url": self.url})
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
             self._port = None
 
     async def __aenter__(self) -> OpsServer:
