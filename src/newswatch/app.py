@@ -137,7 +137,9 @@ async def open_app(
                 metrics.alerts_pending.set(await store.outbox_pending())
 
             health = AllHealthy(tasks, StoreHealth(store, heartbeat))
-            ops = OpsServer(cfg.http.listen, metrics, health, collect=collect, routes=routes)
+            ops = OpsServer(
+                cfg.http.listen, metrics, health, collect=collect, routes=routes, token=cfg.http.token
+            )
             try:
                 await ops.start()
             except (OSError, ValueError) as exc:

@@ -15,6 +15,7 @@ WATCH_PREFIX = KEY_PREFIX + "w:"
 DF_KEY = KEY_PREFIX + "df:terms"  # sorted set term -> number of distinct matched items containing it
 DF_DOCS_KEY = KEY_PREFIX + "df:docs"  # number of distinct items counted in DF_KEY
 OUTBOX_SEQ_KEY = KEY_PREFIX + "outbox:seq"  # counter: global queueing order
+HEALTH_KEY = KEY_PREFIX + "health"  # written by each /healthz probe (Redis): the store can write
 OUTBOX_ENTRY_PREFIX = KEY_PREFIX + "outbox:e:"  # seq -> hash(data, attempts, not_before)
 OUTBOX_QUEUE_PREFIX = KEY_PREFIX + "outbox:q:"  # target -> sorted set of seqs
 OUTBOX_TARGETS_KEY = KEY_PREFIX + "outbox:targets"  # set of targets with queued entries

@@ -28,6 +28,7 @@ from newswatch.feeds.discovery import parse_link_header
 from newswatch.feeds.parse import _content_type_for, _guess_single_byte, _is_truncated, _root_start
 from newswatch.feeds.text import html_to_text, http_url, strip_source_suffix
 from newswatch.match.text import prepare, tokenize
+from newswatch.service.http import public
 from newswatch.service.logs import redact
 from newswatch.service.metrics import classify_error
 from newswatch.shared.terminal import strip_controls
@@ -108,6 +109,10 @@ CASES: dict[str, tuple[Callable[[Any], object], object]] = {
     # service/metrics.py: error classes (errors quote servers' text)
     "error class: connect": (classify_error, "cannot connect to " + fill("a: ")),
     "error class: anchors": (classify_error, fill("http ")),
+    # service/http.py: health reasons shown without a token (they quote drivers' and servers' messages)
+    "health reason: words and colons": (public, fill("a:")),
+    "health reason: long host": (public, fill("a.b-") + ":x"),
+    "health reason: paths": (public, fill("/a")),
     # delivery/notify: Slack text and ids
     "slack: whitespace": (mrkdwn.one_line, fill(" \t")),
     "slack: line breaks": (mrkdwn.flat, fill("\r\n")),

@@ -118,6 +118,14 @@ class OpsConfig(_Strict):
 
 class HttpConfig(_Strict):
     listen: str | None = None  # "127.0.0.1:9464": /healthz and /metrics; None: no HTTP endpoint
+    # With a token, /metrics (watch names) and /healthz's reasons (store hosts) need "Authorization: Bearer
+    # <token>"; /healthz's status code stays open to orchestrators.  Use ${NEWSWATCH_HTTP_TOKEN}.
+    token: str | None = Field(default=None, min_length=16)
+
+    def __repr__(self) -> str:
+        return f"HttpConfig(listen={self.listen!r}, token={'***' if self.token else None})"
+
+    __str__ = __repr__
 
 
 class WebSubConfig(_Strict):

@@ -11,8 +11,10 @@ within a deadline and the pipeline's loop has beaten its :class:`Heartbeat` rece
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -121,6 +123,7 @@ class OpsServer:
         collect_timeout: float = 2.0,
         routes: Sequence[Route] = (),
         limits: ListenerLimits | None = None,
+        token: str | None = None,
     ) -> None:
         self.host, self._requested_port = parse_listen(listen)
         self.routes = tuple(routes)
@@ -129,6 +132,7 @@ class OpsServer:
         self.collect = collect
         self.collect_timeout = collect_timeout
         self.limits = limits
+        self.token = token
         self._listener: BoundedListener | None = None
         self._port: int | None = None
         self._started = time.monotonic()
@@ -164,6 +168,9 @@ class OpsServer:
         self._port = listener.port
         self._started = time.monotonic()
         log.info("ops endpoint listening", extra={"url": self.url})
+        if self.token is None and not _loopback(self.host):
+            log.warning("ops endpoint open to the network without http.token: /metrics shows watch names",
+                        extra={"url": self.url})  # fmt: skip
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -187,7 +194,8 @@ class OpsServer:
         reason = await self._run_health()
         body: dict[str, Any]
         if reason is not None:
-            body = {"status": "unhealthy", "reason": reason}
+            # The reason names hosts and paths: in full for the token's holder only (issue 21 point 18).
+            body = {"status": "unhealthy", "reason": reason if self._authorized(request) else public(reason)}
             return web.Response(status=503, text=json.dumps(body), content_type="application/json")
         body = {
             "status": "ok",
@@ -197,6 +205,8 @@ class OpsServer:
         return web.Response(status=200, text=json.dumps(body), content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        if self.token is not None and not self._authorized(request):
+            return web.Response(status=401, text="unauthorized\n", headers={"WWW-Authenticate": "Bearer"})
         # Refresh newswatch_up here too, so an alert rule on it works without anyone polling /healthz.
         await self._run_health()
         if self.collect is not None:
@@ -207,3 +217,26 @@ class OpsServer:
         # Prometheus may ask for OpenMetrics; choose_encoder honours its Accept header.
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
         return web.Response(body=encoder(self.metrics.registry), headers={"Content-Type": content_type})
+
+    def _authorized(self, request: web.Request) -> bool:
+        """Whether the request carries the token (never, when none is configured)."""
+        if self.token is None:
+            return False
+        given = request.headers.get("Authorization", "").encode()
+        return hmac.compare_digest(given, f"Bearer {self.token}".encode())
+
+
+# URLs, host:port pairs such as "localhost:6379" in a driver's message (not the times of a timestamp), and file
+# paths.  Bounded pieces: linear.
+_ADDRESS_RE = re.compile(
+    r"[a-z][a-z0-9+.-]{0,31}://[^\s;,]*|\b[\w.-]{1,253}:\d{1,5}\b(?!:)|(?<![\w.])/[^\s;,:]+", re.I
+)
+
+
+def public(reason: str) -> str:
+    """A health reason without the store's address or file path: what anyone may read."""
+    return _ADDRESS_RE.sub("…", reason)
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

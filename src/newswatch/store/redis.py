@@ -307,7 +307,9 @@ class RedisStore(RedisSlack):
     # ---------------------------------------------------------------------------------------------- lifecycle
 
     async def ping(self) -> None:
-        await self._call(self._r.ping())
+        # A write, not PING: a Redis that refuses writes (MISCONF after a failed snapshot, OOM at maxmemory,
+        # a read-only replica) answers PING all the same (issue 21 point 18: healthy means "can write").
+        await self._call(self._r.set(C.HEALTH_KEY, str(time.time()), px=60_000))
 
     async def close(self) -> None:
         await self._r.aclose()

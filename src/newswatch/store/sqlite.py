@@ -3,7 +3,7 @@
 Owns the on-disk schema (``schema.sql``) and the transactions that make each decision atomic.  Calls run in a
 worker thread (SQLite blocks on disk) behind one lock; every decision is one ``BEGIN IMMEDIATE`` transaction
 (a batch's reads and writes: ``sqlite_batch.py``), which also serialises story decisions, so no further locking
-is needed (the health ping alone has a connection and thread of its own).  The service refuses a second
+is needed (the health ping alone has a connection and thread of its own: ``sqlite_health.py``).  The service refuses a second
 process on the same file (``exclusive``): several workers are what Redis is for.
 """
 
@@ -18,7 +18,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -26,6 +25,7 @@ from typing import IO, Any, TypeVar
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
 from newswatch.store.batch import plan_batch
 from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
+from newswatch.store.sqlite_health import SQLiteHealth
 from newswatch.store.sqlite_slack import THREAD_TTL_S, SQLiteSlack
 from newswatch.stories import BatchStories
 
@@ -38,7 +38,7 @@ _SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding
 _PURGE_EVERY = 1000
 
 
-class SQLiteStore(SQLiteSlack):
+class SQLiteStore(SQLiteSlack, SQLiteHealth):
     """Store on one SQLite file (mutes and the rest of Slack actions' state: ``sqlite_slack.py``).  ``exclusive`` takes an advisory lock so a second service is refused."""
 
     def __init__(
@@ -49,8 +49,7 @@ class SQLiteStore(SQLiteSlack):
         self._lock = threading.Lock()
         self._writes = 0
         self._lockfile: IO[str] | None = None
-        self._ping_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-sqlite-ping")
-        self._ping_db: sqlite3.Connection | None = None
+        self._start_health()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if exclusive:
@@ -96,10 +95,14 @@ class SQLiteStore(SQLiteSlack):
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if isinstance(exc, sqlite3.Error):
+                self._wrote(exc)  # /healthz says so until a commit succeeds again
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
+        self._wrote(None)
         self._writes += 1
         if self._writes % _PURGE_EVERY == 0:
             self._purge(db)
@@ -365,29 +368,12 @@ class SQLiteStore(SQLiteSlack):
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
-    async def ping(self) -> None:
-        # Own connection and thread: /healthz must not queue behind a backlog of batches (a busy store is up).
-        def call() -> None:
-            self._ping_db = self._ping_db or sqlite3.connect(self.path, check_same_thread=False, timeout=1)
-            self._ping_db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-
-        try:
-            await asyncio.get_running_loop().run_in_executor(self._ping_thread, call)
-        except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: closed (no new futures)
-            raise StoreError(f"SQLite store {self.path}: {exc}") from None
-
     async def close(self) -> None:
         def op() -> None:
             with self._lock:
                 self._db.close()
 
-        def close_ping() -> None:  # on the ping's own thread, after any ping in flight
-            if self._ping_db is not None:
-                self._ping_db.close()
-
-        with contextlib.suppress(RuntimeError):  # closed before: the ping thread is gone already
-            self._ping_thread.submit(close_ping)
-        self._ping_thread.shutdown(wait=False)  # a later ping fails with a StoreError
+        self._close_health()
         await asyncio.to_thread(op)
         if self._lockfile is not None:
             self._lockfile.close()
