@@ -159,7 +159,7 @@ def _slack_actions(
         or not (slack.signing_secret or slack.app_token)
     ):
         return None, []
-    handler = ActionHandler(store, notifier.redraw, tasks.spawn, metrics=metrics)
+    handler = ActionHandler(store, notifier.redraw, tasks.spawn, metrics=metrics, users=slack.actions_users)
     if not slack.signing_secret:
         return handler, []
     endpoint = ActionsEndpoint(slack.signing_secret, handler, metrics=metrics)

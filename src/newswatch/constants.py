@@ -122,6 +122,7 @@ SLACK_ACTION_UNMUTE_SOURCE = "newswatch.unmute_source"
 SLACK_ACTION_SNOOZE_WATCH = "newswatch.snooze_watch"
 SLACK_ACTION_UNSNOOZE_WATCH = "newswatch.unsnooze_watch"
 SLACK_ACTIONS_PATH = "/slack/actions"  # on the http.listen server: Slack's interactivity request URL
+SLACK_REPLAY_LEASE = "slack-request:"  # + a handled request's signature, leased for twice the age limit
 SLACK_SIGNATURE_MAX_AGE_S = 300  # a signed request older (or newer) than this is refused (Slack's advice)
 SLACK_ACTION_MAX_BYTES = 256 * 1024  # an interactivity request body; ours carry one alert message, ~15 KB
 SLACK_ACTIONS_PER_REQUEST = 5  # actions read from one payload (a button click sends one)

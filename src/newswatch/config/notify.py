@@ -44,6 +44,8 @@ class SlackConfig(Strict):
     signing_secret: str | None = Field(default=None, repr=False)
     # …or through Socket Mode (no public URL): an app-level token, xapp-….  Use ${SLACK_APP_TOKEN}.
     app_token: str | None = Field(default=None, repr=False)
+    # Who may use the buttons: Slack user ids (U…, W…).  Empty: anyone who sees the alert.
+    actions_users: list[str] = Field(default_factory=list)
 
     @field_validator("signing_secret")
     @classmethod

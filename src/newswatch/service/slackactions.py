@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
@@ -119,12 +120,14 @@ class ActionHandler:
         *,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        users: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.redraw = redraw
         self.spawn = spawn
         self.metrics = metrics
         self.clock = clock
+        self.users = frozenset(users)  # who may click (notify.slack.actions_users); empty: anyone
         self._lock = asyncio.Lock()
 
     def accept(self, clicks: Sequence[Clicked]) -> None:
@@ -150,6 +153,9 @@ class ActionHandler:
                 self.metrics.slack_actions.labels(click.name, result).inc()
 
     async def _apply(self, click: Clicked, fields: dict[str, Any]) -> str:
+        if self.users and click.user not in self.users:
+            log.warning("slack action refused", extra={**fields, "error": "the user is not in actions_users"})
+            return "refused"
         kind, on = EFFECTS[click.action]
         ref, now = click.ref, self.clock()
         subject = {"story": ref.story, "source": ref.feed, "snooze": ""}[kind]
@@ -240,6 +246,19 @@ class ActionsEndpoint:
             clicks = parse_request(body)
         except BadAction as exc:
             return self._refuse(400, "malformed", str(exc))
+        # A signed request is good for 5 minutes: a copy of it must not act again (issue 21 point 16).  Its
+        # signature names it; the first to take the lease on it acts, in any worker, on either store.
+        signature = headers.get("X-Slack-Signature", "")
+        try:
+            first = await self.handler.store.lease(
+                C.SLACK_REPLAY_LEASE + signature, secrets.token_hex(8), 2 * C.SLACK_SIGNATURE_MAX_AGE_S
+            )
+        except StoreError as exc:
+            log.error("slack action request not handled", extra={"error": str(exc)})
+            return web.json_response({"ok": False, "error": "try again"}, status=503)
+        if not first:
+            self._refuse(200, "replay", "a copy of a request already handled")
+            return web.Response(status=200)  # Slack's own retry needs no error; nothing is done again
         self.handler.accept(clicks)
         return web.Response(status=200)
 
