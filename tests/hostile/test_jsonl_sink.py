@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,32 +23,15 @@ import pytest
 from newswatch.app import open_app
 from newswatch.config import load_config
 from tests.feedserver import FeedServer
-from tests.hostile.test_feeds import story, summary
+from tests.hostile.tmpfs import rss, small_disk
 
 PAGE = 4096
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KB tmpfs at tmp_path/disk, unmounted afterwards."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def rss(items: range) -> str:
-    body = "".join(
-        f"<item><title>{story(i)} Hamas</title><link>https://wire.example/{i}</link><guid>w{i}</guid>"
-        f"<pubDate>Mon, 07 Dec 2026 10:00:00 GMT</pubDate><description>{summary(i)}</description></item>"
-        for i in items
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path / "disk", "64k") as where:
+        yield where
 
 
 def write_config(tmp_path: Path, store_url: str, feed_url: str, jsonl: Path) -> Path:
@@ -69,11 +51,11 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 
 async def test_a_full_disk_mid_line_writes_each_record_once_when_room_comes_back(
-    tmp_path: Path, store_url: str, small_disk: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store_url: str, disk: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="newswatch")
-    out = small_disk / "alerts.jsonl"
-    filler = small_disk / "filler"
+    out = disk / "alerts.jsonl"
+    filler = disk / "filler"
     filler.write_bytes(b"x" * (64 * 1024 - PAGE))  # one page left: a few lines, then a line cut by ENOSPC
     items = range(20)  # ~500 bytes a line: 10 KB, over twice the room left
     async with FeedServer() as server:

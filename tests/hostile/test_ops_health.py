@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,18 +25,9 @@ from newswatch.service.metrics import Metrics
 from newswatch.store import StoreError
 from tests.conftest import RedisServer, free_port
 from tests.feedserver import FeedServer
-from tests.hostile.test_feeds import story, summary
+from tests.hostile.tmpfs import rss, small_disk
 
 TOKEN = "a-token-of-twenty-characters"
-
-
-def rss(items: range) -> str:
-    body = "".join(
-        f"<item><title>{story(i)} Hamas</title><link>https://wire.example/{i}</link><guid>w{i}</guid>"
-        f"<pubDate>Mon, 07 Dec 2026 10:00:00 GMT</pubDate><description>{summary(i)}</description></item>"
-        for i in items
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{body}</channel></rss>'
 
 
 async def get(url: str, token: str | None = None) -> tuple[int, str]:
@@ -64,26 +54,17 @@ def urls(tmp_path: Path) -> list[str]:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path / "disk", "2m") as where:
+        yield where
 
 
-async def test_sqlite_on_a_full_disk_is_unhealthy_until_a_commit_succeeds(
-    tmp_path: Path, small_disk: Path
-) -> None:
+async def test_sqlite_on_a_full_disk_is_unhealthy_until_a_commit_succeeds(tmp_path: Path, disk: Path) -> None:
     port = free_port()
-    filler = small_disk / "filler"
+    filler = disk / "filler"
     async with FeedServer() as server:
         server.add("/wire.xml", rss(range(30)))
-        path = write_config(tmp_path, f"sqlite:///{small_disk / 'store.db'}", server.url("/wire.xml"), port)
+        path = write_config(tmp_path, f"sqlite:///{disk / 'store.db'}", server.url("/wire.xml"), port)
         async with open_app(load_config(path)) as app:
             health = f"http://127.0.0.1:{port}/healthz"
             assert (await get(health))[0] == 200
@@ -100,9 +81,9 @@ async def test_sqlite_on_a_full_disk_is_unhealthy_until_a_commit_succeeds(
             assert status == 503
             assert "writes failing since" in json.loads(body)["reason"]
             assert "database or disk is full" in json.loads(body)["reason"]
-            assert str(small_disk) not in json.loads(body)["reason"]  # no path without the token
+            assert str(disk) not in json.loads(body)["reason"]  # no path without the token
             status, body = await get(health, TOKEN)
-            assert status == 503 and str(small_disk / "store.db") in json.loads(body)["reason"]
+            assert status == 503 and str(disk / "store.db") in json.loads(body)["reason"]
 
             filler.unlink()  # room again: the next cycle commits, and the store is healthy
             await app.pipeline.run_once()
