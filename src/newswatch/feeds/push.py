@@ -304,36 +304,34 @@ class WebSubSubscriber:
         except TimeoutError:  # the hub retries later (§7: any status but 2xx is a failure to deliver)
             self.stats.busy += 1
             return web.Response(status=503, text="busy", headers={"Retry-After": str(int(PUSH_WAIT_S))})
-        handed_on = False
         try:
             body = await request.read()
-            signature = request.headers.get("X-Hub-Signature", "")
-            if not signature_valid(self.secret_for(sub.topic), body, signature):
-                # §7.1.2: ignore the message; a 2xx all the same, so a forger cannot probe the secret.
-                sub.rejected += 1
-                self.stats.rejected += 1
-                log.warning(
-                    "websub notification ignored: missing or bad signature", extra={"topic": sub.topic}
-                )
-                return web.Response(status=202)
-            sub.notifications += 1
-            sub.last_content_at = self._now()
-            self.stats.accepted += 1
-            task = asyncio.create_task(self._deliver(sub.topic, body, request.content_type or None))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            task.add_done_callback(lambda _: self._bodies.release())
-            handed_on = True
+        except BaseException:
+            self._bodies.release()
+            raise
+        signature = request.headers.get("X-Hub-Signature", "")
+        if not signature_valid(self.secret_for(sub.topic), body, signature):
+            self._bodies.release()
+            # §7.1.2: ignore the message; a 2xx all the same, so a forger cannot probe the secret.
+            sub.rejected += 1
+            self.stats.rejected += 1
+            log.warning("websub notification ignored: missing or bad signature", extra={"topic": sub.topic})
             return web.Response(status=202)
-        finally:
-            if not handed_on:
-                self._bodies.release()
+        sub.notifications += 1
+        sub.last_content_at = self._now()
+        self.stats.accepted += 1
+        task = asyncio.create_task(self._deliver(sub.topic, body, request.content_type or None))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(status=202)
 
     async def _deliver(self, topic: str, body: bytes, content_type: str | None) -> None:
         try:
             await self.on_content(topic, body, content_type)
         except Exception:  # one bad notification must not take the endpoint down
             log.exception("websub notification failed", extra={"topic": topic})
+        finally:
+            self._bodies.release()  # the body's place, taken in _content
 
     # ------------------------------------------------------------------------------------------ internals
 
