@@ -226,16 +226,28 @@ class OpsServer:
         return hmac.compare_digest(given, f"Bearer {self.token}".encode())
 
 
-# URLs, host:port pairs such as "localhost:6379" in a driver's message (not the times of a timestamp), and file
-# paths.  Bounded pieces: linear.
+# URLs, host:port pairs such as "localhost:6379" in a driver's message, and file paths.  Each piece starts where a
+# run of such characters starts and is bounded: linear.
 _ADDRESS_RE = re.compile(
-    r"[a-z][a-z0-9+.-]{0,31}://[^\s;,]*|\b[\w.-]{1,253}:\d{1,5}\b(?!:)|(?<![\w.])/[^\s;,:]+", re.I
+    r"[a-z][a-z0-9+.-]{0,31}://[^\s;,]*|(?<![\w.:-])[\w.-]{1,253}:\d{1,5}\b(?!:)|(?<![\w.])/[^\s;,:]+", re.I
 )
 
 
 def public(reason: str) -> str:
     """A health reason without the store's address or file path: what anyone may read."""
-    return _ADDRESS_RE.sub("…", reason)
+    return _ADDRESS_RE.sub(_hidden, reason)
+
+
+def _hidden(m: re.Match[str]) -> str:
+    host = m.group().rpartition(":")[0]
+    # "07:28" in a time is no address: a host has a letter or a dot ("redis", "10.0.0.5"); URLs, paths go.
+    if (
+        "://" not in m.group()
+        and not m.group().startswith("/")
+        and not any(c.isalpha() or c == "." for c in host)
+    ):
+        return m.group()
+    return "…"
 
 
 def _loopback(host: str) -> bool:
