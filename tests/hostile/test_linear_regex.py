@@ -12,6 +12,7 @@ does.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from newswatch.feeds.parse import _content_type_for, _guess_single_byte, _is_tru
 from newswatch.feeds.text import html_to_text, http_url, strip_source_suffix
 from newswatch.match.text import prepare, tokenize
 from newswatch.service.http import public
-from newswatch.service.logs import redact
+from newswatch.service.logs import redact, setup_logging
 from newswatch.service.metrics import classify_error
 from newswatch.shared.terminal import strip_controls
 
@@ -39,6 +40,15 @@ BOUND_S = 10.0  # CPU seconds for 1 MB; linear cases take well under 1 s, quadra
 
 def fill(unit: str, size: int = MB) -> str:
     return unit * (size // len(unit))
+
+
+def log_line(url: str) -> str:
+    """A "full text unavailable" line as the service writes it (filter, then both formats): point 2's path."""
+    out = io.StringIO()
+    for fmt in ("text", "json"):
+        logger = setup_logging("info", fmt, out)  # type: ignore[arg-type]
+        logger.warning("full text unavailable", extra={"feed": "Wire", "url": url, "error": "HTTP 404"})
+    return out.getvalue()
 
 
 def cased(text: str) -> str:
@@ -54,6 +64,7 @@ CASES: dict[str, tuple[Callable[[Any], object], object]] = {
     "date: brackets": (parse_date, fill("(a) ")),
     # service/logs.py: redaction (point 2), every rule
     "log: URL of a.a.a.": (redact, "http://x/" + fill("a.")),
+    "log: a whole line with that URL": (log_line, "http://x/" + fill("a.")),
     "log: userinfo without @": (redact, "http://u:" + fill("p")),
     "log: many schemes": (redact, fill("a://:")),
     "log: slack tokens": (redact, fill("xoxb-a ")),
