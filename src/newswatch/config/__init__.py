@@ -150,6 +150,9 @@ class Config(_Strict):
     ops: OpsConfig = Field(default_factory=OpsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     websub: WebSubConfig | None = None
+    # Every new item, in the replay format, one file a day (relative to the config file); None: no archive.
+    archive: str | None = None
+    archive_days: int = Field(default=C.DEFAULT_ARCHIVE_DAYS, gt=0)  # daily files kept
 
     @field_validator("store")
     @classmethod
@@ -178,6 +181,9 @@ class LoadedConfig:
 
     config: Config
     path: Path
+    # Relative paths of the file as written and where they now resolve (beside the config file), so start-up
+    # can say when a file sits at the old place, relative to the working directory.
+    relocated: tuple[tuple[str, str], ...] = ()
 
     def with_store(self, url: str) -> LoadedConfig:
         """The same config on another store (the ``--store`` option)."""
@@ -187,7 +193,16 @@ class LoadedConfig:
             raise ConfigError(
                 "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
             ) from None
-        return LoadedConfig(cfg, self.path)
+        return LoadedConfig(cfg, self.path, self.relocated)
+
+    def files_at_old_places(self) -> list[tuple[str, str]]:
+        """(old place, new place) for each relative path whose file exists relative to the working directory
+        but is no longer used: every relative path resolves against the config file's folder now."""
+        return [
+            (str(Path(old).resolve()), new)
+            for old, new in self.relocated
+            if Path(old).exists() and Path(old).resolve() != Path(new)
+        ]
 
 
 def default_state_path() -> Path:
@@ -239,8 +254,8 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, path, doc)) from None
     _check_slack_app(cfg, path, doc)
-    cfg = _resolve_paths(cfg, path.parent)
-    return LoadedConfig(cfg, path)
+    cfg, relocated = _resolve_paths(cfg, path.parent)
+    return LoadedConfig(cfg, path, relocated)
 
 
 def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
@@ -260,18 +275,30 @@ def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
         raise ConfigError("\n".join(lines))
 
 
-def _resolve_paths(cfg: Config, base: Path) -> Config:
-    feeds = [
-        f
-        if f.is_http or Path(f.url).is_absolute()
-        else f.model_copy(update={"url": str((base / f.url).resolve())})
-        for f in cfg.feeds
-    ]
-    weights = cfg.stories.weights
-    if weights is not None and not Path(weights).is_absolute():
-        stories = cfg.stories.model_copy(update={"weights": str((base / weights).resolve())})
-        return cfg.model_copy(update={"feeds": feeds, "stories": stories})
-    return cfg.model_copy(update={"feeds": feeds})
+def _resolve_paths(cfg: Config, base: Path) -> tuple[Config, tuple[tuple[str, str], ...]]:
+    """Every relative path of the config made absolute against ``base`` (the config file's folder), and the
+    relative ones as written beside where they now point."""
+    moved: list[tuple[str, str]] = []
+
+    def resolve(path: str, *, was_cwd: bool = False) -> str:
+        if Path(path).is_absolute():
+            return path
+        absolute = str((base / path).resolve())
+        if was_cwd:  # the store and the JSONL file used to resolve against the working directory
+            moved.append((path, absolute))
+        return absolute
+
+    feeds = [f if f.is_http else f.model_copy(update={"url": resolve(f.url)}) for f in cfg.feeds]
+    update: dict[str, Any] = {"feeds": feeds}
+    if cfg.stories.weights is not None:
+        update["stories"] = cfg.stories.model_copy(update={"weights": resolve(cfg.stories.weights)})
+    if cfg.store and cfg.store.startswith("sqlite:///") and cfg.store != "sqlite:///":
+        update["store"] = "sqlite:///" + resolve(cfg.store.removeprefix("sqlite:///"), was_cwd=True)
+    if cfg.notify.jsonl and cfg.notify.jsonl != "-":
+        update["notify"] = cfg.notify.model_copy(update={"jsonl": resolve(cfg.notify.jsonl, was_cwd=True)})
+    if cfg.archive:
+        update["archive"] = resolve(cfg.archive)
+    return cfg.model_copy(update=update), tuple(moved)
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
