@@ -21,6 +21,7 @@ from typing import Any
 
 from newswatch import constants as C
 from newswatch import decisions
+from newswatch.archiving import ArchiveWriter
 from newswatch.config import Config, FeedConfig
 from newswatch.cpu import Outcome
 from newswatch.delivery.routing import alert_record, ops_record, ops_targets, watch_targets
@@ -75,6 +76,7 @@ class Recorder:
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
         self._df_flushed = time.monotonic()
         self._rng = random.Random()  # poll-time jitter
+        self.archive: ArchiveWriter | None = None  # set by the pipeline when the config keeps an archive
         self.reload(config)
 
     def reload(self, config: Config) -> None:
@@ -153,6 +155,8 @@ class Recorder:
         if events:
             self._poke()
         await self.store.add_notes(notes, self.config.seen_ttl)
+        if self.archive is not None:
+            await self.archive.write(o.archived for o in fresh if o.archived)
         return events, fresh
 
     def _sightings(

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from newswatch.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_STARTUP
 from newswatch.config import LoadedConfig
@@ -67,7 +67,7 @@ async def replay(
         store = None if temp is None else f"sqlite:///{temp}/replay.db"
         safe = backtest_config(loaded, out=out, notify=notify, store=store)
         # With --out the records go to the file alone; the console notifier writes nowhere.
-        quiet = _Discard() if out and out != "-" and not notify else None
+        quiet = cast(TextIO, _Discard()) if out and out != "-" and not notify else None
         log.info(
             "replay",
             extra={

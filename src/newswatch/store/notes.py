@@ -135,5 +135,5 @@ class RedisNotes:
     async def outbox_unpark(self) -> int:
         script = self._r.register_script(_UNPARK)
         keys = [C.OUTBOX_PARKED_KEY, C.OUTBOX_TARGETS_KEY]
-        args = [C.OUTBOX_QUEUE_PREFIX, C.OUTBOX_ENTRY_PREFIX, time.time()]
+        args: list[str | float] = [C.OUTBOX_QUEUE_PREFIX, C.OUTBOX_ENTRY_PREFIX, time.time()]
         return int(await self._call(script(keys=keys, args=args)))
