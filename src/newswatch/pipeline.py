@@ -32,6 +32,7 @@ from newswatch.config import Config, FeedConfig
 from newswatch.cpu import CpuStage, FeedOutcome, Outcome
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryReport
+from newswatch.feeds.alternate import alternate_feed, looks_like_html
 from newswatch.feeds.fetch import Validators, fetch
 from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds
@@ -236,6 +237,13 @@ class Pipeline:
         # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
         address = state.get("moved_to") or feed.url
         result = await fetch(self.session, address, self.config.fetch, validators)
+        if result.status == "ok" and result.body is not None and looks_like_html(result.body):
+            # A page given as the feed: follow the feed it advertises, and poll that from now on.
+            found = alternate_feed(result.body, address)
+            if found is not None:
+                log.info("feed found on the page", extra={"feed": label, "url": feed.url, "to": found})
+                result = await fetch(self.session, found, self.config.fetch, Validators())
+                result = dataclasses.replace(result, permanent_redirect=result.permanent_redirect or found)
         hints = {"retry_after": result.retry_after, "max_age": result.max_age}
         if result.status == "error":
             return self._failed(feed, label, state, result.error or "unknown error", result.elapsed, hints)

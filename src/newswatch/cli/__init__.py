@@ -73,6 +73,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if problems:
         print("newswatch: config error:\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_CONFIG
+    from newswatch.cli.check import config_warnings
+
+    for warning in config_warnings(loaded.config):
+        log.warning("config warning (see newswatch check)", extra={"warning": warning})
     if args.command == "replay":
         from newswatch.cli.replay import replay
 

@@ -57,15 +57,18 @@ async def explain_item(cfg: Config, store: Store, canonical: str, key: str) -> l
             out.append(f"  never seen (in the last {ttl}, seen_ttl): no polled feed carried this URL")
         return out
     matched_any: set[str] = set()
+    first = next((n for n in notes if n.get("what") == "new"), None)
     for note in notes:
-        out += await _note_lines(cfg, store, note, canonical)
+        out += await _note_lines(store, note, canonical, first)
         matched_any.update(str(m.get("watch")) for m in note.get("matched", ()))
     if any(n.get("what") in ("new", "changed") for n in notes):
         out += _misses(cfg, notes, canonical, matched_any)
     return out
 
 
-async def _note_lines(cfg: Config, store: Store, note: dict[str, Any], canonical: str) -> list[str]:
+async def _note_lines(
+    store: Store, note: dict[str, Any], canonical: str, first: dict[str, Any] | None
+) -> list[str]:
     at = _stamp(note.get("at"))
     what = note.get("what")
     source = f" ({_cell(note.get('source'))})" if note.get("source") else ""

@@ -248,7 +248,10 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
             f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)"
         )
     if "${" in text:  # only then can a value hold a variable; skips a walk over a big watchlist
-        data = _expand(data, (), environ, path, doc)
+        unset: list[str] = []
+        data = _expand(data, (), environ, path, doc, unset)
+        if unset:  # every one at once: a first run should not cost one try per variable
+            raise ConfigError("\n".join(dict.fromkeys(unset)))
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -309,12 +312,19 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 
 def _expand(
-    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, doc: YamlDocument
+    value: Any,
+    loc: tuple[str | int, ...],
+    env: Mapping[str, str],
+    path: Path,
+    doc: YamlDocument,
+    unset: list[str],
 ) -> Any:
+    """``value`` with ``${VAR}`` filled in; each variable that is not set (and has no default) is added to
+    ``unset`` as a message naming the line and key, and left empty."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*loc, k), env, path, doc) for k, v in value.items()}
+        return {k: _expand(v, (*loc, k), env, path, doc, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*loc, i), env, path, doc) for i, v in enumerate(value)]
+        return [_expand(v, (*loc, i), env, path, doc, unset) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def sub(m: re.Match[str]) -> str:
@@ -324,10 +334,11 @@ def _expand(
             if default is not None:
                 return default
             line = doc.line_for(loc)
-            raise ConfigError(
+            unset.append(
                 f"{path}:{line}: {_dotted(loc)}: environment variable {name} is not set "
                 f"(set it, or write ${{{name}:-default}})"
             )
+            return ""
 
         return _VAR_RE.sub(sub, value)
     return value
