@@ -58,8 +58,9 @@ def recorded(o: Outcome, sighted: Sighted, result: Recorded, wall: datetime) -> 
         note["folded"] = True
     url = o.url or o.title
     if result.seen is Seen.SAME:
-        msg = "item folded into an item seen before" if folded else "item skipped: seen already, same text"
-        log.debug(msg, extra={"url": url, "feed": o.feed_url, "item": result.item_id})
+        # Another feed's copy (a section feed, an aggregator's tracking link) or the same feed again.
+        log.debug("item folded into an item seen before (same text): nothing to do",
+                  extra={"url": url, "feed": o.feed_url, "item": result.item_id})  # fmt: skip
         return o.keys, note
     if folded:
         log.debug(

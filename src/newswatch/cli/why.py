@@ -82,10 +82,14 @@ async def _note_lines(
         ]
     here = note.get("url") == canonical
     lines = [f"  {seen}{published}" + ("" if here else f"  [{note.get('url') or 'no URL'}]")]
-    if note.get("folded") and here:
-        lines.append(
-            f"      folded into an item seen before (item {note.get('item')}, first seen as listed above)"
-        )
+    if what in ("same", "changed") and first is not None and first is not note:
+        # One item under several links or feeds (a section feed, an aggregator's tracking link): one alert.
+        elsewhere = first.get("feed") != note.get("feed") or first.get("url") != note.get("url")
+        if elsewhere or note.get("folded"):
+            lines.append(f"      folded into the item first seen {_stamp(first.get('at'))} from feed "
+                         f"{_cell(first.get('feed'))}")  # fmt: skip
+    elif what in ("same", "changed") and note.get("folded"):
+        lines.append(f"      folded into an item seen before (item {note.get('item')})")
     if what == "same":
         lines.append("      same text as seen before: nothing to do")
         return lines

@@ -1,0 +1,94 @@
+"""`newswatch why URL`: what happened to one item, from the decision record kept in the store (both stores);
+and `-v` logs every skip and fold as it happens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from newswatch.cli import EXIT_OK, main
+from tests.newcomer.helpers import rss
+
+ORIGINAL = "https://outlet.example/2026/us-hamas-talks"
+COPY = ORIGINAL + "?utm_source=agg&utm_medium=rss"
+OLD = "https://outlet.example/2020/old-talks"
+OTHER = "https://outlet.example/2026/cairo-weather"
+CONFIG = """
+store: {store}
+max_item_age: 3d
+feeds:
+  - {{url: outlet.xml, name: Outlet}}
+  - {{url: aggregator.xml, name: Aggregator}}
+entities:
+  us: {{aliases: ["US", "United States"]}}
+  hamas: {{aliases: ["Hamas"]}}
+watches:
+  - {{name: talks, query: '@us AND @hamas AND talks'}}
+notify: {{jsonl: alerts.jsonl}}
+"""
+
+
+def setup(tmp_path: Path, store_url: str) -> Path:
+    (tmp_path / "outlet.xml").write_text(
+        rss("Outlet", [
+            {"title": "US and Hamas hold direct talks", "link": ORIGINAL, "description": "Envoys met in Doha."},
+            {"title": "US and Hamas talks, years ago", "link": OLD, "age": timedelta(days=10)},
+            {"title": "Sunny week ahead in Cairo", "link": OTHER, "description": "No rain until Friday."},
+        ]),
+        encoding="utf-8",
+    )  # fmt: skip
+    (tmp_path / "aggregator.xml").write_text(
+        rss("Aggregator", [{"title": "US and Hamas hold direct talks", "link": COPY, "description": "Envoys met in Doha."}]),
+        encoding="utf-8",
+    )  # fmt: skip
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(CONFIG.format(store=store_url), encoding="utf-8")
+    return cfg
+
+
+def why(cfg: Path, url: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["why", "-c", str(cfg), url]) == EXIT_OK
+    return capsys.readouterr().out
+
+
+def test_why_says_what_happened_to_each_item(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = setup(tmp_path, store_url)
+    assert main(["run", "-c", str(cfg), "--once", "-v"]) == EXIT_OK
+    log = capsys.readouterr().err
+    # -v: every skip and fold, as documented
+    assert "item skipped: too old" in log and OLD in log
+    assert "item folded into an item seen before" in log
+    assert "item matched no watch" in log and OTHER in log
+
+    out = why(cfg, ORIGINAL, capsys)
+    assert "from feed" in out and "outlet.xml (Outlet)" in out
+    assert 'watch "talks": matched, alert: opened story s-' in out
+    assert "jsonl: delivered" in out
+
+    out = why(cfg, COPY, capsys)  # the aggregator's copy, as a user would paste it
+    assert "aggregator.xml (Aggregator)" in out
+    assert "folded into the item first seen" in out and "outlet.xml" in out
+    assert "same text as seen before: nothing to do" in out
+
+    out = why(cfg, OLD, capsys)
+    assert "skipped: too old (published more than max_item_age 3d before)" in out
+
+    out = why(cfg, OTHER, capsys)
+    assert "matched no watch" in out
+    assert '"talks": failed @us' in out  # today's watch and the clause that fails
+
+    out = why(cfg, "https://outlet.example/never-polled", capsys)
+    assert "never seen" in out
+
+
+def test_why_after_a_store_without_notes_and_bad_urls(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = setup(tmp_path, store_url)
+    assert main(["why", "-c", str(cfg), "not a url"]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
