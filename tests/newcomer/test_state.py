@@ -89,3 +89,21 @@ async def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     capsys.readouterr()
     assert await asyncio.to_thread(main, argv) == EXIT_OK
     return capsys.readouterr().out
+
+
+def test_compose_ships_the_config_it_runs_and_docker_keeps_state_on_a_volume() -> None:
+    import yaml
+
+    root = Path(__file__).parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text(encoding="utf-8"))
+    service = compose["services"]["newswatch"]
+    mount = next(v for v in service["volumes"] if v.endswith(":/etc/newswatch:ro"))
+    config = root / mount.split(":")[0] / Path(service["command"][-1]).relative_to("/etc/newswatch")
+    env = {"NEWSWATCH_STORE": service["environment"]["NEWSWATCH_STORE"], "NEWSWATCH_HTTP_LISTEN": ":9464"}
+    loaded = load_config(config, environ=env)  # the template compose uses exists and is valid
+    assert loaded.config.store == "redis://redis:6379/0" and all(
+        Path(f.url).exists() for f in loaded.config.feeds
+    )
+    docker = (root / "Dockerfile").read_text(encoding="utf-8")
+    assert "VOLUME /home/newswatch/state" in docker and "XDG_STATE_HOME=/home/newswatch/state" in docker
+    assert any(v.startswith("newswatch-state:/home/newswatch/state") for v in service["volumes"])
