@@ -47,7 +47,7 @@ class FeedConfig(_Strict):
     url: str = Field(min_length=1)  # http(s) URL or local path (made absolute against the config file)
     name: str | None = None  # `source` in alerts; defaults to the feed's own title
     interval: Duration = C.DEFAULT_FEED_INTERVAL_S
-    # A new item that is only a teaser has its link fetched and is matched on the article's text (README, Fetching).
+    # A new item that is only a teaser has its link fetched and is matched on the article's text (docs/fetching.md).
     full_text: bool = False
 
     @field_validator("interval")
@@ -85,7 +85,7 @@ class WatchConfig(_Strict):
 
 
 class StoriesConfig(_Strict):
-    """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (see README)."""
+    """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (docs/stories.md)."""
 
     window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
     # Probability of "same story" the best candidate needs to be joined: higher splits more.  None: the
