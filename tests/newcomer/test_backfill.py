@@ -62,7 +62,11 @@ def test_backfill_alerts_a_report_missed_before_an_alias_fix_once(
     ]
     assert main(["backfill", "-c", str(cfg), "--since", "1h"]) == EXIT_OK  # once
     assert main(["run", "-c", str(cfg), "--once"]) == EXIT_OK
+    assert main(["replay", "-c", str(cfg), str(day)]) == EXIT_OK  # a backtest of the day file
     assert len(records(tmp_path / "alerts.jsonl")) == 2
+    assert (
+        len(day.read_text(encoding="utf-8").splitlines()) == 1
+    )  # neither backfill nor replay archived again
 
 
 def test_backfill_one_watch_and_bad_arguments(

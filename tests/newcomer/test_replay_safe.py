@@ -33,6 +33,12 @@ def urls() -> list[str]:
     return [json.loads(line)["url"] for line in ARCHIVE.read_text(encoding="utf-8").splitlines()]
 
 
+def write_config(tmp_path: Path, store_url: str, slack: SlackStub) -> Path:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(CONFIG.format(store=store_url, token=GOOD_TOKEN, base=slack.base_url), encoding="utf-8")
+    return cfg
+
+
 async def untouched(store_url: str) -> bool:
     store = open_store(store_url)
     try:
@@ -45,10 +51,7 @@ async def test_replay_posts_nothing_and_leaves_the_configs_store_and_files_alone
     tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SlackStub() as slack:
-        cfg = tmp_path / "cfg.yaml"
-        cfg.write_text(
-            CONFIG.format(store=store_url, token=GOOD_TOKEN, base=slack.base_url), encoding="utf-8"
-        )
+        cfg = write_config(tmp_path, store_url, slack)
         code = await asyncio.to_thread(main, ["replay", "-c", str(cfg), str(ARCHIVE)])
         assert code == EXIT_OK
         assert slack.calls == []  # not a post, not an update, not even auth.test
@@ -62,10 +65,7 @@ async def test_replay_out_writes_the_records_to_a_file_of_its_own(
     tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with SlackStub() as slack:
-        cfg = tmp_path / "cfg.yaml"
-        cfg.write_text(
-            CONFIG.format(store=store_url, token=GOOD_TOKEN, base=slack.base_url), encoding="utf-8"
-        )
+        cfg = write_config(tmp_path, store_url, slack)
         out = tmp_path / "backtest.jsonl"
         assert (
             await asyncio.to_thread(main, ["replay", "-c", str(cfg), str(ARCHIVE), "--out", str(out)])
@@ -80,10 +80,7 @@ async def test_replay_out_writes_the_records_to_a_file_of_its_own(
 
 async def test_replay_notify_and_store_do_what_replay_did_before(tmp_path: Path, store_url: str) -> None:
     async with SlackStub() as slack:
-        cfg = tmp_path / "cfg.yaml"
-        cfg.write_text(
-            CONFIG.format(store=store_url, token=GOOD_TOKEN, base=slack.base_url), encoding="utf-8"
-        )
+        cfg = write_config(tmp_path, store_url, slack)
         args = ["replay", "-c", str(cfg), str(ARCHIVE), "--notify", "--store", store_url]
         assert await asyncio.to_thread(main, args) == EXIT_OK
         assert len(slack.posts) == 8  # three alerts and five thread replies

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from newswatch.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_STARTUP
+from newswatch.cli.common import EXIT_CONFIG, EXIT_OK
 from newswatch.config import LoadedConfig, parse_duration
 from newswatch.models import Item
 
@@ -21,10 +21,9 @@ log = logging.getLogger("newswatch")
 
 
 async def backfill(loaded: LoadedConfig, *, since: str, watch: str | None) -> int:
-    from newswatch.app import StartupError, open_app
     from newswatch.archiving import archive_files
-    from newswatch.feeds.archive import ArchiveError, BadLine, read_archive
-    from newswatch.store import StoreError
+    from newswatch.cli.replay import record_archived
+    from newswatch.feeds.archive import BadLine, read_archive
 
     cfg = loaded.config
     if not cfg.archive:
@@ -51,19 +50,10 @@ async def backfill(loaded: LoadedConfig, *, since: str, watch: str | None) -> in
                     yield entry
 
     # The archive is not written again with what it already holds.
-    run_cfg = loaded.config.model_copy(update={"archive": None})
-    try:
-        async with open_app(LoadedConfig(run_cfg, loaded.path, loaded.relocated), exclusive=True) as app:
-            report = await app.pipeline.replay(items(), again=watch or "*")
-    except ArchiveError as exc:
-        print(f"newswatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StartupError as exc:
-        print(f"newswatch: cannot start: {exc}", file=sys.stderr)
-        return EXIT_STARTUP
-    except StoreError as exc:
-        print(f"newswatch: store failed: {exc}", file=sys.stderr)
-        return EXIT_STARTUP
+    run_cfg = LoadedConfig(cfg.model_copy(update={"archive": None}), loaded.path, loaded.relocated)
+    code, report = await record_archived(run_cfg, items(), again=watch or "*")
+    if report is None:
+        return code
     alerts = sum(e.event == "alert" for e in report.events)
     log.info("backfill done", extra={"files": len(files), "since": cutoff.isoformat(timespec="seconds"),
                                      "alerts": alerts, "updates": len(report.events) - alerts})  # fmt: skip

@@ -12,13 +12,17 @@ import io
 import logging
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 from newswatch.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_STARTUP
 from newswatch.config import LoadedConfig
 from newswatch.models import Item
+
+if TYPE_CHECKING:
+    from newswatch.recorder import Explain
+    from newswatch.reports import CycleReport
 
 log = logging.getLogger("newswatch")
 
@@ -36,7 +40,9 @@ def backtest_config(
     """The config a replay runs on: its own store (``store``, a temporary file's URL) unless --store was
     given (None), and unless ``notify``, only ``out`` (JSONL) and the console as targets, no HTTP server."""
     cfg = loaded.config
-    update: dict[str, object] = {"http": cfg.http.model_copy(update={"listen": None}), "websub": None}
+    # Nor is the archive written again with what it holds.
+    update: dict[str, object] = {"http": cfg.http.model_copy(update={"listen": None}), "websub": None,
+                                 "archive": None}  # fmt: skip
     if store is not None:
         update["store"] = store
     if not notify:
@@ -79,11 +85,9 @@ async def replay(
 
 
 async def _replay(loaded: LoadedConfig, archive: str, *, explain: bool, stdout: TextIO | None) -> int:
-    from newswatch.app import StartupError, open_app
     from newswatch.cli.explain import explanation_lines
     from newswatch.cpu import Outcome
-    from newswatch.feeds.archive import ArchiveError, BadLine, read_archive
-    from newswatch.store import StoreError
+    from newswatch.feeds.archive import BadLine, read_archive
     from newswatch.store.base import Event
     from newswatch.stories import Decision
 
@@ -104,21 +108,40 @@ async def _replay(loaded: LoadedConfig, archive: str, *, explain: bool, stdout: 
         lines = explanation_lines(event.event, event.watch, event.story, outcome.url, outcome.title, decision)
         print("\n".join(lines), flush=True)
 
+    code, report = await record_archived(loaded, items(), stdout=stdout, explain=show if explain else None)
+    if report is not None:
+        log.info("replay done", extra={**report.fields(), "bad_lines": len(bad)})
+    return code
+
+
+async def record_archived(
+    loaded: LoadedConfig,
+    items: Iterable[Item],
+    *,
+    stdout: TextIO | None = None,
+    explain: Explain | None = None,
+    again: str | None = None,
+) -> tuple[int, CycleReport | None]:
+    """Archived items through the pipeline (replay, backfill): the exit code, and the report when it ran."""
+    from newswatch.app import StartupError, open_app
+    from newswatch.feeds.archive import ArchiveError
+    from newswatch.store import StoreError
+
     try:
         async with open_app(loaded, exclusive=True, stdout=stdout) as app:
             report = await app.pipeline.replay(
-                items(),
+                items,
                 progress=lambda n: log.info("replay progress", extra={"items": n}),
-                explain=show if explain else None,
+                explain=explain,
+                again=again,
             )
     except ArchiveError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_CONFIG, None
     except StartupError as exc:
         print(f"newswatch: cannot start: {exc}", file=sys.stderr)
-        return EXIT_STARTUP
+        return EXIT_STARTUP, None
     except StoreError as exc:
         print(f"newswatch: store failed: {exc}", file=sys.stderr)
-        return EXIT_STARTUP
-    log.info("replay done", extra={**report.fields(), "bad_lines": len(bad)})
-    return EXIT_OK
+        return EXIT_STARTUP, None
+    return EXIT_OK, report
