@@ -3,6 +3,7 @@ and `-v` logs every skip and fold as it happens."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from newswatch.cli import EXIT_OK, main
 from tests.newcomer.helpers import rss
+from tests.slackstub import GOOD_TOKEN, SlackStub
 
 ORIGINAL = "https://outlet.example/2026/us-hamas-talks"
 COPY = ORIGINAL + "?utm_source=agg&utm_medium=rss"
@@ -92,3 +94,24 @@ def test_why_after_a_store_without_notes_and_bad_urls(
     cfg = setup(tmp_path, store_url)
     assert main(["why", "-c", str(cfg), "not a url"]) == 2
     assert "not an http(s) URL" in capsys.readouterr().err
+
+
+async def test_why_tells_a_digest_due_time_and_a_slack_delivery(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup(tmp_path, store_url)
+    async with SlackStub() as slack:
+        cfg = tmp_path / "slack.yaml"
+        cfg.write_text(
+            f"store: {store_url}\nfeeds: [{{url: outlet.xml, name: Outlet}}]\n"
+            "watches:\n  - {name: now, query: talks}\n  - {name: later, query: talks, digest: daily}\n"
+            f"notify: {{slack: {{token: {GOOD_TOKEN}, base_url: '{slack.base_url}', channel: '#news'}}}}\n",
+            encoding="utf-8",
+        )
+        assert await asyncio.to_thread(main, ["run", "-c", str(cfg), "--once"]) == EXIT_OK
+        assert len(slack.posts) == 1  # the digest waits for midnight
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, ["why", "-c", str(cfg), ORIGINAL]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "slack:#news: delivered 20" in out  # the Slack message's own time
+    assert "slack:#news|digest:daily: in a daily digest due " in out and " 00:00 UTC" in out
