@@ -41,7 +41,7 @@ def too_old(o: Outcome, max_age: float, wall: datetime) -> Note:
     """An item skipped because it was published more than ``max_item_age`` before its time."""
     log.debug("item skipped: too old", extra={"url": o.url or o.title, "feed": o.feed_url,
                                               "published": o.published.isoformat() if o.published else None})  # fmt: skip
-    return o.keys, {**_base(o, "too_old", wall), "max_age": max_age}
+    return o.keys, {**_base(o, "too_old", wall), "max_age": max_age, "fingerprint": o.fingerprint}
 
 
 def seen_again(o: Outcome) -> None:

@@ -124,6 +124,8 @@ class Recorder:
         """
         wall = self.clock()
         batch, kept, notes = await asyncio.to_thread(self._sightings, outcomes, now, wall)
+        for keys, note in notes:  # too old: noted once, not at every poll of its feed
+            self._remember((keys, str(note.get("fingerprint", ""))))
         if not batch:
             await self.store.add_notes(notes, self.config.seen_ttl)
             return [], []
@@ -168,12 +170,12 @@ class Recorder:
         todo, skipped = [], []
         for o in outcomes:
             at = now or o.published or wall
+            if not o.keys or (o.keys, o.fingerprint) in self._recent:
+                decisions.seen_again(o)
+                continue  # recorded (or noted as too old) by this process already: costs nothing
             if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
                 skipped.append(decisions.too_old(o, max_age, wall))
                 continue
-            if not o.keys or (o.keys, o.fingerprint) in self._recent:
-                decisions.seen_again(o)
-                continue  # recorded by this process already: costs nothing
             todo.append((o, at))
         # Terms are weighed by what was learned so far plus this batch's own items: a fresh deployment's first
         # batch then already knows which of its terms most items share.
