@@ -4,7 +4,8 @@ Owns the shape of the decision record (one note per sighting of an item, filed u
 by :meth:`~newswatch.store.base.Store.add_notes`): seen when and from which feed, new or a new text of an item
 seen before, skipped as too old, folded into an item first seen under another key (a copy in another feed),
 which watches matched, and for each the story it opened or joined and the outbox entries queued.  A matched
-watch's ``reason`` is optional: the story decision may give one line of why; the reader shows it when present.
+watch's ``reason`` is copied from :attr:`Event.reason` when the story decision gives one line of why (set it
+where the batch plan builds its events); ``newswatch why`` shows it when present.
 Pure functions, called by the recorder; ``cli/why.py`` reads the notes back.
 """
 
@@ -76,6 +77,8 @@ def recorded(o: Outcome, sighted: Sighted, result: Recorded, wall: datetime) -> 
             matched.append({"watch": m.watch, "event": "already"})
             continue
         entry: dict[str, Any] = {"watch": m.watch, "event": e.event, "story": e.story}
+        if e.reason:
+            entry["reason"] = e.reason[: C.WHY_TEXT_CHARS]
         queued = targets.get(m.watch, ())
         if len(queued) == len(e.entries):
             entry["queued"] = [[t, i] for t, i in zip(queued, e.entries, strict=True)]

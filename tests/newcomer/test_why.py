@@ -115,3 +115,31 @@ async def test_why_tells_a_digest_due_time_and_a_slack_delivery(
     out = capsys.readouterr().out
     assert "slack:#news: delivered 20" in out  # the Slack message's own time
     assert "slack:#news|digest:daily: in a daily digest due " in out and " 00:00 UTC" in out
+
+
+async def test_a_story_decisions_reason_is_kept_and_shown(tmp_path: Path, store_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from newswatch.cli.why import explain_item
+    from newswatch.config import load_config
+    from newswatch.cpu import Outcome
+    from newswatch.decisions import recorded
+    from newswatch.models import Match
+    from newswatch.store import open_store
+    from newswatch.store.base import Event, Recorded, Seen, Sighted, Sighting
+    from tests.newcomer.helpers import url_key
+
+    key = url_key(ORIGINAL)
+    outcome = Outcome((key,), "fp", 10, None, "https://outlet.example/rss", "Talks", ORIGINAL, "Outlet",
+                      (Match("talks", ("talks",)),))  # fmt: skip
+    event = Event("talks", "s-1", "update", ("7",), reason="joined: p 0.71 >= threshold 0.43")
+    note = recorded(outcome, Sighted(Sighting((key,), "fp", 10, 60, 0.0)), Recorded(key, Seen.NEW, (event,)),
+                    datetime.now(UTC))  # fmt: skip
+    store = open_store(store_url)
+    try:
+        await store.add_notes([note], 60)
+        lines = await explain_item(load_config(setup(tmp_path, store_url)).config, store, ORIGINAL, key)
+    finally:
+        await store.close()
+    assert '      watch "talks": matched, update: joined story s-1' in lines
+    assert "        why: joined: p 0.71 >= threshold 0.43" in lines
