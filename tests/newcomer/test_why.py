@@ -4,13 +4,20 @@ and `-v` logs every skip and fold as it happens."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from newswatch.cli import EXIT_OK, main
-from tests.newcomer.helpers import rss
+from newswatch.cli.why import explain_item
+from newswatch.config import load_config
+from newswatch.cpu import Outcome
+from newswatch.decisions import recorded
+from newswatch.models import Match
+from newswatch.store import open_store
+from newswatch.store.base import Event, Recorded, Seen, Sighted, Sighting
+from tests.newcomer.helpers import rss, url_key
 from tests.slackstub import GOOD_TOKEN, SlackStub
 
 ORIGINAL = "https://outlet.example/2026/us-hamas-talks"
@@ -118,17 +125,6 @@ async def test_why_tells_a_digest_due_time_and_a_slack_delivery(
 
 
 async def test_a_story_decisions_reason_is_kept_and_shown(tmp_path: Path, store_url: str) -> None:
-    from datetime import UTC, datetime
-
-    from newswatch.cli.why import explain_item
-    from newswatch.config import load_config
-    from newswatch.cpu import Outcome
-    from newswatch.decisions import recorded
-    from newswatch.models import Match
-    from newswatch.store import open_store
-    from newswatch.store.base import Event, Recorded, Seen, Sighted, Sighting
-    from tests.newcomer.helpers import url_key
-
     key = url_key(ORIGINAL)
     outcome = Outcome((key,), "fp", 10, None, "https://outlet.example/rss", "Talks", ORIGINAL, "Outlet",
                       (Match("talks", ("talks",)),))  # fmt: skip
