@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from newswatch.archiving import ArchiveWriter, archive_files
 from newswatch.cli import EXIT_CONFIG, EXIT_OK, main
 from newswatch.feeds.archive import BadLine, read_archive
 from tests.newcomer.helpers import records, rss
@@ -92,3 +94,18 @@ def test_backfill_one_watch_and_bad_arguments(
     assert main(["backfill", "-c", str(tmp_path / "bare.yaml"), "--since", "1h"]) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert "no watch named 'nope'" in err and "keeps no archive" in err
+
+
+async def test_the_archive_rotates_daily_and_keeps_archive_days(tmp_path: Path) -> None:
+    now = [datetime(2026, 3, 1, 23, 59, tzinfo=UTC)]
+    writer = ArchiveWriter(tmp_path / "archive", 2, clock=lambda: now[0])
+    for day in range(4):
+        now[0] = datetime(2026, 3, 1, 23, 59, tzinfo=UTC) + timedelta(days=day)
+        await writer.write([json.dumps({"title": f"day {day}", "url": f"https://x.example/{day}"})])
+    names = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert names == ["2026-03-03.jsonl", "2026-03-04.jsonl"]  # one file a UTC day, the latest two kept
+    line = json.loads((tmp_path / "archive" / "2026-03-04.jsonl").read_text(encoding="utf-8"))
+    assert line == {"seen": "2026-03-04T23:59:00+00:00", "title": "day 3", "url": "https://x.example/3"}
+    assert [p.name for p in archive_files(tmp_path / "archive", now[0] - timedelta(hours=1))] == [
+        "2026-03-04.jsonl"
+    ]
