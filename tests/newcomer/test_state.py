@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.cli import EXIT_OK, main
+from newswatch.cli import EXIT_OK, EXIT_STARTUP, main
 from newswatch.config import load_config
 from newswatch.store import open_store
 from tests.newcomer.helpers import records, rss
@@ -107,3 +107,14 @@ def test_compose_ships_the_config_it_runs_and_docker_keeps_state_on_a_volume() -
     docker = (root / "Dockerfile").read_text(encoding="utf-8")
     assert "VOLUME /home/newswatch/state" in docker and "XDG_STATE_HOME=/home/newswatch/state" in docker
     assert any(v.startswith("newswatch-state:/home/newswatch/state") for v in service["volumes"])
+
+
+def test_a_command_that_reads_state_never_creates_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(CONFIG.format(store="store: sqlite:///state.db"), encoding="utf-8")
+    for command in (["feeds"], ["outbox"], ["mutes"], ["why", "https://wire.example/1"]):
+        assert main([*command, "-c", str(cfg)]) == EXIT_STARTUP
+    assert not (tmp_path / "state.db").exists()
+    assert f"no store at {tmp_path / 'state.db'} yet" in capsys.readouterr().err
