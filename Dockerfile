@@ -13,6 +13,10 @@ RUN useradd --create-home --uid 10001 newswatch
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
 COPY config /etc/newswatch
+# State (the embedded SQLite store, an archive) lives on a volume, so it outlives the container: mount a named
+# volume here (docker run -v newswatch-state:/home/newswatch/state …); --rm deletes an anonymous one.
+RUN mkdir -p /home/newswatch/state && chown newswatch:newswatch /home/newswatch/state
+VOLUME /home/newswatch/state
 USER newswatch
 ENV XDG_STATE_HOME=/home/newswatch/state
 # Healthy when /healthz answers 200; a config without `http: {listen: "${NEWSWATCH_HTTP_LISTEN:-}"}` has no

@@ -55,8 +55,12 @@ def replay_stories(
         cfg.write_text(CONFIG.format(db=Path(tmp) / "state.db", out=out, stories=block), encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(src)}
         # Without Slack, alerts also go to the console: keep them out of the report.
+        # Since replay became safe by default it needs --notify to write the config's JSONL file; a revision
+        # from before that has no such option and wrote it anyway.
+        parser = src / "newswatch" / "cli" / "parser.py"
+        notify = ["--notify"] if parser.exists() and "--notify" in parser.read_text() else []
         done = subprocess.run(
-            [sys.executable, "-m", "newswatch.cli", "replay", "-q", "-c", str(cfg), str(archive)],
+            [sys.executable, "-m", "newswatch.cli", "replay", "-q", "-c", str(cfg), str(archive), *notify],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -104,7 +104,8 @@ async def open_app(
             story_params = story_models(cfg)[0].params
         except (OSError, ValueError) as exc:
             raise StartupError(f"stories.weights: {exc}") from None
-        cpu = CpuStage(cfg.entities, cfg.watches, story_params, worker_count(cfg.workers))
+        cpu = CpuStage(cfg.entities, cfg.watches, story_params, worker_count(cfg.workers),
+                       archive=cfg.archive is not None)  # fmt: skip
         stack.callback(cpu.close)
         await cpu.start()
         policy = DeliveryPolicy(flood_max=cfg.notify.flood.max_alerts, flood_window=cfg.notify.flood.window,

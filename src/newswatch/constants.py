@@ -33,6 +33,12 @@ MUTES_TARGETS_KEY = KEY_PREFIX + "mutes:targets"  # set of targets that hold mut
 # Time to live of dedupe state: how long an item is remembered after it was last seen.
 DEFAULT_SEEN_TTL_S = 30 * 24 * 3600
 DEFAULT_MAX_ITEM_AGE_S = 3 * 24 * 3600
+DEFAULT_ARCHIVE_DAYS = 7  # daily archive files kept (archive_days)
+# The decision record behind `newswatch why`: per item key, the latest this many notes (a fold, a match, a
+# delivery…), each kept for seen_ttl; a note's text fields are cut to WHY_TEXT_CHARS.
+WHY_NOTES_PER_KEY = 40
+WHY_TEXT_CHARS = 300
+WHY_PREFIX = KEY_PREFIX + "why:"  # Redis: item key -> list of JSON notes (newest last)
 DEFAULT_FEED_INTERVAL_S = 5 * 60
 DEFAULT_MAX_INTERVAL_S = 3600.0  # slowest a healthy, quiet feed is polled (schedule.max_interval)
 DEFAULT_BACKOFF_CAP_S = (

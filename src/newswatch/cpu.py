@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from newswatch import constants as C
 from newswatch.config import EntityConfig, WatchConfig
+from newswatch.feeds.archive import archive_line
 from newswatch.feeds.extract import article_text, is_teaser
 from newswatch.feeds.parse import FeedParseError, parse_feed
 from newswatch.feeds.text import text_fingerprint
@@ -67,6 +68,9 @@ class Outcome:
     source: str
     matches: tuple[Match, ...] = ()
     sketch: ItemSketch | None = None  # for matched items only
+    archived: str | None = (
+        None  # the item as one archive line (replay format), when the config keeps an archive
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class Worker:
         entities: Mapping[str, EntityConfig],
         watches: Sequence[WatchConfig],
         params: StoryParams,
+        archive: bool = False,
     ) -> None:
         # Imported here, not at the top: the recording process imports this module too (for the pool's entry
         # points) and never needs the MinHash library; workers have it preloaded by the forkserver.
@@ -104,6 +109,7 @@ class Worker:
 
         self.matcher: Matcher = compile_watches(entities, watches)
         self.params = params
+        self.archive = archive
         self._sketch = sketch
 
     def body(
@@ -161,6 +167,7 @@ class Worker:
                     source=item.source,
                     matches=matches,
                     sketch=self._sketch(item, self.params) if matches else None,
+                    archived=archive_line(item) if self.archive else None,
                 )
             )
         return out
@@ -191,11 +198,14 @@ _WORKER: Worker | None = None
 
 
 def init_worker(
-    entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig], params: StoryParams
+    entities: Mapping[str, EntityConfig],
+    watches: Sequence[WatchConfig],
+    params: StoryParams,
+    archive: bool = False,
 ) -> None:
     """Pool initializer: compile the watchlist once per worker process."""
     global _WORKER
-    _WORKER = Worker(entities, watches, params)
+    _WORKER = Worker(entities, watches, params, archive)
 
 
 def _worker() -> Worker:
@@ -247,9 +257,11 @@ class CpuStage:
         watches: Sequence[WatchConfig],
         params: StoryParams,
         workers: int,
+        *,
+        archive: bool = False,
     ) -> None:
         self.workers = workers
-        self._args = (dict(entities), list(watches), params)
+        self._args = (dict(entities), list(watches), params, archive)
         self._local = Worker(*self._args) if workers == 0 else None
         self._executor = self._start()
 
@@ -302,7 +314,7 @@ class CpuStage:
     def reload(self, entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig]) -> None:
         """Compile a new watchlist: new work goes to a new pool; the old one finishes what it has."""
         old = self._executor
-        self._args = (dict(entities), list(watches), self._args[2])
+        self._args = (dict(entities), list(watches), self._args[2], self._args[3])
         self._local = Worker(*self._args) if self.workers == 0 else None
         self._executor = self._start()
         old.shutdown(wait=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -26,10 +27,12 @@ from typing import Any
 import aiohttp
 
 from newswatch import constants as C
+from newswatch.archiving import ArchiveWriter
 from newswatch.config import Config, FeedConfig
 from newswatch.cpu import CpuStage, FeedOutcome, Outcome
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryReport
+from newswatch.feeds.alternate import alternate_feed, looks_like_html
 from newswatch.feeds.fetch import Validators, fetch
 from newswatch.feeds.policy import PollStatus
 from newswatch.feeds.pushed import PushedFeeds
@@ -68,6 +71,8 @@ class Pipeline:
         self.recorder = Recorder(config, store, doc_freq or DocFreq(), clock=clock, poke=delivery.poke,
                                  metrics=metrics)  # fmt: skip
         self.full_text = FullText(session, store, cpu, metrics)  # feeds with full_text: true
+        if config.archive:  # every new item, for replay and backfill (a change needs a restart)
+            self.recorder.archive = ArchiveWriter(config.archive, config.archive_days, clock)
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
@@ -154,14 +159,20 @@ class Pipeline:
         *,
         progress: Callable[[int], None] | None = None,
         explain: Explain | None = None,
+        again: str | None = None,
     ) -> CycleReport:
         """Record archived items in the given order, each at its own publication time, then deliver.
 
-        ``explain`` is called with each recorded event and its story decision (``replay --explain``)."""
+        ``explain`` is called with each recorded event and its story decision (``replay --explain``).
+        ``again`` (backfill): items the store has seen are matched again, by the watch of that name or by every
+        watch ("*"); a watch that reported an item before does not report it again."""
         started, report, done, stream = time.monotonic(), CycleReport(), 0, iter(items)
         while chunk := list(itertools.islice(stream, C.REPLAY_BATCH)):
+            outcomes = await self.cpu.items(chunk)
+            if again is not None:
+                outcomes = [_again(o, again) for o in outcomes]
             # "now" is each item's own time, so max_item_age and story windows act as they did back then.
-            events, _ = await self.recorder.record(await self.cpu.items(chunk), None, explain=explain)
+            events, _ = await self.recorder.record(outcomes, None, explain=explain)
             report.events += events
             done += len(chunk)
             if progress is not None:
@@ -228,6 +239,13 @@ class Pipeline:
         # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
         address = state.get("moved_to") or feed.url
         result = await fetch(self.session, address, self.config.fetch, validators)
+        if result.status == "ok" and result.body is not None and looks_like_html(result.body):
+            # A page given as the feed: follow the feed it advertises, and poll that from now on.
+            found = alternate_feed(result.body, address)
+            if found is not None:
+                log.info("feed found on the page", extra={"feed": label, "url": feed.url, "to": found})
+                result = await fetch(self.session, found, self.config.fetch, Validators())
+                result = dataclasses.replace(result, permanent_redirect=result.permanent_redirect or found)
         hints = {"retry_after": result.retry_after, "max_age": result.max_age}
         if result.status == "error":
             return self._failed(feed, label, state, result.error or "unknown error", result.elapsed, hints)
@@ -241,11 +259,13 @@ class Pipeline:
             log.info("feed moved", extra={"feed": label, "url": feed.url, "to": result.permanent_redirect})
         if result.status == "not_modified" or result.body is None:
             self._observe_poll("not_modified", result.elapsed)
+            log.debug("feed unchanged (304): nothing to parse", extra={"feed": label, "url": feed.url})
             return Polled(FeedReport(feed, label, "not_modified"), [], state, updates, **hints)
         updates["body_hash"] = hashlib.sha256(result.body).hexdigest()
         if updates["body_hash"] == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
+            log.debug("feed unchanged (same bytes): nothing to parse", extra={"feed": label, "url": feed.url})
             return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)
         parsed = await self._parse(feed, result.body, result.content_type, self.clock())
         if parsed.error is not None:
@@ -291,6 +311,13 @@ class Pipeline:
     def _observe_poll(self, status: PollStatus, elapsed: float | None, error: str | None = None) -> None:
         if self.metrics is not None:
             self.metrics.feed_polled(status, elapsed, error)
+
+
+def _again(o: Outcome, watch: str) -> Outcome:
+    # A text of its own makes a seen item "changed" for the store, so its matches are claimed; the store's
+    # record of which watch reported which item keeps each alert to once (the same backfill again: seen).
+    matches = o.matches if watch == "*" else tuple(m for m in o.matches if m.watch == watch)
+    return dataclasses.replace(o, fingerprint=f"backfill:{watch}:{o.fingerprint}", matches=matches)
 
 
 def _internal(exc: BaseException) -> str:

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from newswatch import constants as C
+from newswatch import decisions
+from newswatch.archiving import ArchiveWriter
 from newswatch.config import Config, FeedConfig
 from newswatch.cpu import Outcome
 from newswatch.delivery.routing import alert_record, ops_record, ops_targets, watch_targets
@@ -74,6 +76,7 @@ class Recorder:
         self._recent: OrderedDict[tuple[tuple[str, ...], str], None] = OrderedDict()
         self._df_flushed = time.monotonic()
         self._rng = random.Random()  # poll-time jitter
+        self.archive: ArchiveWriter | None = None  # set by the pipeline when the config keeps an archive
         self.reload(config)
 
     def reload(self, config: Config) -> None:
@@ -119,8 +122,12 @@ class Recorder:
         ``now`` None places each item at its own publication time (replay).  ``explain`` is called with each
         event and the story decision that made it.
         """
-        batch, kept = await asyncio.to_thread(self._sightings, outcomes, now, self.clock())
+        wall = self.clock()
+        batch, kept, notes = await asyncio.to_thread(self._sightings, outcomes, now, wall)
+        for keys, note in notes:  # too old: noted once, not at every poll of its feed
+            self._remember((keys, str(note.get("fingerprint", ""))))
         if not batch:
+            await self.store.add_notes(notes, self.config.seen_ttl)
             return [], []
         stories = BatchStories(self._windows, self._model, explain=explain is not None)
         results = await self.store.record(batch, stories)
@@ -128,6 +135,7 @@ class Recorder:
         fresh: list[Outcome] = []
         for sighted, outcome, recorded in zip(batch, kept, results, strict=True):
             self._remember((outcome.keys, outcome.fingerprint))
+            notes.append(decisions.recorded(outcome, sighted, recorded, wall))  # for `why` and -v
             if recorded.seen is Seen.SAME:
                 continue
             fresh.append(outcome)
@@ -148,20 +156,26 @@ class Recorder:
                 )
         if events:
             self._poke()
+        await self.store.add_notes(notes, self.config.seen_ttl)
+        if self.archive is not None:
+            await self.archive.write(o.archived for o in fresh if o.archived)
         return events, fresh
 
     def _sightings(
         self, outcomes: Sequence[Outcome], now: datetime | None, wall: datetime
-    ) -> tuple[list[Sighted], list[Outcome]]:
-        """The store batch for outcomes (in a thread: weighing story features is CPU work)."""
+    ) -> tuple[list[Sighted], list[Outcome], list[decisions.Note]]:
+        """The store batch for outcomes (in a thread: weighing story features is CPU work), and the notes of
+        the items skipped as too old."""
         max_age = self.config.max_item_age
-        todo = []
+        todo, skipped = [], []
         for o in outcomes:
             at = now or o.published or wall
-            if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
-                continue
             if not o.keys or (o.keys, o.fingerprint) in self._recent:
-                continue  # recorded by this process already: costs nothing
+                decisions.seen_again(o)
+                continue  # recorded (or noted as too old) by this process already: costs nothing
+            if max_age and o.published is not None and o.published < at - timedelta(seconds=max_age):
+                skipped.append(decisions.too_old(o, max_age, wall))
+                continue
             todo.append((o, at))
         # Terms are weighed by what was learned so far plus this batch's own items: a fresh deployment's first
         # batch then already knows which of its terms most items share.
@@ -187,7 +201,7 @@ class Recorder:
             )
             batch.append(Sighted(sighting, tuple(claims)))
             kept.append(o)
-        return batch, kept
+        return batch, kept, skipped
 
     async def flush_doc_freq(self, *, force: bool = False) -> None:
         """Write what this process learned of document frequencies, every so often (or now)."""

@@ -34,7 +34,18 @@ def replay(
     cfg = tmp_path / "cfg.yaml"
     out = tmp_path / "out.jsonl"
     cfg.write_text(CONFIG.format(store=store_url, out=out), encoding="utf-8")
-    code = main(["replay", *(["--explain"] if explain else []), "-c", str(cfg), str(archive)])
+    code = main(
+        [
+            "replay",
+            *(["--explain"] if explain else []),
+            "-c",
+            str(cfg),
+            str(archive),
+            "--store",
+            store_url,
+            "--notify",
+        ]
+    )
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
     return code, recs
 

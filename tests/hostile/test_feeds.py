@@ -473,7 +473,7 @@ def test_replay_names_and_skips_bad_lines(
         ],
     )
     cfg = write_config(tmp_path, store_url, [])
-    assert main(["replay", "-c", str(cfg), str(archive)]) == EXIT_OK
+    assert main(["replay", "-c", str(cfg), str(archive), "--notify"]) == EXIT_OK
     err = capsys.readouterr().err
     assert "Traceback" not in err
     for number, reason in [

@@ -63,13 +63,15 @@ def test_unusable_weights_refuse_to_start_and_lose_nothing(
     if content is not None:
         (tmp_path / name).write_text(content, encoding="utf-8")
     cfg = write_config(tmp_path, store_url, f"stories: {{weights: {name}}}")  # relative to the config file
-    assert main(["replay", "-q", "-c", str(cfg), str(ARCHIVE)]) == EXIT_STARTUP
+    assert (
+        main(["replay", "-q", "-c", str(cfg), str(ARCHIVE), "--notify", "--store", store_url]) == EXIT_STARTUP
+    )
     err = capsys.readouterr().err
     assert "cannot start: stories.weights:" in err and name in err, err
     assert records(tmp_path) == []
     # Fixed (the shipped weights), the same archive is replayed whole: every item recorded once.
     cfg = write_config(tmp_path, store_url, "")
-    assert main(["replay", "-q", "-c", str(cfg), str(ARCHIVE)]) == EXIT_OK
+    assert main(["replay", "-q", "-c", str(cfg), str(ARCHIVE), "--notify", "--store", store_url]) == EXIT_OK
     recs = records(tmp_path)
     assert len(recs) == 8 and len({r["url"] for r in recs}) == 8
 

@@ -38,7 +38,10 @@ def replay(
         encoding="utf-8",
     )
     capsys.readouterr()
-    assert main(["replay", "--explain", "-q", "-c", str(cfg), str(archive)]) == EXIT_OK
+    assert (
+        main(["replay", "--explain", "-q", "-c", str(cfg), str(archive), "--store", store, "--notify"])
+        == EXIT_OK
+    )
     printed = capsys.readouterr().out
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return [(r["url"], r["story"]) for r in recs], "\n".join(

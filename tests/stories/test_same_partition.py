@@ -54,7 +54,7 @@ def stories_of(tmp_path: Path, name: str, store_url: str, data: Path) -> dict[st
         f"store: {store_url}\nmax_item_age: null\nwatches:\n  - {{name: all, query: '*'}}\nnotify: {{jsonl: {out}}}\n",
         encoding="utf-8",
     )
-    assert main(["replay", "-c", str(cfg), str(data)]) == EXIT_OK
+    assert main(["replay", "-c", str(cfg), str(data), "--store", store_url, "--notify"]) == EXIT_OK
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return {r["url"]: r["story"] for r in records}
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 
 from newswatch.cli.common import EXIT_OK, EXIT_PROBLEMS, watch_problems
-from newswatch.config import LoadedConfig, NotifyConfig, format_duration, store_url
+from newswatch.config import Config, LoadedConfig, NotifyConfig, format_duration, store_url
 from newswatch.config.values import redact_url
 
 
 def check(loaded: LoadedConfig) -> int:
     cfg = loaded.config
-    problems = watch_problems(loaded)
+    problems = watch_problems(loaded) + weights_problems(loaded)
     out = sys.stdout
     out.write(f"config: {loaded.path}\n")
     out.write(f"store: {_redacted_store(store_url(cfg))}{'' if cfg.store else ' (embedded default)'}\n")
@@ -30,17 +31,62 @@ def check(loaded: LoadedConfig) -> int:
     slack = cfg.notify.slack
     for w in cfg.watches:
         channel = w.channel or (slack.channel if slack else None)
+        digest = f"  ({w.digest} digest, sent {_digest_time(w.digest)})" if w.digest else ""
         out.write(
             f"  - {w.name}: {w.query}"
             + (f"  → {channel}" if channel and cfg.notify.slack_enabled else "")
+            + digest
             + "\n"
         )
     out.write(f"notify: {', '.join(_notify_targets(cfg.notify))}\n")
+    if cfg.archive:
+        out.write(f"archive: {cfg.archive} (every new item, one file a day, {cfg.archive_days} days kept)\n")
+    warnings = config_warnings(cfg)
+    if warnings:
+        out.write("warnings:\n" + "".join(f"  - {w}\n" for w in warnings))
     if problems:
         sys.stderr.write("newswatch: problems:\n" + "\n".join(problems) + "\n")
         return EXIT_PROBLEMS
     out.write("config OK\n")
     return EXIT_OK
+
+
+def config_warnings(cfg: Config) -> list[str]:
+    """What is valid but probably not what was meant: said by `check`, and logged when `run` starts."""
+    from newswatch.match.validate import case_warnings
+
+    warnings = case_warnings(cfg.entities)
+    n = cfg.notify
+    if n.slack_webhook and not n.slack_enabled:
+        for w in cfg.watches:
+            if w.channel:
+                warnings.append(
+                    f"watch {w.name!r}: channel {w.channel!r} is not used: an incoming webhook (notify.slack_webhook) "
+                    "posts only to the channel it was created for; a bot token (notify.slack.token) posts per channel"
+                )
+    return warnings
+
+
+def weights_problems(loaded: LoadedConfig) -> list[str]:
+    """A ``stories.weights`` file that cannot be used (missing, not weights): `run` would refuse to start."""
+    weights = loaded.config.stories.weights
+    if not weights:
+        return []
+    from newswatch.stories import load_model
+
+    try:
+        load_model(weights)
+    except (OSError, ValueError) as exc:
+        return [f"{loaded.path}: stories.weights: {weights}: {getattr(exc, 'strerror', None) or exc}"]
+    return []
+
+
+def _digest_time(period: str) -> str:
+    # Digests go out at the start of the next UTC hour or day (delivery/digests.py).
+    if period == "hourly":
+        return "at the start of every hour"
+    local = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).astimezone()
+    return "at 00:00 UTC" + ("" if local.utcoffset() == timedelta(0) else local.strftime(" (%H:%M %Z here)"))
 
 
 def _notify_targets(n: NotifyConfig) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from newswatch.config import LoadedConfig, store_url
@@ -28,8 +29,14 @@ def watch_problems(loaded: LoadedConfig) -> list[str]:
 async def read_store(loaded: LoadedConfig, read: Callable[[Store], Awaitable[T]]) -> T | None:
     """Run one look at (or, for ``outbox --purge``, one change to) the store; None (and a message) when it
     cannot be read."""
+    url = store_url(loaded.config)
+    if url.startswith("sqlite:///") and not _exists(url.removeprefix("sqlite:///")):
+        # Opening it would create an empty store, and report on that as if it were the service's.
+        print(f"newswatch: no store at {url.removeprefix('sqlite:///')} yet: nothing has run with it "
+              "(--store URL reads another)", file=sys.stderr)  # fmt: skip
+        return None
     try:
-        store = open_store(store_url(loaded.config))  # not exclusive: a running service may hold the file
+        store = open_store(url)  # not exclusive: a running service may hold the file
         try:
             return await read(store)
         finally:
@@ -37,3 +44,8 @@ async def read_store(loaded: LoadedConfig, read: Callable[[Store], Awaitable[T]]
     except StoreError as exc:
         print(f"newswatch: cannot read the store: {exc}", file=sys.stderr)
         return None
+
+
+def _exists(path: str) -> bool:
+    # Called before the event loop has anything else to do: one stat is no blocking worth a thread.
+    return Path(path).exists()

@@ -1,6 +1,6 @@
 """`newswatch replay --explain`: why each item joined a story or opened one, in a fixed plain-text format.
 
-Owns the lines printed per recorded item and watch (the format is documented in README, Stories):
+Owns the lines printed per recorded item and watch (the format is documented in docs/stories.md):
 
     explain <alert|update> <watch> <story id> <url> "<title>"
       decision: join <story id>: p 0.981 >= threshold 0.150

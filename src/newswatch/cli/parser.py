@@ -17,13 +17,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("-c", "--config", required=True, metavar="FILE", help="the YAML config file")
-        p.add_argument("-v", "--verbose", action="store_true", help="log every feed and item decision")
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="log every feed and item decision: each item skipped (too old, already seen), folded into "
+            "an item seen before, matched or not, and each feed left unchanged",
+        )
         p.add_argument("-q", "--quiet", action="store_true", help="log only errors")
         p.add_argument(
             "--log-format",
             choices=("text", "json"),
             default="text",
             help="text lines for people, or one JSON object per line for log pipelines (default: text)",
+        )
+
+    def add_store(p: argparse.ArgumentParser, what: str = "read") -> None:
+        p.add_argument(
+            "--store",
+            metavar="URL",
+            help=f"{what} this store instead of the config's (redis://host:port/db or sqlite:///path/state.db; "
+            "a relative path is relative to the working directory)",
         )
 
     run = sub.add_parser(
@@ -36,11 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--once", action="store_true", help="one cycle over every feed, deliver, exit (for cron and tests)"
     )
-    run.add_argument(
-        "--store",
-        metavar="URL",
-        help="use this store instead of the config's (redis://host:port/db or sqlite:///path/state.db)",
-    )
+    add_store(run, "use")
 
     check = sub.add_parser(
         "check",
@@ -52,21 +62,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser(
         "replay",
-        help="run archived items through matching, stories and notification",
+        help="backtest: run archived items through matching and stories, safely",
         description="Run the items of ARCHIVE.jsonl (one JSON object per line: title, url, and optionally "
-        "published, summary, content, source, id) through matching, story assignment and notification in file "
-        "order, as if they had been polled. Use it to backtest a watchlist on past news; point notify at a "
-        "JSONL file and use --store with a fresh file to keep the backtest apart from the service's state.",
+        "published, summary, content, source, id; what `archive:` writes) through matching, story assignment "
+        "and notification in file order, as if they had been polled. Safe by default: a temporary store and "
+        "its own output (the console, or --out FILE), so the config's store and its Slack, webhook and JSONL "
+        "targets are never touched. --notify sends to the config's targets (what replay did before); --store "
+        "records in that store.",
     )
     add_config(replay)
     replay.add_argument("archive", metavar="ARCHIVE.jsonl")
-    replay.add_argument("--store", metavar="URL", help="use this store instead of the config's")
+    add_store(replay, "record in")
+    replay.add_argument("--out", metavar="FILE", help="write the alert records to FILE as JSONL (appended)")
+    replay.add_argument(
+        "--notify",
+        action="store_true",
+        help="send to the config's real targets (Slack, webhooks, its JSONL file) instead of --out or the console",
+    )
     replay.add_argument(
         "--explain",
         action="store_true",
         help="print, for each recorded item and watch, the story decision: the candidate stories' signals, "
         "scores and the threshold that made it join a story or open one",
     )
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="alert what the current watches match in the archive and never alerted",
+        description="Run the items the config's `archive:` kept from the last --since through the current "
+        "watches, and alert (to the config's targets, in the config's store) every match that was never "
+        "alerted: after fixing an alias, the reports it missed. Each is alerted once; running it again sends "
+        "nothing new.",
+    )
+    add_config(backfill)
+    backfill.add_argument(
+        "--since", required=True, metavar="DURATION", help="how far back to look: 30m, 24h, 7d …"
+    )
+    backfill.add_argument("--watch", metavar="NAME", help="only this watch")
+    add_store(backfill, "use")
+
+    why = sub.add_parser(
+        "why",
+        help="say what happened to one item (why it did or did not alert)",
+        description="For the article at URL, say what newswatch did with it, from the decision record the "
+        "service keeps in the store for seen_ttl: never seen; or seen when and from which feed, skipped as "
+        "too old, folded into an item seen before, which watches matched (and which story it opened or "
+        "joined) and why the others did not, muted, held for a digest, delivered when.",
+    )
+    add_config(why)
+    why.add_argument("url", metavar="URL")
+    add_store(why)
 
     feeds = sub.add_parser(
         "feeds",
@@ -75,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         "seen and next poll, as the store knows them (works beside a running service).",
     )
     add_config(feeds)
+    add_store(feeds)
     feeds.add_argument("--json", action="store_true", help="machine-readable output")
 
     outbox = sub.add_parser(
@@ -85,10 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Parked records are deleted after notify.parked_ttl (7 days by default).",
     )
     add_config(outbox)
-    outbox.add_argument(
+    add_store(outbox)
+    act = outbox.add_mutually_exclusive_group()
+    act.add_argument(
         "--purge",
         action="store_true",
         help="delete every parked record now and print how many (records waiting for delivery are kept)",
+    )
+    act.add_argument(
+        "--retry",
+        action="store_true",
+        help="queue every parked record for delivery again (after fixing what parked it, e.g. the channel)",
     )
 
     mutes = sub.add_parser(
@@ -99,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Works beside a running service; a lifted mute takes effect at the next message.",
     )
     add_config(mutes)
+    add_store(mutes)
     lift = mutes.add_mutually_exclusive_group()
     lift.add_argument(
         "--clear", action="append", default=[], metavar="ID", help="lift this mute or snooze (repeatable)"
@@ -109,9 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
         "import-opml",
         help="print the feeds: YAML for an OPML export",
         description="Read an OPML export of a feed reader (FILE, or - for standard input) and print the "
-        "matching `feeds:` YAML block to paste into a config.",
+        "matching `feeds:` YAML block to paste into a config. With --append, print only the list entries, "
+        "to add under a config's existing `feeds:` (newswatch import-opml --append x.opml >> config.yaml when "
+        "`feeds:` is the file's last section).",
     )
     opml.add_argument("file", metavar="FILE.opml")
+    opml.add_argument(
+        "--append", action="store_true", help="print the feed entries without the `feeds:` key line"
+    )
 
     match = sub.add_parser(
         "match",

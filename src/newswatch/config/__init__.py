@@ -47,7 +47,7 @@ class FeedConfig(_Strict):
     url: str = Field(min_length=1)  # http(s) URL or local path (made absolute against the config file)
     name: str | None = None  # `source` in alerts; defaults to the feed's own title
     interval: Duration = C.DEFAULT_FEED_INTERVAL_S
-    # A new item that is only a teaser has its link fetched and is matched on the article's text (README, Fetching).
+    # A new item that is only a teaser has its link fetched and is matched on the article's text (docs/fetching.md).
     full_text: bool = False
 
     @field_validator("interval")
@@ -85,7 +85,7 @@ class WatchConfig(_Strict):
 
 
 class StoriesConfig(_Strict):
-    """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (see README)."""
+    """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (docs/stories.md)."""
 
     window: Duration = 48 * 3600  # a story takes reports up to this long after its latest one
     # Probability of "same story" the best candidate needs to be joined: higher splits more.  None: the
@@ -158,6 +158,9 @@ class Config(_Strict):
     ops: OpsConfig = Field(default_factory=OpsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     websub: WebSubConfig | None = None
+    # Every new item, in the replay format, one file a day (relative to the config file); None: no archive.
+    archive: str | None = None
+    archive_days: int = Field(default=C.DEFAULT_ARCHIVE_DAYS, gt=0)  # daily files kept
 
     @field_validator("store")
     @classmethod
@@ -186,6 +189,9 @@ class LoadedConfig:
 
     config: Config
     path: Path
+    # Relative paths of the file as written and where they now resolve (beside the config file), so start-up
+    # can say when a file sits at the old place, relative to the working directory.
+    relocated: tuple[tuple[str, str], ...] = ()
 
     def with_store(self, url: str) -> LoadedConfig:
         """The same config on another store (the ``--store`` option)."""
@@ -195,7 +201,16 @@ class LoadedConfig:
             raise ConfigError(
                 "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
             ) from None
-        return LoadedConfig(cfg, self.path)
+        return LoadedConfig(cfg, self.path, self.relocated)
+
+    def files_at_old_places(self) -> list[tuple[str, str]]:
+        """(old place, new place) for each relative path whose file exists relative to the working directory
+        but is no longer used: every relative path resolves against the config file's folder now."""
+        return [
+            (str(Path(old).resolve()), new)
+            for old, new in self.relocated
+            if Path(old).exists() and Path(old).resolve() != Path(new)
+        ]
 
 
 def default_state_path() -> Path:
@@ -241,14 +256,17 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
             f"{path}:1: the config must be a mapping of keys (store, feeds, entities, watches, …)"
         )
     if "${" in text:  # only then can a value hold a variable; skips a walk over a big watchlist
-        data = _expand(data, (), environ, path, doc)
+        unset: list[str] = []
+        data = _expand(data, (), environ, path, doc, unset)
+        if unset:  # every one at once: a first run should not cost one try per variable
+            raise ConfigError("\n".join(dict.fromkeys(unset)))
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, path, doc)) from None
     _check_slack_app(cfg, path, doc)
-    cfg = _resolve_paths(cfg, path.parent)
-    return LoadedConfig(cfg, path)
+    cfg, relocated = _resolve_paths(cfg, path.parent)
+    return LoadedConfig(cfg, path, relocated)
 
 
 def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
@@ -268,18 +286,30 @@ def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
         raise ConfigError("\n".join(lines))
 
 
-def _resolve_paths(cfg: Config, base: Path) -> Config:
-    feeds = [
-        f
-        if f.is_http or Path(f.url).is_absolute()
-        else f.model_copy(update={"url": str((base / f.url).resolve())})
-        for f in cfg.feeds
-    ]
-    weights = cfg.stories.weights
-    if weights is not None and not Path(weights).is_absolute():
-        stories = cfg.stories.model_copy(update={"weights": str((base / weights).resolve())})
-        return cfg.model_copy(update={"feeds": feeds, "stories": stories})
-    return cfg.model_copy(update={"feeds": feeds})
+def _resolve_paths(cfg: Config, base: Path) -> tuple[Config, tuple[tuple[str, str], ...]]:
+    """Every relative path of the config made absolute against ``base`` (the config file's folder), and the
+    relative ones as written beside where they now point."""
+    moved: list[tuple[str, str]] = []
+
+    def resolve(path: str, *, was_cwd: bool = False) -> str:
+        if Path(path).is_absolute():
+            return path
+        absolute = str((base / path).resolve())
+        if was_cwd:  # the store and the JSONL file used to resolve against the working directory
+            moved.append((path, absolute))
+        return absolute
+
+    feeds = [f if f.is_http else f.model_copy(update={"url": resolve(f.url)}) for f in cfg.feeds]
+    update: dict[str, Any] = {"feeds": feeds}
+    if cfg.stories.weights is not None:
+        update["stories"] = cfg.stories.model_copy(update={"weights": resolve(cfg.stories.weights)})
+    if cfg.store and cfg.store.startswith("sqlite:///") and cfg.store != "sqlite:///":
+        update["store"] = "sqlite:///" + resolve(cfg.store.removeprefix("sqlite:///"), was_cwd=True)
+    if cfg.notify.jsonl and cfg.notify.jsonl != "-":
+        update["notify"] = cfg.notify.model_copy(update={"jsonl": resolve(cfg.notify.jsonl, was_cwd=True)})
+    if cfg.archive:
+        update["archive"] = resolve(cfg.archive)
+    return cfg.model_copy(update=update), tuple(moved)
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -290,12 +320,19 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 
 def _expand(
-    value: Any, loc: tuple[str | int, ...], env: Mapping[str, str], path: Path, doc: YamlDocument
+    value: Any,
+    loc: tuple[str | int, ...],
+    env: Mapping[str, str],
+    path: Path,
+    doc: YamlDocument,
+    unset: list[str],
 ) -> Any:
+    """``value`` with ``${VAR}`` filled in; each variable that is not set (and has no default) is added to
+    ``unset`` as a message naming the line and key, and left empty."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*loc, k), env, path, doc) for k, v in value.items()}
+        return {k: _expand(v, (*loc, k), env, path, doc, unset) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*loc, i), env, path, doc) for i, v in enumerate(value)]
+        return [_expand(v, (*loc, i), env, path, doc, unset) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def sub(m: re.Match[str]) -> str:
@@ -305,10 +342,11 @@ def _expand(
             if default is not None:
                 return default
             line = doc.line_for(loc)
-            raise ConfigError(
+            unset.append(
                 f"{path}:{line}: {_dotted(loc)}: environment variable {name} is not set "
                 f"(set it, or write ${{{name}:-default}})"
             )
+            return ""
 
         return _VAR_RE.sub(sub, value)
     return value

@@ -1,12 +1,13 @@
 """Replay: archived items (JSONL) through matching, stories and notification, as if they had been polled.
 
-Owns reading an archive: one JSON object per line with ``title``, ``url``, optional ``published``, ``summary``,
-``content``, ``source`` and ``id`` (other fields are ignored).  A line that cannot be used (not UTF-8, not
+Owns the archive format, reading and writing one line: one JSON object per line with ``title``, ``url``,
+optional ``published``, ``summary``, ``content``, ``source``, ``id`` and ``feed`` (other fields are ignored).  A line that cannot be used (not UTF-8, not
 JSON, longer than :data:`~newswatch.constants.MAX_ARCHIVE_LINE_BYTES`, missing every identity) is reported
 with its number and the reason, and skipped; every other line is replayed.  A date that cannot be used (year
 0, an offset of days, before :data:`~newswatch.constants.EARLIEST_ITEM_DATE`, after the present) counts as
 missing, as in a feed.  An ``id`` identifies an item only within its ``source``, as a GUID does within its
-feed.  Users backtest a watchlist on past news with it; the evaluation in benchmarks/ uses it too.
+feed; with ``feed`` (what newswatch's own archive writes) within that feed, so an archived item is the item
+it was when polled.  Users backtest a watchlist on past news with it; the evaluation in benchmarks/ uses it too.
 """
 
 from __future__ import annotations
@@ -54,9 +55,15 @@ class BadLine:
 
 
 def read_archive(
-    path: str | Path, source: str = "archive", *, max_line: int = MAX_ARCHIVE_LINE_BYTES
+    path: str | Path,
+    source: str = "archive",
+    *,
+    max_line: int = MAX_ARCHIVE_LINE_BYTES,
+    seen_since: datetime | None = None,
 ) -> Iterator[Item | BadLine]:
-    """Items of an archive in file order, with a :class:`BadLine` in place of each unusable line."""
+    """Items of an archive in file order, with a :class:`BadLine` in place of each unusable line.
+
+    ``seen_since``: only the lines newswatch's archive recorded (``seen``) since then."""
     p = Path(path)
     try:
         fh = p.open("rb")
@@ -71,12 +78,14 @@ def read_archive(
             if head.startswith(magic):
                 raise ArchiveError(f"{p}: not a JSONL archive: the file is {what}")
         try:
-            yield from _entries(fh, p, source, max_line)
+            yield from _entries(fh, p, source, max_line, seen_since)
         except OSError as exc:
             raise ArchiveError(f"{p}: cannot read archive: {exc.strerror or exc}") from None
 
 
-def _entries(fh: BinaryIO, p: Path, source: str, max_line: int) -> Iterator[Item | BadLine]:
+def _entries(
+    fh: BinaryIO, p: Path, source: str, max_line: int, seen_since: datetime | None
+) -> Iterator[Item | BadLine]:
     number = 0
     while raw := fh.readline(max_line + 1):
         number += 1
@@ -92,7 +101,10 @@ def _entries(fh: BinaryIO, p: Path, source: str, max_line: int) -> Iterator[Item
         if not line.strip():
             continue
         try:
-            yield archive_item(json.loads(line), f"{p}#{number}", source)
+            obj = json.loads(line)
+            if seen_since is not None and not _seen_since(obj, seen_since):
+                continue
+            yield archive_item(obj, f"{p}#{number}", source)
         except json.JSONDecodeError as exc:
             yield BadLine(number, f"not JSON: {exc.msg} at column {exc.colno}")
         except RecursionError:
@@ -111,17 +123,21 @@ def _skip_rest_of_line(fh: BinaryIO) -> None:
 def archive_item(obj: object, origin: str, default_source: str, now: datetime | None = None) -> Item:
     if not isinstance(obj, dict):
         raise ValueError("a line must be a JSON object")
-    title = _text(obj.get("title"))
+    # newswatch's own archive (it names the feed) holds texts as they were matched: kept exactly, so the item
+    # comes back with the same length and fingerprint.
+    exact = bool(obj.get("feed"))
+    title = _text(obj.get("title"), exact)
     url = strip_controls(str(obj.get("url") or "")).strip()
     guid = str(obj.get("id") or "").strip() or None
-    summary = _text(obj.get("summary"))
-    content = _text(obj.get("content"))
+    summary = _text(obj.get("summary"), exact)
+    content = _text(obj.get("content"), exact)
     if not (title or url or guid):
         raise ValueError("a line needs at least a title, a url or an id")
     canonical = http_url(url)  # javascript:, file:, data: … stay in link only
     published = _date(obj.get("published"), now or datetime.now(UTC))
     source = strip_controls(str(obj.get("source") or default_source))
-    keys = item_keys(guid, canonical, f"archive:{source}")
+    feed = strip_controls(str(obj.get("feed") or "")) or f"archive:{source}"
+    keys = item_keys(guid, canonical, feed)
     return Item(
         title=title,
         url=canonical,
@@ -131,16 +147,42 @@ def archive_item(obj: object, origin: str, default_source: str, now: datetime | 
         guid=guid,
         published=published,
         link=url,
-        feed_url=origin,
+        feed_url=feed if exact else origin,
         keys=keys or ("text:" + text_fingerprint(title, summary, content),),
     )
 
 
-def _text(value: object) -> str:
+def _seen_since(obj: object, since: datetime) -> bool:
+    seen = obj.get("seen") if isinstance(obj, dict) else None
+    try:
+        return isinstance(seen, str) and datetime.fromisoformat(seen) >= since
+    except ValueError:
+        return False
+
+
+def archive_line(item: Item) -> str:
+    """One item as a line of the archive (without the newline): what :func:`archive_item` reads back as the
+    same item, under the same identity keys."""
+    row = {
+        "title": item.title,
+        "url": item.url or item.link,
+        "published": item.published.isoformat() if item.published else None,
+        "summary": item.summary,
+        "content": item.content,
+        "source": item.source,
+        "id": item.guid,
+        "feed": item.feed_url,
+    }
+    return json.dumps({k: v for k, v in row.items() if v not in (None, "")}, ensure_ascii=False)
+
+
+def _text(value: object, exact: bool = False) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
+    if exact:
+        return value
     value = strip_controls(value)
     return html_to_text(value) if _LOOKS_HTML.search(value) else collapse_whitespace(value)
 

@@ -34,14 +34,18 @@ class OpmlFeed:
     category: tuple[str, ...]  # enclosing outlines' titles, outermost first
 
 
-def opml_to_feeds_yaml(data: bytes) -> str:
-    """The ``feeds:`` YAML block for an OPML document; raises :class:`OpmlError` for malformed input."""
+def opml_to_feeds_yaml(data: bytes, *, append: bool = False) -> str:
+    """The ``feeds:`` YAML block for an OPML document; raises :class:`OpmlError` for malformed input.
+
+    ``append`` leaves out the ``feeds:`` key line: the entries go under a config's existing ``feeds:`` (a
+    second ``feeds:`` key is refused as defined twice)."""
     title, feeds, skipped = read_opml(data)
     lines = [f"# Imported from OPML{': ' + _comment(title) if title else ''} ({_count(len(feeds))})"]
     if not feeds:
-        lines.append("feeds: []")
+        lines.append("# (no feeds)" if append else "feeds: []")
     else:
-        lines.append("feeds:")
+        if not append:
+            lines.append("feeds:")
         category: tuple[str, ...] = ()
         for feed in feeds:
             if feed.category != category:
@@ -56,7 +60,7 @@ def opml_to_feeds_yaml(data: bytes) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_import_opml(path: str) -> int:
+def run_import_opml(path: str, *, append: bool = False) -> int:
     """``newswatch import-opml FILE``: YAML to stdout, one-line errors to stderr; exit 0, or 2 on bad input.
 
     ``-`` reads standard input.
@@ -67,7 +71,7 @@ def run_import_opml(path: str) -> int:
         print(f"newswatch: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        text = opml_to_feeds_yaml(data)
+        text = opml_to_feeds_yaml(data, append=append)
     except OpmlError as exc:
         print(f"newswatch: {path}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

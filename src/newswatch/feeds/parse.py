@@ -167,7 +167,10 @@ def _items(entries: list[Any], feed_url: str, source: str, now: datetime) -> lis
             Item(
                 title=title,
                 url=url,
-                source=source,
+                # An aggregator's entry that names its outlet is that outlet's report ("Also reported by …").
+                source=collapse_whitespace(strip_controls(str(entry_source)))[:200] or source
+                if entry_source
+                else source,
                 summary=summary,
                 content=content,
                 guid=guid,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from newswatch.match.entities import AliasKey
 from newswatch.match.evaluate import Evaluation
 from newswatch.match.query import All, And, EntityRef, Near, Node, Not, Or, Scope, Term
 from newswatch.match.snippet import Found
@@ -100,7 +101,7 @@ def miss_reason(ev: Evaluation, node: Node, fld: int | None, query: str) -> str:
             return f"{text}; {raw} occurrence(s) were inside an excluded phrase"
         if fld is not None and ev.spans(node):
             return f"{text} (it occurs elsewhere in the item)"
-        return text
+        return text + _case_only(ev, ent.keys.aliases)
     if isinstance(node, Near):
         closest = ev.closest(node, fld)
         if closest is None:
@@ -121,6 +122,22 @@ def miss_reason(ev: Evaluation, node: Node, fld: int | None, query: str) -> str:
     if isinstance(node, All):
         return "matches every item"
     return "does not match"
+
+
+def _case_only(ev: Evaluation, aliases: Sequence[AliasKey]) -> str:
+    """When an alias in capitals occurs in other capitals ("737 Max 9" for "737 MAX 9"), that is why it failed:
+    say so (an empty string otherwise)."""
+    for a in aliases:
+        if a.cased is None:
+            continue
+        at = ev.prep.lower.find(a.key)
+        if at >= 0 and ev.prep.stream[at : at + len(a.key)] != a.cased:
+            written = ev.prep.stream[at : at + len(a.key)].strip()
+            return (
+                f"; {a.alias!r} differs only in case from the item's {written!r}: an alias written in capitals "
+                f"matches only in capitals (write {{text: {a.alias!r}, case_sensitive: false}} to match any case)"
+            )
+    return ""
 
 
 def _src(query: str, node: Node) -> str:

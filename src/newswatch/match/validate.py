@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 
 from newswatch.config import EntityConfig, WatchConfig
-from newswatch.match.entities import entity_keys
+from newswatch.match.entities import entity_keys, is_capitalised
 from newswatch.match.matcher import entity_refs
 from newswatch.match.query import (
     All,
@@ -104,3 +104,26 @@ def always(node: Node, usable: set[str], query: str) -> bool:
     if isinstance(node, And):
         return all(always(c, usable, query) for c in node.children)
     return False
+
+
+def case_warnings(entities: Mapping[str, EntityConfig]) -> list[str]:
+    """Aliases in capitals that hold a space or a digit ("737 MAX 9"): they match only in those capitals, so an
+    AP-style "737 Max 9" is missed.  Short acronyms (US, U.S., NATO) are what the rule is for, and an alias with
+    ``case_sensitive`` set says what it wants: neither is warned about."""
+    out = []
+    for name, cfg in entities.items():
+        for spec in cfg.aliases:
+            if not isinstance(spec, str):
+                continue  # {text: …, case_sensitive: …}: the choice was made
+            if is_capitalised(spec) and (" " in spec.strip() or any(c.isdigit() for c in spec)):
+                out.append(
+                    f"@{name}: alias {spec!r} is in capitals, so it matches only in capitals "
+                    f"({_other_case(spec)!r} would not match); write {{text: {spec!r}, case_sensitive: false}} "
+                    "to match any case"
+                )
+    return out
+
+
+def _other_case(alias: str) -> str:
+    """The alias as a headline style would write it: "737 MAX 9" -> "737 Max 9"."""
+    return " ".join(w[:1] + w[1:].lower() if w.isalpha() else w for w in alias.split())

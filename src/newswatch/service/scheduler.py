@@ -126,7 +126,9 @@ class Scheduler:
         except (StoreError, TimeoutError) as exc:
             log.warning("stopped", extra={"left_in_outbox": "unknown", "error": str(exc) or "timeout"})
             return
-        log.info("stopped", extra={"left_in_outbox": left})
+        # Not a loss: what waits (digests not due yet, undelivered records) is sent at the next start.
+        msg = "stopped; the records left in the outbox are sent at the next start" if left else "stopped"
+        log.info(msg, extra={"left_in_outbox": left})
 
     async def _renew_loop(self, stop: asyncio.Event) -> None:
         """Subscribe again where a WebSub lease is about to run out or a hub never verified us."""

@@ -69,6 +69,9 @@ class Event:
     story: str
     event: str  # "alert" opens a story; "update" is a later distinct item of it
     entries: tuple[str, ...] = ()  # outbox entry ids queued for it
+    reason: str | None = (
+        None  # one line on why the story decision opened or joined (shown by `newswatch why`)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,11 @@ class Store(Protocol):
         returns how many.  Entries waiting for delivery are never touched."""
         ...
 
+    async def outbox_unpark(self) -> int:
+        """Put every parked record back in its queue, at its old place, with its attempts reset (``outbox
+        --retry``); returns how many."""
+        ...
+
     async def outbox_pending(self) -> int: ...
 
     async def get_thread(self, key: str) -> str | None:
@@ -197,6 +205,17 @@ class Store(Protocol):
 
     async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
         """Move entries to another queue, keeping their order (a snoozed watch's records are held)."""
+        ...
+
+    # ---------------------------------------------------------------------------------------------- why
+
+    async def add_notes(self, notes: Sequence[tuple[Sequence[str], Mapping[str, Any]]], ttl: float) -> None:
+        """File each note (a small JSON object) under each of its keys, for ``ttl`` seconds; every key keeps
+        only its latest notes (the bounded decision record behind ``newswatch why``, see store/notes.py)."""
+        ...
+
+    async def notes(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The unexpired notes filed under any of these keys, each once, oldest first."""
         ...
 
     # ---------------------------------------------------------------------------------------------- mutes

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from newswatch import constants as C
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch.store.notes import RedisNotes
 from newswatch.store.redis_batch import commit_request, decide, entries, ms, read_request
 from newswatch.store.redis_slack import THREAD_TTL_MS, RedisSlack
 from newswatch.stories import BatchStories
@@ -36,9 +37,9 @@ POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 
 
-class RedisStore(RedisSlack):
+class RedisStore(RedisSlack, RedisNotes):
     """Store on a Redis server given by URL (``redis://host:port/db``); mutes and the rest of Slack actions'
-    state: ``redis_slack.py``."""
+    state: ``redis_slack.py``; ``why``'s notes and unparking: ``notes.py``."""
 
     def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
         self._r = client

@@ -43,3 +43,9 @@ CREATE TABLE IF NOT EXISTS mutes (
     user TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, label TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS mutes_target ON mutes (target, expires);
+-- The decision record behind `newswatch why` (newswatch.store.notes): JSON notes filed per item key.
+CREATE TABLE IF NOT EXISTS notes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, note TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notes_key ON notes (key, seq);
+CREATE INDEX IF NOT EXISTS notes_expires ON notes (expires);

@@ -24,6 +24,7 @@ from typing import IO, Any, TypeVar
 
 from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
 from newswatch.store.batch import plan_batch
+from newswatch.store.notes import SQLiteNotes
 from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
 from newswatch.store.sqlite_health import SQLiteHealth
 from newswatch.store.sqlite_slack import THREAD_TTL_S, SQLiteSlack
@@ -38,8 +39,10 @@ _SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding
 _PURGE_EVERY = 1000
 
 
-class SQLiteStore(SQLiteSlack, SQLiteHealth):
-    """Store on one SQLite file (mutes and the rest of Slack actions' state: ``sqlite_slack.py``).  ``exclusive`` takes an advisory lock so a second service is refused."""
+class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
+    """Store on one SQLite file (Slack actions' state: ``sqlite_slack.py``; ``why``'s notes: ``notes.py``; the
+    health ping and the last failed commit: ``sqlite_health.py``); ``exclusive`` takes an advisory lock so a
+    second service is refused."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, exclusive: bool = False, clock: Callable[[], float] = time.time
@@ -340,9 +343,8 @@ class SQLiteStore(SQLiteSlack, SQLiteHealth):
         return await self._run(op)
 
     async def unschedule(self, feed_urls: Sequence[str]) -> None:
-        await self._run(
-            lambda db: db.executemany("DELETE FROM schedule WHERE url = ?", [(u,) for u in feed_urls])
-        )
+        sql = "DELETE FROM schedule WHERE url = ?"
+        await self._run(lambda db: db.executemany(sql, [(u,) for u in feed_urls]))
 
     # ---------------------------------------------------------------------------------------------- feeds
 

@@ -31,6 +31,7 @@ from newswatch.delivery.notify.slackbuttons import ActionRef, action_blocks
 
 _PLAIN_URL_CHARS = 1000  # the address in a plain-text fallback (Slack links it itself when it can)
 _HEAD_RESERVE = 500  # room kept in each digest message for its heading section
+_BOLD_MAX = 3  # words in bold in an alert's snippet
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,10 @@ def build_message(
     if sources > 1:
         context += f" · *{sources} sources* (see thread)"
     blocks: list[dict[str, Any]] = [_section(f"*{head}*"), _context(context)]
-    snippet = flat(record.get("snippet"))
+    snippet, hits = _snippet(record, one_line(record.get("title")))
     if snippet.strip():
-        hits = record.get("_snippet_hits") or ()
         # `>` quotes the snippet: one unit of the section's budget.
-        blocks.append(_section(">" + clip(snippet, SLACK_SECTION_TEXT_MAX - 1, hits if _seq(hits) else ())))
+        blocks.append(_section(">" + clip(snippet, SLACK_SECTION_TEXT_MAX - 1, hits)))
     blocks += action_blocks(ref, notes)
     text = f"{clip(title, SLACK_TITLE_CHARS)} — {source} ({watch})"
     return SlackMessage(text, blocks, (_plain(record, f"{text} · {_when(record)}"),))
@@ -126,6 +126,29 @@ def _when(record: Record) -> str:
         return when.strftime("%d %b %Y %H:%M UTC")
     except (ValueError, TypeError, OverflowError):
         return "date unknown"
+
+
+def _snippet(record: Record, title: str) -> tuple[str, list[tuple[int, int]]]:
+    """The snippet as the alert shows it: without the title the line above already shows, and with only the
+    first hit of each matched word in bold, at most ``_BOLD_MAX`` (bolding every hit made most of it bold)."""
+    snippet = flat(record.get("snippet"))
+    raw = record.get("_snippet_hits") or ()
+    ok = _seq(raw) and all(len(h) == 2 and all(isinstance(n, int) for n in h) for h in raw)
+    hits = sorted((a, b) for a, b in raw) if ok else []
+    lead = len(snippet) - len(snippet.lstrip())
+    if title and snippet[lead:].casefold().startswith(title.casefold()):
+        cut = lead + len(title)
+        cut += len(snippet[cut:]) - len(snippet[cut:].lstrip(" .:—–-\n"))
+        snippet = snippet[cut:]
+        hits = [(a - cut, b - cut) for a, b in hits if a >= cut]
+    shown: list[tuple[int, int]] = []
+    words: set[str] = set()
+    for a, b in hits:
+        word = snippet[a:b].casefold()
+        if word not in words and len(shown) < _BOLD_MAX:
+            words.add(word)
+            shown.append((a, b))
+    return snippet, shown
 
 
 def _seq(hits: object) -> bool:
