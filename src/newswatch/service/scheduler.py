@@ -8,7 +8,7 @@ workers run, and the feeds of a worker that dies become due again when the hold 
 Also owns the service's shutdown.  The polling loop, delivery and WebSub renewals run as supervised tasks
 (supervise.py: restarted after a crash, reported by ``/healthz``).  On stop, polling ends at once (polls in
 flight are cancelled; they saved nothing), delivery goes on until ``notify.shutdown_grace`` ends (a send
-still in flight then is cut and stays queued), and the last log line says how many records are left for the
+still in flight then finishes, within its timeout, and is recorded), and the last log line says how many records are left for the
 next start.  :meth:`Scheduler.stop_now` (a second signal) ends delivery at once.
 """
 
@@ -92,11 +92,12 @@ class Scheduler:
                 task.cancel()  # a poll cut short saved nothing: its feed is read again next time
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             delivery_stop.set()
-            # Delivery ends by the deadline on its own.  This bound covers a delivery that is down (waiting to
-            # restart after a crash) or stuck in a store call; a second signal shortens it.
+            # Delivery ends by the deadline on its own (a send in flight then finishes and is recorded, within its
+            # timeout).  This bound covers a delivery that is down (waiting to restart after a crash) or stuck in
+            # a store call; a second signal shortens it.
             finished = asyncio.ensure_future(tasks.wait("delivery"))
             hurry = asyncio.ensure_future(self._now.wait())
-            limit = max(0.0, deadline - time.time()) + 0.5
+            limit = max(0.0, (delivery.cutoff.hard or deadline) - time.time()) + 0.5
             await asyncio.wait({finished, hurry}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             if not finished.done():
                 await asyncio.wait({finished}, timeout=0.5)  # the sends it just cut are ending
@@ -117,7 +118,7 @@ class Scheduler:
 
     def stop_now(self) -> None:
         """End delivery at once (sends in flight are cut); what was not acked stays queued."""
-        self.pipeline.delivery.stop_at(time.time())
+        self.pipeline.delivery.stop_at(time.time(), at_once=True)
         self._now.set()
 
     async def _last_word(self) -> None:

@@ -26,9 +26,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from newswatch import constants as C
-from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch.store.base import Recorded, Sighted, StoreError
 from newswatch.store.redis_batch import commit_request, decide, entries, ms, read_request
-from newswatch.store.redis_slack import THREAD_TTL_MS, RedisSlack
+from newswatch.store.redis_outbox import RedisOutbox
+from newswatch.store.redis_slack import RedisSlack
 from newswatch.stories import BatchStories
 
 COMMIT_ATTEMPTS = 50  # reads and decisions of one batch before giving up on a store that keeps changing
@@ -36,9 +37,9 @@ POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 
 
-class RedisStore(RedisSlack):
-    """Store on a Redis server given by URL (``redis://host:port/db``); mutes and the rest of Slack actions'
-    state: ``redis_slack.py``."""
+class RedisStore(RedisOutbox, RedisSlack):
+    """Store on a Redis server given by URL (``redis://host:port/db``); the outbox and its fenced leases:
+    ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``."""
 
     def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
         self._r = client
@@ -54,6 +55,8 @@ class RedisStore(RedisSlack):
         self._slot = client.register_script(_lua("slot"))
         self._claim = client.register_script(_lua("claim"))
         self._move = client.register_script(_lua("move"))
+        self._confirm = client.register_script(_lua("confirm"))
+        self._retry = client.register_script(_lua("retry"))
         # Batches with story claims from this process go one at a time: optimistic concurrency then only
         # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
         self._stories_lock = asyncio.Lock()
@@ -128,135 +131,13 @@ class RedisStore(RedisSlack):
             args += [term, n]
         await self._call(self._df_add(keys=[C.DF_KEY, C.DF_DOCS_KEY], args=args))
 
-    # ---------------------------------------------------------------------------------------------- outbox
-
-    async def outbox_targets(self) -> list[str]:
-        return sorted(await self._call(self._r.smembers(C.OUTBOX_TARGETS_KEY)))
-
-    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
-        seq = int(await self._call(self._r.incr(C.OUTBOX_SEQ_KEY)))
-        data = {"watch": record.get("watch", ""), "story": record.get("story", ""), "event": record.get("event", ""),
-                "record": dict(record), "created": time.time(), "target": target}  # fmt: skip
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(
-            C.OUTBOX_ENTRY_PREFIX + str(seq),
-            mapping={"data": json.dumps(data), "attempts": 0, "not_before": 0},
-        )
-        pipe.zadd(C.OUTBOX_QUEUE_PREFIX + target, {str(seq): seq})
-        pipe.sadd(C.OUTBOX_TARGETS_KEY, target)
-        await self._call(pipe.execute())
-        return str(seq)
-
-    async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
-        ids = await self._call(self._r.zrange(C.OUTBOX_QUEUE_PREFIX + target, 0, limit - 1))
-        if not ids:
-            return []
-        pipe = self._r.pipeline(transaction=False)
-        for i in ids:
-            pipe.hgetall(C.OUTBOX_ENTRY_PREFIX + i)
-        rows = await self._call(pipe.execute())
-        entries = []
-        for i, row in zip(ids, rows, strict=True):
-            if not row:
-                continue
-            data = json.loads(row["data"])
-            entries.append(
-                OutboxEntry(
-                    id=str(i),
-                    seq=int(i),
-                    target=target,
-                    watch=data["watch"],
-                    story=data["story"],
-                    event=data["event"],
-                    record=data["record"],
-                    attempts=int(row.get("attempts", 0)),
-                    not_before=float(row.get("not_before", 0)),
-                    created=float(data.get("created", 0)),
-                )
-            )
-        return entries
-
-    async def outbox_ack(
-        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
-    ) -> None:
-        key, ts = thread or ("", "")
-        await self._call(
-            self._ack(
-                keys=[C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_TARGETS_KEY],
-                args=[
-                    target,
-                    C.OUTBOX_ENTRY_PREFIX,
-                    C.THREAD_PREFIX + key if key else "",
-                    ts,
-                    THREAD_TTL_MS,
-                    *entry_ids,
-                ],
-            )
-        )
-
-    async def outbox_retry(
-        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
-    ) -> None:
-        await self._call(
-            self._r.hset(
-                C.OUTBOX_ENTRY_PREFIX + entry_id, mapping={"attempts": attempts, "not_before": not_before}
-            )
-        )
-
-    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
-        await self._call(
-            self._park(
-                keys=[C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_TARGETS_KEY, C.OUTBOX_PARKED_KEY],
-                args=[target, C.OUTBOX_ENTRY_PREFIX, reason, time.time(), *entry_ids],
-            )
-        )
-
-    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
-        cutoff = "" if parked_before is None else repr(parked_before)
-        return int(await self._call(self._purge_parked(keys=[C.OUTBOX_PARKED_KEY], args=[cutoff])))
-
-    async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
-        rows = await self._call(self._r.lrange(C.OUTBOX_PARKED_KEY, 0, -1))
-        out = []
-        for raw in rows:
-            row = json.loads(raw)
-            data = json.loads(row["data"])
-            entry = OutboxEntry(
-                id=row["id"],
-                seq=int(row["id"]),
-                target=data.get("target", ""),
-                watch=data["watch"],
-                story=data["story"],
-                event=data["event"],
-                record=data["record"],
-                created=float(data.get("created", 0)),
-            )
-            out.append((entry, str(row["reason"])))
-        return out
-
-    async def outbox_pending(self) -> int:
-        targets = await self.outbox_targets()
-        if not targets:
-            return 0
-        pipe = self._r.pipeline(transaction=False)
-        for t in targets:
-            pipe.zcard(C.OUTBOX_QUEUE_PREFIX + t)
-        return sum(int(n) for n in await self._call(pipe.execute()))
-
-    async def get_thread(self, key: str) -> str | None:
-        ts = await self._call(self._r.get(C.THREAD_PREFIX + key))
-        return str(ts) if ts else None
-
     # ---------------------------------------------------------------------------------------------- coordination
 
-    async def lease(self, name: str, holder: str, ttl: float) -> bool:
-        return bool(await self._call(self._lease(keys=[C.LEASE_PREFIX + name], args=[holder, ms(ttl)])))
-
-    async def release(self, name: str, holder: str) -> None:
-        await self._call(self._release(keys=[C.LEASE_PREFIX + name], args=[holder]))
-
     async def reserve_slot(self, name: str, interval: float, now: float) -> float:
-        wait_ms = await self._call(self._slot(keys=[C.SLOT_PREFIX + name], args=[ms(now), ms(interval)]))
+        horizon = ms(interval * C.PACE_MAX_SLOTS_AHEAD)
+        wait_ms = await self._call(
+            self._slot(keys=[C.SLOT_PREFIX + name], args=[ms(now), ms(interval), horizon])
+        )
         return int(wait_ms) / 1000
 
     async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
@@ -315,7 +196,9 @@ class RedisStore(RedisSlack):
 
 
 def _lua(name: str) -> str:
-    return (resources.files("newswatch.store") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    """A script with guard.lua (key and argument checks, fencing) in front of it."""
+    folder = resources.files("newswatch.store") / "lua"
+    return "\n".join((folder / f"{n}.lua").read_text(encoding="utf-8") for n in ("guard", name))
 
 
 def _redact(url: str) -> str:

@@ -16,7 +16,6 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
 
 from newswatch import constants as C
 from newswatch.store.base import Mute
@@ -38,7 +37,6 @@ def mutes_key(target: str) -> str:
 class RedisSlack:
     # What the mixin uses of RedisStore (declared for the type checker).
     _r: aioredis.Redis
-    _move: AsyncScript
 
     if TYPE_CHECKING:
 
@@ -46,11 +44,6 @@ class RedisSlack:
 
     async def set_thread(self, key: str, state: str) -> None:
         await self._call(self._r.set(C.THREAD_PREFIX + key, state, px=THREAD_TTL_MS))
-
-    async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
-        if entry_ids:
-            keys = [C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_QUEUE_PREFIX + to, C.OUTBOX_TARGETS_KEY]
-            await self._call(self._move(keys=keys, args=[target, to, *entry_ids]))
 
     async def add_mute(self, mute: Mute) -> None:
         key, at = mutes_key(mute.target), ms(mute.expires)

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
 CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+-- How many times each lease was granted: the epoch of its latest grant (newswatch.store.base.Fence).
+CREATE TABLE IF NOT EXISTS fences (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (name, idx));
