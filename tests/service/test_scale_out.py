@@ -1,0 +1,148 @@
+"""Several real `newswatch run` workers on one real Redis, under the failures of issue 22: a worker paused past
+its lease, Redis restarted empty, a reload on one worker first.  Each worker has its own Slack token, so the
+Slack stand-in tells who sent what."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RedisServer
+from tests.feedserver import FeedServer
+from tests.service.test_resilience import child_log, start, wait_for
+from tests.slackstub import GOOD_TOKEN, SlackCall, SlackStub
+
+TOKENS = (GOOD_TOKEN, "xoxb-second-worker", "xoxb-third-worker")
+EVENTS = "harbour council budget river bridge school".split()
+
+
+def story_feed(copies: int, *, first: int = 0) -> str:
+    """Items ``first`` .. ``copies``-1, each a copy of one of six events (so stories gather several reports,
+    posted as thread replies, and the parent's source count is edited)."""
+    items = []
+    for i in range(first, copies):
+        event = EVENTS[i % len(EVENTS)]
+        items.append(
+            f"<item><title>The {event} board approves plan {i % len(EVENTS)} for the district</title>"
+            f"<link>https://local.example/n/{i}</link><guid>n-{i}</guid>"
+            f"<pubDate>Thu, 06 Mar 2025 10:{i:02d}:00 +0000</pubDate>"
+            f"<description>The {event} board met on Thursday and approved plan {i % len(EVENTS)} for the "
+            f"district, with a budget of {1000 + i % len(EVENTS)} units, its chair said.</description></item>"
+        )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{"".join(items)}</channel></rss>'
+
+
+def write_config(path: Path, feeds: list[str], redis: str, slack: SlackStub, token: str, watches: str) -> Path:
+    lines = "\n".join(f'  - {{url: "{u}", name: "Feed {k}", interval: 1s}}' for k, u in enumerate(feeds))
+    path.write_text(
+        f"""
+store: {redis}
+max_item_age: null
+fetch: {{timeout: 2s}}
+feeds:
+{lines}
+watches:
+{watches}
+notify:
+  slack: {{token: "{token}", channel: "#news", base_url: "{slack.base_url}", min_interval: 0.002s}}
+  flood: {{max_alerts: 100000}}
+  shutdown_grace: 3s
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+ALL = "  - {name: all, query: '*'}"
+
+
+def item_of(call: SlackCall) -> list[str]:
+    return re.findall(r"local\.example/n/(\d+)", json.dumps(call.body))
+
+
+def posts(slack: SlackStub) -> list[SlackCall]:
+    return [c for c in slack.calls if c.method == "chat.postMessage" and c.ok]
+
+
+def stories(slack: SlackStub) -> dict[str, list[SlackCall]]:
+    """Parent ts -> the replies in its thread."""
+    threads: dict[str, list[SlackCall]] = defaultdict(list)
+    for c in posts(slack):
+        if "thread_ts" in c.body:
+            threads[str(c.body["thread_ts"])].append(c)
+    return threads
+
+
+async def test_a_worker_paused_past_its_lease_repeats_at_most_its_one_message_and_counts_stay_right(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    redis_server.flush()
+    items = 31
+    async with FeedServer() as server, SlackStub(delay=0.25, tokens=set(TOKENS)) as slack:
+        server.add("/feed.xml", story_feed(items))
+        cfgs, procs = [], []
+        for k in range(2):
+            (tmp_path / f"w{k}").mkdir()
+            cfg = write_config(tmp_path / f"w{k}" / "cfg.yaml", [server.url("/feed.xml")], redis_server.url,
+                               slack, TOKENS[k], ALL)  # fmt: skip
+            cfgs.append(cfg)
+            procs.append(await start(cfg))
+        await wait_for(lambda: len(posts(slack)) >= 4, 60, "the first posts", cfgs[0])
+        # Pause the worker whose Slack call was just answered: its ack is not written, its lease (10 s) lapses.
+        seen = len(slack.calls)
+        await wait_for(lambda: len(slack.calls) > seen, 10, "the next answered call", cfgs[0])
+        sender = TOKENS.index(str(slack.calls[-1].token))
+        paused = procs[sender]
+        os.kill(paused.pid, signal.SIGSTOP)
+        stopped_at = len(slack.calls)
+        try:
+            await asyncio.sleep(30)  # past the lease: the other worker takes the queue over and drains it all
+        finally:
+            os.kill(paused.pid, signal.SIGCONT)
+        resumed_at = len(slack.calls)
+        await wait_for(
+            lambda: {i for c in posts(slack) for i in item_of(c)} == {str(i) for i in range(items)},
+            60,
+            "every item",
+            cfgs[1 - sender],
+        )
+        await asyncio.sleep(3)  # the resumed worker has every chance to act on what it read before
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            await asyncio.wait_for(p.wait(), 30)
+    by_paused_after = [c for c in slack.calls[resumed_at:] if c.token == TOKENS[sender]]
+    assert len(slack.calls) > stopped_at + 5, "the other worker did not take over; the test proves nothing"
+    # The paused worker had nothing in flight when it resumed (its call was answered before the pause), and
+    # whatever it had read of the queue before is not acted on: not one more Slack call from it.
+    assert by_paused_after == [], [(c.method, item_of(c)) for c in by_paused_after]
+    delivered = Counter(i for c in posts(slack) for i in item_of(c))
+    repeated = {i: n for i, n in delivered.items() if n > 1}
+    assert sum(n - 1 for n in repeated.values()) <= 1, repeated  # at most the one message in flight
+    threads = stories(slack)
+    parents = [c for c in posts(slack) if "thread_ts" not in c.body]
+    assert threads, "no story gathered several reports; the test proves nothing about source counts"
+    for parent in parents:
+        replies = threads.get(parent.ts, [])
+        shown = slack.message(parent.ts)
+        reports = 1 + len({i for c in replies for i in item_of(c)})
+        count = re.findall(r"\*(\d+) sources\*", json.dumps(shown))
+        assert (int(count[0]) if count else 1) == reports, (parent.ts, count, reports)
+    # Every reply went to a parent that was posted, and each story's replies to one parent only.
+    assert set(threads) <= {p.ts for p in parents}
+    for p in procs:
+        assert p.returncode == 0
+
+
+@pytest.fixture(autouse=True)
+def _child_uses_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    monkeypatch.setenv("PYTHONPATH", src + os.pathsep + os.environ.get("PYTHONPATH", ""))
