@@ -146,3 +146,57 @@ async def test_a_worker_paused_past_its_lease_repeats_at_most_its_one_message_an
 def _child_uses_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     src = str(Path(__file__).resolve().parents[2] / "src")
     monkeypatch.setenv("PYTHONPATH", src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def distinct_feed(n: int) -> str:
+    words = "harbour council budget river bridge school festival rail court library museum clinic".split()
+    items = "".join(
+        f"<item><title>Notice {i}: {words[i % 12]} {words[(i // 12) % 12]} {words[(i * 5 + 3) % 12]}</title>"
+        f"<link>https://local.example/n/{i}</link><guid>n-{i}</guid>"
+        f"<pubDate>Thu, 06 Mar 2025 10:{i:02d}:00 +0000</pubDate>"
+        f"<description>Notice {i} on the {words[i % 12]}, reference {i * 7919}.</description></item>"
+        for i in range(n)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{items}</channel></rss>'
+
+
+async def test_redis_refusing_connections_twice_repeats_at_most_the_message_in_flight_each_time(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis", persistent=True)
+    redis.start()
+    items, outages = 40, 2
+    try:
+        async with FeedServer() as server, SlackStub(delay=0.4, tokens=set(TOKENS)) as slack:
+            server.add("/feed.xml", distinct_feed(items))
+            cfgs, procs = [], []
+            for k in range(3):
+                (tmp_path / f"w{k}").mkdir()
+                cfg = write_config(tmp_path / f"w{k}" / "cfg.yaml", [server.url("/feed.xml")], redis.url,
+                                   slack, TOKENS[k], ALL)  # fmt: skip
+                cfgs.append(cfg)
+                procs.append(await start(cfg))
+            for n in range(outages):
+                await wait_for(lambda n=n: len(posts(slack)) >= 5 + 8 * n, 60, "posts", cfgs[0])  # type: ignore[misc]
+                redis.stop()
+                await asyncio.sleep(12)  # past the 10 s lease: whoever sends next was granted the queue anew
+                redis.start()
+            await wait_for(
+                lambda: {i for c in posts(slack) for i in item_of(c)} == {str(i) for i in range(items)},
+                120,
+                "every item",
+                cfgs[0],
+            )
+            await asyncio.sleep(2)
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                await asyncio.wait_for(p.wait(), 30)
+    finally:
+        redis.stop()
+    delivered = Counter(i for c in posts(slack) for i in item_of(c))
+    repeated = {i: n for i, n in delivered.items() if n > 1}
+    # One queue, so one worker sends at a time: at most its one message in flight per outage is repeated.
+    assert sum(n - 1 for n in repeated.values()) <= outages, repeated
+    assert all(p.returncode == 0 for p in procs), child_log(cfgs[0])
