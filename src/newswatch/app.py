@@ -27,6 +27,7 @@ from newswatch.pipeline import Pipeline
 from newswatch.recorder import story_models
 from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, Route, StoreHealth
 from newswatch.service.metrics import Metrics, instrument_store
+from newswatch.service.schedule import ScheduleHealth
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
 from newswatch.service.supervise import Supervisor
 from newswatch.store import Store, StoreError, open_store
@@ -47,6 +48,7 @@ class App:
     ops: OpsServer | None = None
     tasks: Supervisor = field(default_factory=Supervisor)  # every background task; /healthz reports on them
     actions: ActionHandler | None = None  # Slack actions, when notify.slack has a signing secret or app token
+    schedule: ScheduleHealth = field(default_factory=ScheduleHealth)  # overdue feeds, for /healthz
 
 
 def build_notifiers(
@@ -129,6 +131,7 @@ async def open_app(
         stack.push_async_callback(_flush_doc_freq, pipeline)
         guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
         heartbeat = Heartbeat()
+        schedule = ScheduleHealth()
         actions, routes = _slack_actions(cfg.notify, notifiers, store, tasks, metrics)
         ops = None
         if cfg.http.listen:
@@ -136,14 +139,14 @@ async def open_app(
             async def collect() -> None:
                 metrics.alerts_pending.set(await store.outbox_pending())
 
-            health = AllHealthy(tasks, StoreHealth(store, heartbeat))
+            health = AllHealthy(tasks, StoreHealth(store, heartbeat), schedule)
             ops = OpsServer(cfg.http.listen, metrics, health, collect=collect, routes=routes)
             try:
                 await ops.start()
             except (OSError, ValueError) as exc:
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
-        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks, actions)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks, actions, schedule)
 
 
 def _slack_actions(

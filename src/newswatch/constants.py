@@ -26,6 +26,7 @@ LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (outbox queues), expiring
 FENCE_PREFIX = KEY_PREFIX + "fence:"
 SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
 SCHEDULE_KEY = KEY_PREFIX + "schedule"  # sorted set: feed url -> epoch seconds it is next due
+WORKERS_KEY = KEY_PREFIX + "workers"  # hash: worker id -> JSON {generation, until} (config generations)
 WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control)
 # Mutes and snoozes set from Slack, per channel target under the hash tag {target}: a hash mute id -> JSON,
 # each with its own expiry (dropped when read after it), the key expiring with its longest-lived mute.

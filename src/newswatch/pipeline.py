@@ -27,7 +27,7 @@ import aiohttp
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
-from newswatch.cpu import CpuStage, FeedOutcome, Outcome
+from newswatch.cpu import CpuStage, FeedOutcome, Outcome, watch_generation
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryReport
 from newswatch.feeds.fetch import Validators, fetch
@@ -68,11 +68,13 @@ class Pipeline:
         self.recorder = Recorder(config, store, doc_freq or DocFreq(), clock=clock, poke=delivery.poke,
                                  metrics=metrics)  # fmt: skip
         self.full_text = FullText(session, store, cpu, metrics)  # feeds with full_text: true
+        self.generation = watch_generation(config.entities, config.watches)
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
         self.config = config
         self.cpu.reload(config.entities, config.watches)
+        self.generation = watch_generation(config.entities, config.watches)
         self.recorder.reload(config)
 
     # ------------------------------------------------------------------------------------------ a cycle
@@ -222,7 +224,14 @@ class Pipeline:
         """Fetch and parse one feed; its new state is saved by :meth:`commit` once its items are recorded."""
         label = feed.name or feed.url
         state = await self.store.get_feed_state(feed.url) or {}
-        validators = Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
+        # Validators and the body hash say a worker has read this body; one that ran other watches did not read
+        # it for ours (a reload not yet made on every worker), so it is fetched and matched whole again.
+        ours = state.get("generation") == self.generation
+        validators = (
+            Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
+            if ours
+            else Validators()
+        )
         # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
         address = state.get("moved_to") or feed.url
         result = await fetch(self.session, address, self.config.fetch, validators)
@@ -241,7 +250,8 @@ class Pipeline:
             self._observe_poll("not_modified", result.elapsed)
             return Polled(FeedReport(feed, label, "not_modified"), [], state, updates, **hints)
         updates["body_hash"] = hashlib.sha256(result.body).hexdigest()
-        if updates["body_hash"] == state.get("body_hash"):
+        updates["generation"] = self.generation
+        if ours and updates["body_hash"] == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
             return Polled(FeedReport(feed, label, "unchanged"), [], state, updates, **hints)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.test_service import ITEMS, delivered, feed_xml, last_line, write_config
 from tests.feedserver import FeedServer
+from tests.hostile.test_service import ITEMS, delivered, feed_xml, last_line, write_config
 from tests.service.test_resilience import child_log, start, wait_for
 from tests.slackstub import SlackStub
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.pipeline import Pipeline
+from newswatch.service.schedule import ScheduleHealth, ScheduleKeeper
 from newswatch.service.supervise import Supervisor
 from newswatch.store.base import StoreError
 
@@ -44,8 +45,10 @@ class Scheduler:
         tasks: Supervisor,
         *,
         heartbeat: Callable[[], None] | None = None,
+        health: ScheduleHealth | None = None,
     ):
         self.pipeline = pipeline
+        self.keeper = ScheduleKeeper(pipeline.store, pipeline.delivery.worker, health)
         self.tasks = tasks  # runs delivery, polling and WebSub renewals supervised; /healthz reports on them
         self._heartbeat = heartbeat or (lambda: None)
         self._feeds: dict[str, FeedConfig] = {}
@@ -59,18 +62,10 @@ class Scheduler:
         return self.pipeline.config
 
     async def sync_feeds(self) -> None:
-        """Make the shared schedule match the config: new feeds become due soon (spread over a few seconds so
-        a start does not hit every server at once), removed ones leave it."""
-        feeds = {f.url: f for f in self.config.feeds}
-        now = time.time()
-        spread = min(5.0, max(1.0, len(feeds) / 200))
-        await self.pipeline.store.schedule(
-            {url: now + random.uniform(0, spread) for url in feeds}, only_new=True
-        )
-        gone = [url for url in self._feeds if url not in feeds]
-        if gone:
-            await self.pipeline.store.unschedule(gone)
-        self._feeds = feeds
+        """Make the shared schedule match the config (schedule.py: new and lost feeds scheduled, removed ones
+        dropped once every live worker agrees)."""
+        await self.keeper.sync(self.config)
+        self._feeds = {f.url: f for f in self.config.feeds}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds and deliver until ``stop`` is set; then shut down as the module docstring says."""
@@ -145,12 +140,13 @@ class Scheduler:
         while not stop.is_set():
             self._heartbeat()
             try:
-                if not self._synced:
+                if not self._synced or self.keeper.due():
                     await self.sync_feeds()
                     self._synced = True
                 wait = await self._start_due()
                 if self._store_failures:
                     log.warning("store is back")
+                    self._synced = False  # it may have come back empty: heal the schedule now
                 self._store_failures = 0
             except StoreError as exc:
                 self._store_failures += 1
@@ -168,12 +164,14 @@ class Scheduler:
         room = self.config.fetch.concurrency - len(self._in_flight)
         if room > 0:
             hold = self.config.fetch.timeout + FEED_HOLD_MARGIN_S
+            unknown = []
             for url in await store.claim_due(time.time(), room, hold):
                 feed = self._feeds.get(url)
                 if feed is None:
-                    await store.unschedule([url])  # a feed no longer in the config
+                    unknown.append(url)  # removed from the config, or added to another worker's
                 elif url not in self._in_flight:
                     self._in_flight[url] = asyncio.create_task(self._poll(feed), name=url)
+            await self.keeper.unknown(unknown)
         next_due = await store.next_due()
         return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - time.time()))
 

@@ -281,8 +281,18 @@ class Store(Protocol):
         ...
 
     # ---------------------------------------------------------------------------------------------- schedule
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone."""
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone.
+        Returns how many of them were not scheduled before."""
+        ...
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        """Up to ``limit`` scheduled feeds that were due before ``before``, earliest first, with their due times."""
+        ...
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        """Say that ``worker`` runs config ``generation`` for the next ``ttl`` seconds; returns the generation of
+        every worker that announced itself and has not lapsed since, this one included."""
         ...
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:

@@ -152,9 +152,34 @@ class RedisStore(RedisOutbox, RedisSlack):
 
     # ---------------------------------------------------------------------------------------------- schedule
 
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        if due:
-            await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new))
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        if not due:
+            return 0
+        # ZADD counts the members it added (NX or not): feeds that were not scheduled before.
+        return int(await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new)))
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        rows = await self._call(
+            self._r.zrangebyscore(C.SCHEDULE_KEY, "-inf", f"({before!r}", start=0, num=limit, withscores=True)
+        )
+        return [(str(u), float(d)) for u, d in rows]
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        now = time.time()
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(C.WORKERS_KEY, worker, json.dumps({"generation": generation, "until": now + ttl}))
+        pipe.hgetall(C.WORKERS_KEY)
+        _, rows = await self._call(pipe.execute())
+        live, lapsed = {}, []
+        for w, raw in rows.items():
+            row = json.loads(raw)
+            if float(row.get("until", 0)) > now:
+                live[str(w)] = str(row.get("generation", ""))
+            else:
+                lapsed.append(w)
+        if lapsed:
+            await self._call(self._r.hdel(C.WORKERS_KEY, *lapsed))
+        return live
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         urls = await self._call(self._claim(keys=[C.SCHEDULE_KEY], args=[now, limit, now + hold]))

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n 
 CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
+-- Workers and the config generation each runs, until their announcement lapses (newswatch.service.schedule).
+CREATE TABLE IF NOT EXISTS workers (worker TEXT PRIMARY KEY, generation TEXT NOT NULL, expires REAL NOT NULL);
 -- Mutes and snoozes set from Slack (newswatch.store.sqlite_slack); `id` is newswatch.store.base.mute_id.
 CREATE TABLE IF NOT EXISTS mutes (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, watch TEXT NOT NULL, subject TEXT NOT NULL,

@@ -204,14 +204,36 @@ class SQLiteStore(SQLiteOutbox, SQLiteSlack):
 
     # ---------------------------------------------------------------------------------------------- schedule
 
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        verb = "INSERT OR IGNORE" if only_new else "INSERT OR REPLACE"
-
-        def op(db: sqlite3.Connection) -> None:
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        def op(db: sqlite3.Connection) -> int:
             with self._tx(db):
-                db.executemany(f"{verb} INTO schedule(url, due) VALUES (?, ?)", list(due.items()))
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO schedule(url, due) VALUES (?, ?)", list(due.items()))
+                added = db.total_changes - before
+                if not only_new:
+                    db.executemany(
+                        "UPDATE schedule SET due = ? WHERE url = ?", [(d, u) for u, d in due.items()]
+                    )
+                return added
 
-        await self._run(op)
+        return await self._run(op) if due else 0
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        sql = "SELECT url, due FROM schedule WHERE due < ? ORDER BY due LIMIT ?"
+        return await self._run(lambda db: [(str(u), float(d)) for u, d in db.execute(sql, (before, limit))])
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        def op(db: sqlite3.Connection) -> dict[str, str]:
+            now = self._clock()
+            with self._tx(db):
+                db.execute("DELETE FROM workers WHERE expires <= ?", (now,))
+                db.execute(
+                    "INSERT OR REPLACE INTO workers(worker, generation, expires) VALUES (?, ?, ?)",
+                    (worker, generation, now + ttl),
+                )
+                return {str(w): str(g) for w, g in db.execute("SELECT worker, generation FROM workers")}
+
+        return await self._run(op)
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         def op(db: sqlite3.Connection) -> list[str]:
