@@ -4,6 +4,7 @@ once the lease was granted anew, an ack that never writes over another worker's,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -26,7 +27,7 @@ async def queue(store: Store, n: int) -> list[str]:
 
 
 @pytest.fixture
-async def other(store_url: str) -> object:
+async def other(store_url: str) -> AsyncIterator[Store]:
     """Another connection to the same store, as a second worker would have."""
     s = open_store(store_url)
     yield s
