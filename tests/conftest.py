@@ -25,7 +25,7 @@ def free_port() -> int:
 class RedisServer:
     """A throwaway redis-server: nothing on disk, its own port, stopped at the end of the session."""
 
-    def __init__(self, workdir: Path, *, persistent: bool = False):
+    def __init__(self, workdir: Path, *, persistent: bool = False, args: tuple[str, ...] = ()):
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError(
@@ -36,6 +36,7 @@ class RedisServer:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.persistent = persistent  # an append-only file, so a restart keeps the data (outage tests)
+        self.args = args  # further redis-server options (an eviction policy, cluster mode)
 
     @property
     def url(self) -> str:
@@ -59,6 +60,7 @@ class RedisServer:
                 str(self.workdir),
                 "--logfile",
                 str(self.workdir / "redis.log"),
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

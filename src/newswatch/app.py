@@ -92,6 +92,10 @@ async def open_app(
             await store.ping()
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
+        try:
+            await store.check_safe()
+        except StoreError as exc:
+            raise StartupError(str(exc)) from None
         notifiers = build_notifiers(cfg.notify, stdout, metrics)
         for n in notifiers.values():
             stack.push_async_callback(n.close)

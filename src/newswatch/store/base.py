@@ -324,4 +324,9 @@ class Store(Protocol):
         """Raise :class:`StoreError` when the store cannot be used."""
         ...
 
+    async def check_safe(self) -> None:
+        """Raise :class:`StoreError` when the store would not keep what newswatch writes (a Redis whose
+        eviction policy may drop keys: dedupe state, stories and queued alerts); checked at start."""
+        ...
+
     async def close(self) -> None: ...

@@ -215,6 +215,18 @@ class RedisStore(RedisOutbox, RedisSlack):
     async def ping(self) -> None:
         await self._call(self._r.ping())
 
+    async def check_safe(self) -> None:
+        # INFO, not CONFIG GET: managed Redis services often rename or forbid CONFIG, but answer INFO.
+        info = await self._call(self._r.info("memory"))
+        policy = str(info.get("maxmemory_policy", "noeviction"))
+        if policy != "noeviction":
+            raise StoreError(
+                f"Redis store {self._url} evicts keys under memory pressure (maxmemory-policy {policy}): "
+                "newswatch's dedupe state, stories and queued alerts would be dropped, so alerts would be "
+                "repeated or lost. Set `maxmemory-policy noeviction` (redis.conf, CONFIG SET, or your "
+                "provider's parameter group) and size maxmemory for the data (docs/operations.md, Redis)"
+            )
+
     async def close(self) -> None:
         await self._r.aclose()
         await self._r.connection_pool.disconnect()

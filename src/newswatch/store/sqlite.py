@@ -303,6 +303,9 @@ class SQLiteStore(SQLiteOutbox, SQLiteSlack):
         except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: closed (no new futures)
             raise StoreError(f"SQLite store {self.path}: {exc}") from None
 
+    async def check_safe(self) -> None:
+        return None  # an SQLite file keeps every row until it is deleted
+
     async def close(self) -> None:
         def op() -> None:
             with self._lock:
