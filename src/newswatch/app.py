@@ -30,6 +30,7 @@ from newswatch.service.metrics import Metrics, instrument_store
 from newswatch.service.schedule import ScheduleHealth
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
 from newswatch.service.supervise import Supervisor
+from newswatch.shared.clock import steady_now
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
 
@@ -129,6 +130,7 @@ async def open_app(
             cpu=cpu,
             delivery=delivery,
             doc_freq=DocFreq(counts, docs),
+            clock=steady_now,  # due times and item ages by a clock that never steps back (shared/clock.py)
             metrics=metrics,
         )
         # What this process learned of document frequencies is written when it stops, too.

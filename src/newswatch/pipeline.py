@@ -100,7 +100,7 @@ class Pipeline:
     async def _finish(self, report: CycleReport, started: float, delivered: DeliveryReport) -> CycleReport:
         # What is left, and what an earlier run left behind: waiting out short back-offs and a dead worker's
         # lease, but never holding a cron job for longer than C.ONCE_DELIVERY_S.
-        delivered.add(await self.delivery.drain_all(deadline=time.time() + C.ONCE_DELIVERY_S))
+        delivered.add(await self.delivery.drain_all(deadline=self.delivery.clock() + C.ONCE_DELIVERY_S))
         report.delivery, report.pending = delivered, await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
@@ -108,7 +108,8 @@ class Pipeline:
     async def _deliver_until(self, stop: asyncio.Event, total: DeliveryReport) -> None:
         while not stop.is_set():
             with contextlib.suppress(StoreError):  # the cycle meets a store outage itself and says so
-                total.add(await self.delivery.drain())
+                # Bounded like the drain after the cycle: a long pacing or back-off wait never holds the run.
+                total.add(await self.delivery.drain(self.delivery.clock() + C.ONCE_DELIVERY_S))
             await self.delivery.wait_for_work(stop, at_most=1.0)
 
     async def _cycle(self) -> CycleReport:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
 from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.delivery.report import DeliveryPolicy, DeliveryReport
 from newswatch.service.metrics import Metrics
+from newswatch.shared.clock import steady_time
 from newswatch.store.base import Fenced, OutboxEntry, Store, StoreError, thread_key
 
 log = logging.getLogger("newswatch.delivery")
@@ -55,7 +55,7 @@ class Delivery(Digests, Effects):
         *,
         policy: DeliveryPolicy | None = None,
         worker: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = steady_time,
         metrics: Metrics | None = None,
         lease_s: float = LEASE_S,
         send_timeout: float = C.DELIVERY_SEND_TIMEOUT_S,

@@ -1,7 +1,8 @@
 """The service loop: which feed to poll when, shared by any number of workers through the store.
 
 Owns `newswatch run` without `--once`.  Every feed's next poll time lives in the store (a sorted set on Redis,
-a table on SQLite).  Each worker claims due feeds in one atomic step that also moves their due time past a
+a table on SQLite), in epoch seconds of the steady clock (shared/clock.py: a step back of the system clock
+does not stall polling).  Each worker claims due feeds in one atomic step that also moves their due time past a
 short hold, polls them, and sets their real next poll time; so a feed is polled once per interval however many
 workers run, and the feeds of a worker that dies become due again when the hold passes.
 
@@ -18,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 
 from newswatch import constants as C
@@ -26,6 +26,7 @@ from newswatch.config import Config, FeedConfig
 from newswatch.pipeline import Pipeline
 from newswatch.service.schedule import ScheduleHealth, ScheduleKeeper
 from newswatch.service.supervise import Supervisor
+from newswatch.shared.clock import steady_time
 from newswatch.store.base import StoreError
 
 log = logging.getLogger("newswatch")
@@ -48,7 +49,7 @@ class Scheduler:
         health: ScheduleHealth | None = None,
     ):
         self.pipeline = pipeline
-        self.keeper = ScheduleKeeper(pipeline.store, pipeline.delivery.worker, health)
+        self.keeper = ScheduleKeeper(pipeline.store, pipeline.delivery.worker, health, clock=steady_time)
         self.tasks = tasks  # runs delivery, polling and WebSub renewals supervised; /healthz reports on them
         self._heartbeat = heartbeat or (lambda: None)
         self._feeds: dict[str, FeedConfig] = {}
@@ -79,7 +80,7 @@ class Scheduler:
         try:
             await stop.wait()
         finally:
-            deadline = time.time() + self.config.notify.shutdown_grace
+            deadline = delivery.clock() + self.config.notify.shutdown_grace
             delivery.stop_at(deadline)
             await tasks.stop("polling")
             await tasks.stop("websub renewals")
@@ -92,7 +93,7 @@ class Scheduler:
             # a store call; a second signal shortens it.
             finished = asyncio.ensure_future(tasks.wait("delivery"))
             hurry = asyncio.ensure_future(self._now.wait())
-            limit = max(0.0, (delivery.cutoff.hard or deadline) - time.time()) + 0.5
+            limit = max(0.0, (delivery.cutoff.hard or deadline) - delivery.clock()) + 0.5
             await asyncio.wait({finished, hurry}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             if not finished.done():
                 await asyncio.wait({finished}, timeout=0.5)  # the sends it just cut are ending
@@ -113,7 +114,7 @@ class Scheduler:
 
     def stop_now(self) -> None:
         """End delivery at once (sends in flight are cut); what was not acked stays queued."""
-        self.pipeline.delivery.stop_at(time.time(), at_once=True)
+        self.pipeline.delivery.stop_at(self.pipeline.delivery.clock(), at_once=True)
         self._now.set()
 
     async def _last_word(self) -> None:
@@ -165,7 +166,7 @@ class Scheduler:
         if room > 0:
             hold = self.config.fetch.timeout + FEED_HOLD_MARGIN_S
             unknown = []
-            for url in await store.claim_due(time.time(), room, hold):
+            for url in await store.claim_due(steady_time(), room, hold):
                 feed = self._feeds.get(url)
                 if feed is None:
                     unknown.append(url)  # removed from the config, or added to another worker's
@@ -173,7 +174,7 @@ class Scheduler:
                     self._in_flight[url] = asyncio.create_task(self._poll(feed), name=url)
             await self.keeper.unknown(unknown)
         next_due = await store.next_due()
-        return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - time.time()))
+        return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - steady_time()))
 
     async def _poll(self, feed: FeedConfig) -> None:
         store = self.pipeline.store
@@ -184,11 +185,11 @@ class Scheduler:
             # The claim moved the feed's due time past the fetch timeout; once the store answers again, the
             # feed should not wait that long for its next try.
             with contextlib.suppress(StoreError):
-                await store.schedule({feed.url: time.time() + STORE_RETRY_S})
+                await store.schedule({feed.url: steady_time() + STORE_RETRY_S})
         except Exception:  # a bug must not stop the other feeds: say it loudly, retry later, carry on
             log.exception("polling failed unexpectedly", extra={"url": feed.url, "retry_in": feed.interval})
             with contextlib.suppress(StoreError):
-                await store.schedule({feed.url: time.time() + feed.interval})
+                await store.schedule({feed.url: steady_time() + feed.interval})
         finally:
             self._in_flight.pop(feed.url, None)
 
