@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -127,6 +128,10 @@ async def test_a_worker_paused_past_its_lease_repeats_at_most_its_one_message_an
     assert by_paused_after == [], [(c.method, item_of(c)) for c in by_paused_after]
     delivered = Counter(i for c in posts(slack) for i in item_of(c))
     repeated = {i: n for i, n in delivered.items() if n > 1}
+    print(
+        f"\nfigures: paused worker made {len(by_paused_after)} Slack calls after resuming; "
+        f"{len(posts(slack))} posts for {items} items, {sum(n - 1 for n in repeated.values())} repeated"
+    )
     assert sum(n - 1 for n in repeated.values()) <= 1, repeated  # at most the one message in flight
     threads = stories(slack)
     parents = [c for c in posts(slack) if "thread_ts" not in c.body]
@@ -198,6 +203,10 @@ async def test_redis_refusing_connections_twice_repeats_at_most_the_message_in_f
         redis.stop()
     delivered = Counter(i for c in posts(slack) for i in item_of(c))
     repeated = {i: n for i, n in delivered.items() if n > 1}
+    print(
+        f"\nfigures: {outages} outages of 12 s, 3 workers: {len(posts(slack))} posts for {items} items, "
+        f"{sum(n - 1 for n in repeated.values())} repeated"
+    )
     # One queue, so one worker sends at a time: at most its one message in flight per outage is repeated.
     assert sum(n - 1 for n in repeated.values()) <= outages, repeated
     assert all(p.returncode == 0 for p in procs), child_log(cfgs[0])
@@ -219,6 +228,7 @@ async def test_redis_restarted_empty_polling_resumes_and_every_later_item_is_del
             await wait_for(lambda: len(posts(slack)) == 5, 60, "the first alerts", cfg)
             redis.stop()
             redis.start()  # empty: no schedule, no dedupe state
+            restarted = time.monotonic()
             # Only the later items are in the feed now (the earlier ones would alert again: their state is gone).
             server.add("/feed.xml", distinct_feed(12, first=5))
             await wait_for(
@@ -226,6 +236,10 @@ async def test_redis_restarted_empty_polling_resumes_and_every_later_item_is_del
                 60,
                 "the items published after the restart",
                 cfg,
+            )
+            print(
+                f"\nfigures: every item published after the empty restart delivered "
+                f"{time.monotonic() - restarted:.1f}s after it"
             )
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 30)
@@ -277,6 +291,9 @@ async def test_a_reload_on_one_worker_first_loses_no_alert_of_the_new_watch(
         await asyncio.sleep(8)
         polls_b = server.hits["/b.xml"] - b_hits
         # Worker 1 does not know /b.xml: it gives it back instead of unscheduling it (once in 24 s before).
+        print(
+            f"\nfigures: the new feed polled {polls_b} times in 8 s at a 1 s interval while one worker ran the old config"
+        )
         assert polls_b >= 3, polls_b  # at a 1 s interval, given back by worker 1 when it claims it
         procs[1].send_signal(signal.SIGTERM)
         await asyncio.wait_for(procs[1].wait(), 30)
