@@ -114,6 +114,14 @@ async def store(store_url: str) -> AsyncIterator[Store]:
     await s.close()
 
 
+@pytest.fixture
+async def other_store(store_url: str) -> AsyncIterator[Store]:
+    """Another connection to the same store, as a second worker (process) would have."""
+    s = open_store(store_url)
+    yield s
+    await s.close()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A developer's real token must never reach a test, and the default store must never be the user's own.

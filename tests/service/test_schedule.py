@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from newswatch.config import Config, load_config
 from newswatch.service.schedule import GIVE_BACK_S, OVERDUE_S, ScheduleKeeper
-from newswatch.store import Store, open_store
+from newswatch.store import Store
 
 
 def config(tmp_path: Path, feeds: list[str], name: str = "cfg.yaml") -> Config:
@@ -56,18 +55,11 @@ async def test_overdue_feeds_are_named_by_the_health_check(store: Store, tmp_pat
     assert await keeper.health.check() is None
 
 
-@pytest.fixture
-async def other(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    yield s
-    await s.close()
-
-
 async def test_a_feed_only_another_generation_knows_is_given_back_then_dropped_once_all_agree(
-    store: Store, other: Store, tmp_path: Path
+    store: Store, other_store: Store, tmp_path: Path
 ) -> None:
     old, new = config(tmp_path, ["a"], "old.yaml"), config(tmp_path, ["a", "b"], "new.yaml")
-    reloaded, behind = ScheduleKeeper(store, "w1"), ScheduleKeeper(other, "w2")
+    reloaded, behind = ScheduleKeeper(store, "w1"), ScheduleKeeper(other_store, "w2")
     await behind.sync(old)
     await reloaded.sync(new)  # w1 reloaded first: b is new
     before = time.time()

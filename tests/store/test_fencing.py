@@ -4,12 +4,11 @@ once the lease was granted anew, an ack that never writes over another worker's,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
-from newswatch.store import Sighted, Sighting, Store, WatchClaim, open_store
+from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.store.base import Fence, Fenced, outbox_lease
 from newswatch.stories import BatchStories, default_model
 
@@ -24,14 +23,6 @@ async def queue(store: Store, n: int) -> list[str]:
         sighting = Sighting((f"guid:{i}",), f"fp{i}", 10, 3600.0, 1_741_000_000.0 + i)
         await store.record([Sighted(sighting, (WatchClaim("w", (Q,), record, None),))], STORIES.fresh())
     return [e.id for e in await store.outbox_head(Q, n)]
-
-
-@pytest.fixture
-async def other(store_url: str) -> AsyncIterator[Store]:
-    """Another connection to the same store, as a second worker would have."""
-    s = open_store(store_url)
-    yield s
-    await s.close()
 
 
 async def test_every_grant_has_a_higher_epoch_and_a_lapsed_grant_taken_anew_cannot_be_renewed(
@@ -52,11 +43,11 @@ async def test_every_grant_has_a_higher_epoch_and_a_lapsed_grant_taken_anew_cann
     assert third > second
 
 
-async def test_writes_fenced_by_a_stale_grant_write_nothing(store: Store, other: Store) -> None:
+async def test_writes_fenced_by_a_stale_grant_write_nothing(store: Store, other_store: Store) -> None:
     ids = await queue(store, 3)
     stale = Fence(LEASE, "a", await store.lease(LEASE, "a", 0.1))
     await asyncio.sleep(0.2)
-    fresh = Fence(LEASE, "b", await other.lease(LEASE, "b", 10.0))
+    fresh = Fence(LEASE, "b", await other_store.lease(LEASE, "b", 10.0))
     assert fresh.epoch > stale.epoch
     with pytest.raises(Fenced):
         await store.outbox_confirm(Q, ids[0], stale, 10.0)
@@ -72,9 +63,9 @@ async def test_writes_fenced_by_a_stale_grant_write_nothing(store: Store, other:
     assert [(e.id, e.attempts) for e in head] == [(i, 0) for i in ids]  # nothing written
     assert await store.get_thread(f"{Q}|w|s") is None and await store.outbox_parked() == []
     # The current holder's writes go through.
-    assert await other.outbox_confirm(Q, ids[0], fresh, 10.0)
-    await other.outbox_ack(Q, [ids[0]], thread=(f"{Q}|w|s", "parent"), fence=fresh)
-    assert await other.get_thread(f"{Q}|w|s") == "parent"
+    assert await other_store.outbox_confirm(Q, ids[0], fresh, 10.0)
+    await other_store.outbox_ack(Q, [ids[0]], thread=(f"{Q}|w|s", "parent"), fence=fresh)
+    assert await other_store.get_thread(f"{Q}|w|s") == "parent"
 
 
 async def test_a_lapsed_grant_nobody_took_still_holds(store: Store) -> None:
