@@ -140,3 +140,75 @@ def _fresh_logging() -> Iterator[None]:
         logger.removeHandler(handler)
     logger.propagate = True
     logger.setLevel(logging.NOTSET)
+
+
+class RedisClusterServers:
+    """A throwaway Redis Cluster of three masters (no replicas) on free ports, made with `redis-cli --cluster
+    create` as an operator would; nothing on disk."""
+
+    def __init__(self, workdir: Path, masters: int = 3):
+        self.nodes = []
+        for k in range(masters):
+            d = workdir / f"node{k}"
+            d.mkdir()
+            bus = free_port()  # the cluster bus port, given explicitly: port + 10000 may not be free or valid
+            conf = str(d / "nodes.conf")
+            args = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--cluster-port", str(bus),
+                    "--cluster-node-timeout", "5000")  # fmt: skip
+            self.nodes.append(RedisServer(d, args=args))
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        exe = shutil.which("redis-cli")
+        if exe is None:
+            raise RuntimeError("redis-cli is not installed; run `apt-get install -y redis-tools`")
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [exe, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            while client.cluster("info").get("cluster_state") != "ok":  # type: ignore[no-untyped-call]
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not become ready")
+                time.sleep(0.1)
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def flush(self) -> None:
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            client.flushall()
+            client.close()
+
+    def keys_per_node(self) -> list[int]:
+        """How many keys each master holds (the data is spread over them)."""
+        counts = []
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            counts.append(int(client.dbsize()))
+            client.close()
+        return counts
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

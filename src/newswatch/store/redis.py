@@ -8,8 +8,10 @@ only if the items and the watch versions are still as they were read (optimistic
 written and the batch is read and decided again.  No lock can lapse mid-decision, so two workers seeing two
 copies of one report at once still make one story.
 
-Each watch's state shares the hash tag ``{watch}``; the batch scripts still span the item keys, several watches
-and the outbox queues, so this store needs one Redis server (or Valkey), not a cluster (see README, Scaling).
+Each watch's state shares the hash tag ``{watch}``; these two batch scripts span the item keys, several watches
+and the outbox queues, so they need one Redis server (or Valkey).  On a Redis Cluster
+(``redis+cluster://``) the same decision is applied in single-slot steps instead: ``redis_cluster.py``.  Every
+other script touches the keys of one slot, given in KEYS (key layout: ``redis_keys.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from redis.exceptions import RedisError
 from newswatch import constants as C
 from newswatch.store.base import Recorded, Sighted, StoreError
 from newswatch.store.redis_batch import commit_request, decide, entries, ms, read_request
+from newswatch.store.redis_keys import Layout
 from newswatch.store.redis_outbox import RedisOutbox
 from newswatch.store.redis_slack import RedisSlack
 from newswatch.stories import BatchStories
@@ -41,8 +44,9 @@ class RedisStore(RedisOutbox, RedisSlack):
     """Store on a Redis server given by URL (``redis://host:port/db``); the outbox and its fenced leases:
     ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``."""
 
-    def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
-        self._r = client
+    def __init__(self, client: Any, *, url: str = "redis", cluster: bool = False):
+        self._r = client  # redis.asyncio.Redis, or RedisCluster (redis_cluster.py)
+        self._keys = Layout(cluster=cluster)
         self._url = _redact(url)
         self._read = client.register_script(_lua("read"))
         self._commit = client.register_script(_lua("commit"))
@@ -57,6 +61,7 @@ class RedisStore(RedisOutbox, RedisSlack):
         self._move = client.register_script(_lua("move"))
         self._confirm = client.register_script(_lua("confirm"))
         self._retry = client.register_script(_lua("retry"))
+        self._enqueue = client.register_script(_lua("enqueue"))
         # Batches with story claims from this process go one at a time: optimistic concurrency then only
         # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
         self._stories_lock = asyncio.Lock()
@@ -117,19 +122,23 @@ class RedisStore(RedisOutbox, RedisSlack):
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
             return set()
-        ids = await self._call(self._r.mget([C.ITEM_KEY_PREFIX + k for k in keys]))
+        pipe = self._r.pipeline(transaction=False)  # one GET per key: on a cluster each key has its own slot
+        for k in keys:
+            pipe.get(C.ITEM_KEY_PREFIX + k)
+        ids = await self._call(pipe.execute())
         return {k for k, item_id in zip(keys, ids, strict=True) if item_id is not None}
 
     async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
-        rows = await self._call(self._r.zrevrange(C.DF_KEY, 0, limit - 1, withscores=True))
-        docs = await self._call(self._r.get(C.DF_DOCS_KEY))
+        terms, counted = self._keys.df
+        rows = await self._call(self._r.zrevrange(terms, 0, limit - 1, withscores=True))
+        docs = await self._call(self._r.get(counted))
         return {str(t): int(n) for t, n in rows}, int(docs or 0)
 
     async def add_doc_freq(self, increments: Mapping[str, int], docs: int, max_terms: int) -> None:
         args: list[Any] = [docs, max_terms]
         for term, n in increments.items():
             args += [term, n]
-        await self._call(self._df_add(keys=[C.DF_KEY, C.DF_DOCS_KEY], args=args))
+        await self._call(self._df_add(keys=list(self._keys.df), args=args))
 
     # ---------------------------------------------------------------------------------------------- coordination
 
@@ -143,7 +152,7 @@ class RedisStore(RedisOutbox, RedisSlack):
     async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
         key = f"{C.WINDOW_PREFIX}{name}:{int(now // window)}"
         if add:
-            pipe = self._r.pipeline(transaction=True)
+            pipe = self._r.pipeline(transaction=not self._keys.cluster)  # one key: one slot anyway
             pipe.incrby(key, add)
             pipe.pexpire(key, ms(window * 2))
             n, _ = await self._call(pipe.execute())
@@ -166,7 +175,7 @@ class RedisStore(RedisOutbox, RedisSlack):
 
     async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
         now = time.time()
-        pipe = self._r.pipeline(transaction=True)
+        pipe = self._r.pipeline(transaction=not self._keys.cluster)
         pipe.hset(C.WORKERS_KEY, worker, json.dumps({"generation": generation, "until": now + ttl}))
         pipe.hgetall(C.WORKERS_KEY)
         _, rows = await self._call(pipe.execute())
@@ -208,7 +217,10 @@ class RedisStore(RedisOutbox, RedisSlack):
             mapping = {
                 C.FEED_PREFIX + url: json.dumps(state, sort_keys=True) for url, state in states.items()
             }
-            await self._call(self._r.mset(mapping))
+            pipe = self._r.pipeline(transaction=False)  # one SET per feed: on a cluster each has its own slot
+            for key, value in mapping.items():
+                pipe.set(key, value)
+            await self._call(pipe.execute())
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -218,8 +230,11 @@ class RedisStore(RedisOutbox, RedisSlack):
     async def check_safe(self) -> None:
         # INFO, not CONFIG GET: managed Redis services often rename or forbid CONFIG, but answer INFO.
         info = await self._call(self._r.info("memory"))
-        policy = str(info.get("maxmemory_policy", "noeviction"))
-        if policy != "noeviction":
+        # A cluster client answers per node ({node: info}); every master must keep what it holds.
+        nodes = info.values() if info and all(isinstance(v, dict) for v in info.values()) else [info]
+        policies = {str(n.get("maxmemory_policy", "noeviction")) for n in nodes}
+        policy = ", ".join(sorted(policies - {"noeviction"}))
+        if policy:
             raise StoreError(
                 f"Redis store {self._url} evicts keys under memory pressure (maxmemory-policy {policy}): "
                 "newswatch's dedupe state, stories and queued alerts would be dropped, so alerts would be "
@@ -229,7 +244,8 @@ class RedisStore(RedisOutbox, RedisSlack):
 
     async def close(self) -> None:
         await self._r.aclose()
-        await self._r.connection_pool.disconnect()
+        if not self._keys.cluster:
+            await self._r.connection_pool.disconnect()
 
 
 def _lua(name: str) -> str:
