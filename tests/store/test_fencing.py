@@ -100,7 +100,7 @@ async def test_a_retry_never_recreates_an_acknowledged_entry(store: Store, store
     await store.outbox_ack(Q, [entry])
     await store.outbox_retry(Q, entry, 2, 1e10, "timeout")
     assert await store.outbox_head(Q, 10) == [] and await store.outbox_pending() == 0
-    if store_url.startswith("redis"):
+    if store_url.startswith("redis://"):
         raw = redis.Redis.from_url(store_url)
         assert raw.keys("nw:outbox:e:*") == []  # no orphan hash without a TTL
         raw.close()
