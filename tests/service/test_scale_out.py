@@ -15,27 +15,33 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RedisServer
+from tests.conftest import RedisClusterServers, RedisServer
 from tests.feedserver import FeedServer
 from tests.service.test_resilience import child_log, start, wait_for
 from tests.slackstub import GOOD_TOKEN, SlackCall, SlackStub
 
 TOKENS = (GOOD_TOKEN, "xoxb-second-worker", "xoxb-third-worker")
-EVENTS = "harbour council budget river bridge school".split()
+
+
+STORY_TEXTS = [
+    ("Harbour pilots strike over night shifts", "Pilots at the harbour walked out at dawn, halting tankers."),
+    ("Council approves new cycling bridge", "The council voted 31 to 4 for a bridge across the river Elm."),
+    ("Rail signal fault delays morning trains", "A signal failure near Northgate stopped commuter trains."),
+    ("Museum returns bronze mask to Benin", "The city museum handed back a bronze mask taken in 1897."),
+    ("Clinic opens late hours for flu vaccines", "The east clinic will vaccinate until 9 pm through March."),
+    ("Court fines landlord over damp flats", "A judge fined a landlord 40,000 for mould in 12 flats."),
+]
 
 
 def story_feed(copies: int, *, first: int = 0) -> str:
-    """Items ``first`` .. ``copies``-1, each a copy of one of six events (so stories gather several reports,
-    posted as thread replies, and the parent's source count is edited)."""
+    """Items ``first`` .. ``copies``-1, each a copy of one of six unrelated events (so stories gather several
+    reports, posted as thread replies, and the parent's source count is edited)."""
     items = []
     for i in range(first, copies):
-        event = EVENTS[i % len(EVENTS)]
+        title, body = STORY_TEXTS[i % len(STORY_TEXTS)]
         items.append(
-            f"<item><title>The {event} board approves plan {i % len(EVENTS)} for the district</title>"
-            f"<link>https://local.example/n/{i}</link><guid>n-{i}</guid>"
-            f"<pubDate>Thu, 06 Mar 2025 10:{i:02d}:00 +0000</pubDate>"
-            f"<description>The {event} board met on Thursday and approved plan {i % len(EVENTS)} for the "
-            f"district, with a budget of {1000 + i % len(EVENTS)} units, its chair said.</description></item>"
+            f"<item><title>{title}</title><link>https://local.example/n/{i}</link><guid>n-{i}</guid>"
+            f"<pubDate>Thu, 06 Mar 2025 10:{i:02d}:00 +0000</pubDate><description>{body}</description></item>"
         )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>{"".join(items)}</channel></rss>'
 
@@ -83,17 +89,28 @@ def stories(slack: SlackStub) -> dict[str, list[SlackCall]]:
     return threads
 
 
+@pytest.fixture(params=["redis", "cluster"])
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """An empty shared store: one Redis server, or a three-master Redis Cluster."""
+    if request.param == "cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    server.flush()
+    return server.url
+
+
 async def test_a_worker_paused_past_its_lease_repeats_at_most_its_one_message_and_counts_stay_right(
-    tmp_path: Path, redis_server: RedisServer
+    tmp_path: Path, shared_url: str
 ) -> None:
-    redis_server.flush()
     items = 31
     async with FeedServer() as server, SlackStub(delay=0.25, tokens=set(TOKENS)) as slack:
         server.add("/feed.xml", story_feed(items))
         cfgs, procs = [], []
         for k in range(2):
             (tmp_path / f"w{k}").mkdir()
-            cfg = write_config(tmp_path / f"w{k}" / "cfg.yaml", [server.url("/feed.xml")], redis_server.url,
+            cfg = write_config(tmp_path / f"w{k}" / "cfg.yaml", [server.url("/feed.xml")], shared_url,
                                slack, TOKENS[k], ALL)  # fmt: skip
             cfgs.append(cfg)
             procs.append(await start(cfg))
@@ -307,3 +324,46 @@ async def test_a_reload_on_one_worker_first_loses_no_alert_of_the_new_watch(
     expected = Counter({k: n for i, n in watched.items() for k in (i, "b" + i) if n})
     assert school and counts == expected  # one message per watch and item: none lost, none doubled
     assert all(p.returncode == 0 for p in procs)
+
+
+async def test_three_workers_gather_stories_once_and_a_cluster_spreads_the_data_over_every_master(
+    tmp_path: Path, shared_url: str, request: pytest.FixtureRequest
+) -> None:
+    copies = 42  # 7 copies of each of 6 events, over three feeds, published at once
+    async with FeedServer() as server, SlackStub(tokens=set(TOKENS)) as slack:
+        feeds = []
+        for f in range(3):
+            server.add(f"/f{f}.xml", story_feed(copies).replace("local.example/n/", f"local.example/n/{f}"))
+            feeds.append(server.url(f"/f{f}.xml"))
+        cfgs, procs = [], []
+        for k in range(3):
+            (tmp_path / f"w{k}").mkdir()
+            cfg = write_config(tmp_path / f"w{k}" / "cfg.yaml", feeds, shared_url, slack, TOKENS[k], ALL)
+            cfgs.append(cfg)
+            procs.append(await start(cfg))
+        every = {f"{f}{i}" for f in range(3) for i in range(copies)}
+        await wait_for(
+            lambda: {i for c in posts(slack) for i in item_of(c)} >= every, 90, "every item", cfgs[0]
+        )
+        await asyncio.sleep(3)  # a few more polls: nothing may be repeated
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            await asyncio.wait_for(p.wait(), 30)
+    cluster = shared_url.startswith("redis+cluster://")
+    spread = request.getfixturevalue("redis_cluster").keys_per_node() if cluster else []
+    delivered = Counter(i for c in posts(slack) for i in item_of(c))
+    parents = [c for c in posts(slack) if "thread_ts" not in c.body]
+    threads = stories(slack)
+    print(
+        f"\nfigures: {'Redis Cluster' if cluster else 'one Redis'}, 3 workers, {3 * copies} copies of 6 events: {len(posts(slack))} posts, "
+        f"{len(parents)} stories, keys per master {spread}"
+    )
+    assert delivered == Counter({i: 1 for i in every}), delivered  # none lost, none doubled
+    assert len(parents) <= 3 * len(STORY_TEXTS) and threads  # copies gathered under their stories
+    for parent in parents:
+        reports = 1 + len({i for c in threads.get(parent.ts, []) for i in item_of(c)})
+        count = re.findall(r"\*(\d+) sources\*", json.dumps(slack.message(parent.ts)))
+        assert (int(count[0]) if count else 1) == reports
+    assert all(n > 0 for n in spread), spread  # the data is spread over every master
+    assert all(p.returncode == 0 for p in procs), child_log(cfgs[0])
