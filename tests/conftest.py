@@ -25,7 +25,7 @@ def free_port() -> int:
 class RedisServer:
     """A throwaway redis-server: nothing on disk, its own port, stopped at the end of the session."""
 
-    def __init__(self, workdir: Path, *, persistent: bool = False):
+    def __init__(self, workdir: Path, *, persistent: bool = False, args: tuple[str, ...] = ()):
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError(
@@ -36,6 +36,7 @@ class RedisServer:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.persistent = persistent  # an append-only file, so a restart keeps the data (outage tests)
+        self.args = args  # further redis-server options (an eviction policy, cluster mode)
 
     @property
     def url(self) -> str:
@@ -59,6 +60,7 @@ class RedisServer:
                 str(self.workdir),
                 "--logfile",
                 str(self.workdir / "redis.log"),
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -112,6 +114,14 @@ async def store(store_url: str) -> AsyncIterator[Store]:
     await s.close()
 
 
+@pytest.fixture
+async def other_store(store_url: str) -> AsyncIterator[Store]:
+    """Another connection to the same store, as a second worker (process) would have."""
+    s = open_store(store_url)
+    yield s
+    await s.close()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A developer's real token must never reach a test, and the default store must never be the user's own.
@@ -130,3 +140,75 @@ def _fresh_logging() -> Iterator[None]:
         logger.removeHandler(handler)
     logger.propagate = True
     logger.setLevel(logging.NOTSET)
+
+
+class RedisClusterServers:
+    """A throwaway Redis Cluster of three masters (no replicas) on free ports, made with `redis-cli --cluster
+    create` as an operator would; nothing on disk."""
+
+    def __init__(self, workdir: Path, masters: int = 3):
+        self.nodes = []
+        for k in range(masters):
+            d = workdir / f"node{k}"
+            d.mkdir()
+            bus = free_port()  # the cluster bus port, given explicitly: port + 10000 may not be free or valid
+            conf = str(d / "nodes.conf")
+            args = ("--cluster-enabled", "yes", "--cluster-config-file", conf, "--cluster-port", str(bus),
+                    "--cluster-node-timeout", "5000")  # fmt: skip
+            self.nodes.append(RedisServer(d, args=args))
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        exe = shutil.which("redis-cli")
+        if exe is None:
+            raise RuntimeError("redis-cli is not installed; run `apt-get install -y redis-tools`")
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [exe, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            while client.cluster("info").get("cluster_state") != "ok":  # type: ignore[no-untyped-call]
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not become ready")
+                time.sleep(0.1)
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def flush(self) -> None:
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            client.flushall()
+            client.close()
+
+    def keys_per_node(self) -> list[int]:
+        """How many keys each master holds (the data is spread over them)."""
+        counts = []
+        for node in self.nodes:
+            client = redis.Redis(port=node.port)
+            counts.append(int(client.dbsize()))
+            client.close()
+        return counts
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

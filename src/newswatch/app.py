@@ -27,8 +27,10 @@ from newswatch.pipeline import Pipeline
 from newswatch.recorder import story_models
 from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, Route, StoreHealth
 from newswatch.service.metrics import Metrics, instrument_store
+from newswatch.service.schedule import ScheduleHealth
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
 from newswatch.service.supervise import Supervisor
+from newswatch.shared.clock import steady_now
 from newswatch.store import Store, StoreError, open_store
 from newswatch.stories import DocFreq
 
@@ -47,6 +49,7 @@ class App:
     ops: OpsServer | None = None
     tasks: Supervisor = field(default_factory=Supervisor)  # every background task; /healthz reports on them
     actions: ActionHandler | None = None  # Slack actions, when notify.slack has a signing secret or app token
+    schedule: ScheduleHealth = field(default_factory=ScheduleHealth)  # overdue feeds, for /healthz
 
 
 def build_notifiers(
@@ -90,6 +93,10 @@ async def open_app(
             await store.ping()
         except StoreError as exc:
             raise StartupError(f"store unreachable: {exc}") from None
+        try:
+            await store.check_safe()
+        except StoreError as exc:
+            raise StartupError(str(exc)) from None
         notifiers = build_notifiers(cfg.notify, stdout, metrics)
         for n in notifiers.values():
             stack.push_async_callback(n.close)
@@ -124,12 +131,14 @@ async def open_app(
             cpu=cpu,
             delivery=delivery,
             doc_freq=DocFreq(counts, docs),
+            clock=steady_now,  # due times and item ages by a clock that never steps back (shared/clock.py)
             metrics=metrics,
         )
         # What this process learned of document frequencies is written when it stops, too.
         stack.push_async_callback(_flush_doc_freq, pipeline)
         guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
         heartbeat = Heartbeat()
+        schedule = ScheduleHealth()
         actions, routes = _slack_actions(cfg.notify, notifiers, store, tasks, metrics)
         ops = None
         if cfg.http.listen:
@@ -137,7 +146,7 @@ async def open_app(
             async def collect() -> None:
                 metrics.alerts_pending.set(await store.outbox_pending())
 
-            health = AllHealthy(tasks, StoreHealth(store, heartbeat))
+            health = AllHealthy(tasks, StoreHealth(store, heartbeat), schedule)
             ops = OpsServer(
                 cfg.http.listen, metrics, health, collect=collect, routes=routes, token=cfg.http.token
             )
@@ -146,7 +155,7 @@ async def open_app(
             except (OSError, ValueError) as exc:
                 raise StartupError(f"http.listen: {exc}") from None
             stack.push_async_callback(ops.stop)
-        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks, actions)
+        yield App(loaded, store, pipeline, metrics, heartbeat, ops, tasks, actions, schedule)
 
 
 def _slack_actions(

@@ -21,9 +21,13 @@ OUTBOX_QUEUE_PREFIX = KEY_PREFIX + "outbox:q:"  # target -> sorted set of seqs
 OUTBOX_TARGETS_KEY = KEY_PREFIX + "outbox:targets"  # set of targets with queued entries
 OUTBOX_PARKED_KEY = KEY_PREFIX + "outbox:parked"  # list of entries that can never be delivered, with reasons
 THREAD_PREFIX = KEY_PREFIX + "thread:"  # target|watch|story -> Slack ts of the story's parent message
-LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (feed polls, outbox queues)
+LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (outbox queues), expiring with the lease
+# name -> how many times the lease was granted: the epoch of the latest grant, that fenced writes are checked
+# against (store.base.Fence).  Never expires: a lapsed lease taken anew must get a higher epoch.
+FENCE_PREFIX = KEY_PREFIX + "fence:"
 SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
 SCHEDULE_KEY = KEY_PREFIX + "schedule"  # sorted set: feed url -> epoch seconds it is next due
+WORKERS_KEY = KEY_PREFIX + "workers"  # hash: worker id -> JSON {generation, until} (config generations)
 WINDOW_PREFIX = KEY_PREFIX + "win:"  # name:window index -> count (flood control)
 # Mutes and snoozes set from Slack, per channel target under the hash tag {target}: a hash mute id -> JSON,
 # each with its own expiry (dropped when read after it), the key expiring with its longest-lived mute.
@@ -212,12 +216,20 @@ DELIVERY_SEND_TIMEOUT_S = 30.0
 # Ids of entries that failed in this process (their back-off holds here); the oldest are forgotten past this.
 DELIVERY_FAILED_IDS_MAX = 10_000
 
+# Pacing: a channel's next free send slot lies at most this many intervals ahead of now (a few senders share a
+# channel: its queue, its digest queue, its held queue); one further ahead was reserved on a clock that has since
+# stepped back, and is dropped rather than waited for.
+PACE_MAX_SLOTS_AHEAD = 20
+
 # Parked outbox entries (undeliverable as configured) are deleted after notify.parked_ttl; checked this often.
 DEFAULT_PARKED_TTL_S = 7 * 24 * 3600.0
 PARKED_SWEEP_S = 3600.0
 
 # Shutdown: after the grace period, how long the last look at the outbox (for the final log line) may take.
 SHUTDOWN_LAST_LOOK_S = 1.0
+# A send in flight at the end of the grace period finishes (within DELIVERY_SEND_TIMEOUT_S); its ack then gets
+# this long more to be written.
+SHUTDOWN_ACK_S = 2.0
 
 # Config files (config.py, configyaml.py): what a YAML file may cost before it is refused.  A real config is a
 # few levels deep and uses aliases, if at all, to share a list or two; an alias bomb (nested aliases, each use a

@@ -4,7 +4,10 @@ Owns what runs in the process pool and the plain data it hands back.  The pool i
 generation (a reload starts a new one): each worker compiles the watchlist once (:func:`init_worker`), then
 turns feed bodies (:func:`process_body`) or archived items (:func:`process_items`) into :class:`Outcome`
 values: an item's identity, fingerprint and the few fields an alert record needs, the watches it matched and,
-when it matched, its story sketch.  Everything is picklable and small: the full text never travels back.  A feed
+when it matched, its story sketch.  The fingerprint is of the item's text and of the watch set it was matched
+against (:func:`watch_generation`): a worker running other watches (a reload not yet made on every worker)
+finds the item not seen with its watches, and matches it again, so no watch misses an item because another
+generation saw it first; a watch that reported the item already is never asked again.  Everything is picklable and small: the full text never travels back.  A feed
 with ``full_text: true`` goes in two steps (:func:`process_full_text_body`, then :func:`process_articles` for its
 teasers and their pages; see :mod:`newswatch.fulltext`).
 
@@ -15,6 +18,8 @@ sketches), never the service (aiohttp, Redis, Slack, metrics): a worker stays sm
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import multiprocessing
 import os
@@ -110,6 +115,7 @@ class Worker:
         self.matcher: Matcher = compile_watches(entities, watches)
         self.params = params
         self.archive = archive
+        self.generation = watch_generation(entities, watches)
         self._sketch = sketch
 
     def body(
@@ -158,7 +164,7 @@ class Worker:
             out.append(
                 Outcome(
                     keys=item.keys,
-                    fingerprint=text_fingerprint(item.title, item.summary, item.content),
+                    fingerprint=f"{text_fingerprint(item.title, item.summary, item.content)}~{self.generation}",
                     length=len(item.text),
                     published=item.published,
                     feed_url=item.feed_url,
@@ -171,6 +177,15 @@ class Worker:
                 )
             )
         return out
+
+
+def watch_generation(entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig]) -> str:
+    """A short hash of a watch set (with the entities its queries use)."""
+    what = {
+        "entities": {k: e.model_dump(mode="json") for k, e in sorted(entities.items())},
+        "watches": [w.model_dump(mode="json") for w in watches],
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def _read_article(a: Article) -> tuple[Item, str | None]:

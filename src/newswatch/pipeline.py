@@ -29,7 +29,7 @@ import aiohttp
 from newswatch import constants as C
 from newswatch.archiving import ArchiveWriter
 from newswatch.config import Config, FeedConfig
-from newswatch.cpu import CpuStage, FeedOutcome, Outcome
+from newswatch.cpu import CpuStage, FeedOutcome, Outcome, watch_generation
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryReport
 from newswatch.feeds.alternate import alternate_feed, looks_like_html
@@ -73,11 +73,13 @@ class Pipeline:
         self.full_text = FullText(session, store, cpu, metrics)  # feeds with full_text: true
         if config.archive:  # every new item, for replay and backfill (a change needs a restart)
             self.recorder.archive = ArchiveWriter(config.archive, config.archive_days, clock)
+        self.generation = watch_generation(config.entities, config.watches)
 
     def reload(self, config: Config) -> None:
         """Take a new config's feeds, watches, entities and routing; store and notifiers stay as they are."""
         self.config = config
         self.cpu.reload(config.entities, config.watches)
+        self.generation = watch_generation(config.entities, config.watches)
         self.recorder.reload(config)
         if self.push is not None:  # a removed feed's pushes stop alerting, its subscription is not renewed
             self.push.retain(config.feeds)
@@ -105,7 +107,7 @@ class Pipeline:
     async def _finish(self, report: CycleReport, started: float, delivered: DeliveryReport) -> CycleReport:
         # What is left, and what an earlier run left behind: waiting out short back-offs and a dead worker's
         # lease, but never holding a cron job for longer than C.ONCE_DELIVERY_S.
-        delivered.add(await self.delivery.drain_all(deadline=time.time() + C.ONCE_DELIVERY_S))
+        delivered.add(await self.delivery.drain_all(deadline=self.delivery.clock() + C.ONCE_DELIVERY_S))
         report.delivery, report.pending = delivered, await self.store.outbox_pending()
         report.elapsed = time.monotonic() - started
         return report
@@ -113,7 +115,8 @@ class Pipeline:
     async def _deliver_until(self, stop: asyncio.Event, total: DeliveryReport) -> None:
         while not stop.is_set():
             with contextlib.suppress(StoreError):  # the cycle meets a store outage itself and says so
-                total.add(await self.delivery.drain())
+                # Bounded like the drain after the cycle: a long pacing or back-off wait never holds the run.
+                total.add(await self.delivery.drain(self.delivery.clock() + C.ONCE_DELIVERY_S))
             await self.delivery.wait_for_work(stop, at_most=1.0)
 
     async def _cycle(self) -> CycleReport:
@@ -235,7 +238,14 @@ class Pipeline:
         """Fetch and parse one feed; its new state is saved by :meth:`commit` once its items are recorded."""
         label = feed.name or feed.url
         state = await self.store.get_feed_state(feed.url) or {}
-        validators = Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
+        # Validators and the body hash say a worker has read this body; one that ran other watches did not read
+        # it for ours (a reload not yet made on every worker), so it is fetched and matched whole again.
+        ours = state.get("generation") == self.generation
+        validators = (
+            Validators(etag=state.get("etag"), last_modified=state.get("last_modified"))
+            if ours
+            else Validators()
+        )
         # A feed that moved for good (301/308) is fetched at its new address; the config URL stays its name.
         address = state.get("moved_to") or feed.url
         result = await fetch(self.session, address, self.config.fetch, validators)
@@ -262,7 +272,8 @@ class Pipeline:
             log.debug("feed unchanged (304): nothing to parse", extra={"feed": label, "url": feed.url})
             return Polled(FeedReport(feed, label, "not_modified"), [], state, updates, **hints)
         updates["body_hash"] = hashlib.sha256(result.body).hexdigest()
-        if updates["body_hash"] == state.get("body_hash"):
+        updates["generation"] = self.generation
+        if ours and updates["body_hash"] == state.get("body_hash"):
             # Same bytes as last time (a server without validators): nothing to parse.
             self._observe_poll("unchanged", result.elapsed)
             log.debug("feed unchanged (same bytes): nothing to parse", extra={"feed": label, "url": feed.url})

@@ -35,7 +35,7 @@ async def run(loaded: LoadedConfig, *, once: bool) -> int:
             from newswatch.service.reload import ReloadOnSignal
             from newswatch.service.scheduler import Scheduler
 
-            scheduler = Scheduler(app.pipeline, app.tasks, heartbeat=app.heartbeat.beat)
+            scheduler = Scheduler(app.pipeline, app.tasks, heartbeat=app.heartbeat.beat, health=app.schedule)
             if loaded.config.websub is not None:
                 await _start_push(app, loaded.config.websub, stack)
                 stack.push_async_callback(app.tasks.close)  # subscriptions end before the subscriber closes

@@ -143,7 +143,9 @@ class WebSubConfig(_Strict):
 
 
 class Config(_Strict):
-    store: str | None = None  # redis://… or sqlite:///path; None → SQLite file in the user's state dir
+    # redis://…, redis+cluster://host:port (any node of a Redis Cluster) or sqlite:///path; None → SQLite file in
+    # the user's state dir
+    store: str | None = None
     # Processes for parsing, matching and story features: "auto" is one per core; 0 runs them in a thread.
     workers: Literal["auto"] | Annotated[int, Field(ge=0, le=64)] = "auto"
     max_item_age: Duration | None = C.DEFAULT_MAX_ITEM_AGE_S
@@ -167,9 +169,13 @@ class Config(_Strict):
     def _store_url(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
-        if not v.startswith(("redis://", "rediss://", "unix://", "sqlite://")):
+        if not v.startswith(
+            ("redis://", "rediss://", "unix://", "sqlite://", "redis+cluster://", "rediss+cluster://")
+        ):
             # (the value is not repeated: a store URL may carry a password)
-            raise ValueError("is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+            raise ValueError(
+                "is not a store URL; use redis://host:port/db, redis+cluster://host:port or sqlite:///path/state.db"
+            )
         return v
 
     @field_validator("watches")

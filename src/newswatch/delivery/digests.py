@@ -100,7 +100,7 @@ class Digests:
         if alerts:
             await self._send_digest(target, notifier, alerts, reason, report, ack_also=due)
         else:
-            await self.store.outbox_ack(target, [e.id for e in due])
+            await self.store.outbox_ack(target, [e.id for e in due], fence=self._leases[target].fence)
         return True
 
     async def _send_digest(
@@ -116,8 +116,11 @@ class Digests:
             wait = await self.store.reserve_slot(target.split(DIGEST_MARK, 1)[0], notifier.pace, self.clock())
             if wait > 0:
                 await self.cutoff.sleep(wait)
+        lease = self._leases[target]
+        if not await lease.confirm(alerts[0].id):
+            return  # the head left the queue meanwhile: the queue is read again
         try:
-            await self._leases[target].guard(
+            await lease.guard(
                 notifier.send_digest(target.split(DIGEST_MARK, 1)[0], [e.record for e in alerts], reason)
             )
         except NotifyError as exc:
@@ -138,7 +141,9 @@ class Digests:
             self._failed_here.add(head.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
             not_before = self.clock() + delay
-            await self.store.outbox_retry(target, head.id, head.attempts + 1, not_before, str(exc))
+            await self.store.outbox_retry(
+                target, head.id, head.attempts + 1, not_before, str(exc), fence=lease.fence
+            )
             report.retried += 1
             report.next_due = min(report.next_due or not_before, not_before)
             log.warning(

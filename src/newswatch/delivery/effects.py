@@ -67,6 +67,7 @@ class Effects:
     store: Store
     clock: Callable[[], float]
     metrics: Metrics | None
+    _leases: Any  # target -> QueueLease, of the queues this process drains
 
     if TYPE_CHECKING:
 
@@ -87,7 +88,9 @@ class Effects:
             report.muted += 1
             self._suppressed(target, entry, mute)
         elif decided is Verdict.HELD:
-            await self.store.outbox_move(target, [entry.id], held_queue(target))
+            await self.store.outbox_move(
+                target, [entry.id], held_queue(target), fence=self._leases[target].fence
+            )
             report.held += 1
             self._suppressed(target, entry, mute)
         return decided

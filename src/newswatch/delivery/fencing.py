@@ -1,12 +1,17 @@
-"""Fencing for delivery: a queue's lease held for as long as a message is in flight, and the shutdown cut-off.
+"""Fencing for delivery: a queue's lease, held by epoch for as long as a message is in flight, and the stop.
 
-Owns the rule that only the holder of a queue's lease sends from it.  :class:`QueueLease` takes the lease,
-confirms it before a send unless it was confirmed less than a third of its life ago (the store's lease call
-answers whether we still hold it; until it lapses nobody else can take it) and, while the send is in flight,
-renews it every third of its life.  The send is cut (the notifier call cancelled, the record
-left in the outbox) when another worker took the lease over, when the lease could not be renewed before it
-might lapse (another worker may take it then), or when the :class:`Cutoff` passes (shutdown).  After
+Owns the rule that only the holder of a queue's lease sends from it, and that a worker which lost its lease
+(it stalled, the store was away) stops at once and writes nothing.  :class:`QueueLease` takes the lease and
+gets its grant's epoch (:class:`~newswatch.store.base.Fence`); every later write for the queue (ack, retry,
+park, move, thread state) carries that fence and the store refuses it, in the same atomic step, once the
+lease was granted anew.  Before each send it takes the send decision in the store
+(:meth:`~newswatch.store.base.Store.outbox_confirm`: the fence still holds and the entry is still queued,
+the lease renewed), and while the send is in flight it renews the lease every third of its life.  The send is
+cut (the notifier call cancelled, the record left in the outbox) when another worker was granted the lease,
+when the lease could not be renewed before it might lapse, or on a stop at once (:class:`Cutoff`).  After
 ``send_timeout`` it is cut as a retryable :class:`NotifyError`, so a hung notifier cannot hold a queue forever.
+A graceful stop never cuts a send in flight: no new send starts after its deadline, and the one in flight
+finishes (within ``send_timeout``) and is recorded.
 
 A message already on the wire when it is cut may still have reached Slack; it stays queued and is sent
 again.  That is the one message in flight that the at-least-once promise allows to repeat.
@@ -23,7 +28,7 @@ from typing import Any, TypeVar
 
 from newswatch import constants as C
 from newswatch.delivery.notify.base import NotifyError
-from newswatch.store.base import Store, StoreError
+from newswatch.store.base import Fence, Fenced, Store, StoreError, outbox_lease
 
 log = logging.getLogger("newswatch.delivery")
 
@@ -35,17 +40,22 @@ class Cut(Exception):
 
 
 class Cutoff:
-    """When every drain must have ended (epoch seconds; None: no limit).  Moving it wakes every waiter, so a
-    second SIGTERM ends sends in flight at once."""
+    """When delivery must end.  ``at``: no send starts after it (the deadline of a graceful stop); ``hard``: a
+    send still in flight is cut then (``at`` plus what a send in flight may take; ``at`` itself on a stop at
+    once).  Both None: no limit.  Moving them wakes every waiter, so a second SIGTERM ends sends at once."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.at: float | None = None
+        self.hard: float | None = None
         self._moved = asyncio.Event()
 
-    def move(self, at: float) -> None:
-        """Bring the cut-off forward to ``at`` (never later than it already is)."""
+    def move(self, at: float, *, in_flight: float = 0.0) -> None:
+        """Bring the cut-off forward to ``at`` (never later than it already is); a send in flight then may
+        finish until ``at + in_flight``."""
         self.at = at if self.at is None else min(self.at, at)
+        hard = at + in_flight
+        self.hard = hard if self.hard is None else min(self.hard, hard)
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
 
@@ -56,8 +66,13 @@ class Cutoff:
         return self.at if deadline is None else min(deadline, self.at)
 
     def passed(self, deadline: float | None = None) -> bool:
+        """No new send may start."""
         end = self.until(deadline)
         return end is not None and self.clock() >= end
+
+    def cut(self) -> bool:
+        """A send in flight must end now."""
+        return self.hard is not None and self.clock() >= self.hard
 
     async def sleep(self, seconds: float, deadline: float | None = None) -> None:
         """Sleep ``seconds``, or less when the cut-off (or ``deadline``) comes first."""
@@ -73,12 +88,12 @@ class Cutoff:
 
 
 class QueueLease:
-    """This worker's hold on one outbox queue (lease ``name`` in the store) while it drains it."""
+    """This worker's hold on one target's queue (its lease in the store) while it drains it."""
 
     def __init__(
         self,
         store: Store,
-        name: str,
+        target: str,
         holder: str,
         *,
         cutoff: Cutoff,
@@ -88,27 +103,44 @@ class QueueLease:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.name = name
+        self.target = target
+        self.name = outbox_lease(target)
         self.holder = holder
         self.cutoff = cutoff
-        self.deadline = deadline  # the drain's own deadline (epoch seconds), besides the cut-off
+        self.deadline = deadline  # the drain's own deadline (cut-off clock), besides the cut-off
         self.ttl = ttl
         self.send_timeout = send_timeout
         # Cut this long before the lease could lapse unrenewed; a fifth of a short lease (tests).
         self.margin = min(C.DELIVERY_LEASE_MARGIN_S, ttl / 5)
         self._clock = clock
+        self.epoch = 0  # of the grant held; 0 before it was taken
         self.held_until = 0.0  # monotonic: surely ours until then (counted from before the store call)
         self._next_renew = 0.0
 
+    @property
+    def fence(self) -> Fence:
+        return Fence(self.name, self.holder, self.epoch)
+
     async def take(self) -> bool:
-        """Take or renew the lease; False while another worker holds it."""
+        """Take the lease (a new grant, a new epoch); False while another worker holds it."""
         started = self._clock()
-        if not await self.store.lease(self.name, self.holder, self.ttl):
+        self.epoch = await self.store.lease(self.name, self.holder, self.ttl)
+        if not self.epoch:
             self.held_until = 0.0
             return False
-        self.held_until = started + self.ttl
-        self._next_renew = started + self.ttl / 3
+        self._held(started)
         return True
+
+    async def confirm(self, entry_id: str) -> bool:
+        """The decision to send ``entry_id``, in the store: True to send it, False when it left the queue;
+        :class:`Cut` when the lease was granted anew since this worker took it."""
+        started = self._clock()
+        try:
+            queued = await self.store.outbox_confirm(self.target, entry_id, self.fence, self.ttl)
+        except Fenced:
+            raise Cut("another worker took the queue over") from None
+        self._held(started)
+        return queued
 
     async def release(self) -> None:
         await self.store.release(self.name, self.holder)
@@ -118,12 +150,10 @@ class QueueLease:
         if self.cutoff.passed(self.deadline):
             call.close()
             raise Cut("the delivery deadline passed")
-        # Confirmed in the store unless it was taken or renewed less than a third of its life ago: until it
-        # lapses nobody else can take it, so the store's answer would be the same (a store call per record
-        # saved on fast targets such as files).
-        if self._clock() >= self._next_renew and not await self.take():
+        if self._clock() >= self.held_until - self.margin:
+            # The send decision is older than the lease could be trusted (the process stalled after it).
             call.close()
-            raise Cut("another worker holds the queue")
+            raise Cut("the lease could not be confirmed in time")
         send = asyncio.ensure_future(call)
         keeper = asyncio.ensure_future(self._keep())
         try:
@@ -136,13 +166,24 @@ class QueueLease:
             keeper.cancel()
             await asyncio.gather(send, keeper, return_exceptions=True)
 
+    def _held(self, started: float) -> None:
+        self.held_until = started + self.ttl
+        self._next_renew = started + self.ttl / 3
+
+    async def _renew(self) -> bool:
+        started = self._clock()
+        if not await self.store.lease(self.name, self.holder, self.ttl, self.epoch):
+            return False
+        self._held(started)
+        return True
+
     async def _keep(self) -> Exception:
         """Renew the lease until the send must be cut; returns why."""
         give_up = self._clock() + self.send_timeout
         while True:
             now = self._clock()
-            if self.cutoff.passed(self.deadline):
-                return Cut("the delivery deadline passed")
+            if self.cutoff.cut():
+                return Cut("stopped at once")
             if now >= give_up:
                 return NotifyError(f"no answer within {self.send_timeout:g}s")
             lapse = self.held_until - self.margin
@@ -151,14 +192,15 @@ class QueueLease:
             if now >= self._next_renew:
                 try:
                     async with asyncio.timeout(lapse - now):
-                        if not await self.take():
+                        if not await self._renew():
                             return Cut("another worker took the queue over")
                 except (StoreError, TimeoutError) as exc:
-                    log.warning("delivery lease not renewed", extra={"target": self.name, "error": str(exc)})
+                    log.warning(
+                        "delivery lease not renewed", extra={"target": self.target, "error": str(exc)}
+                    )
                     self._next_renew = self._clock() + min(0.5, self.ttl / 10)
                 continue
-            end = self.cutoff.until(self.deadline)
             wait = min(give_up, lapse, self._next_renew) - now
-            if end is not None:
-                wait = min(wait, end - self.cutoff.clock())
+            if self.cutoff.hard is not None:
+                wait = min(wait, self.cutoff.hard - self.cutoff.clock())
             await self.cutoff.wait_moved(wait)

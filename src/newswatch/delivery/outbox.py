@@ -2,10 +2,13 @@
 
 Owns the guarantees of the outbox: a record leaves the outbox only once its notifier confirmed it, so a crash
 at any moment loses nothing and repeats at most the one message that was in flight.  Each target (a Slack
-channel, a webhook, the JSONL file) is a FIFO queue delivered by one worker at a time (a lease in the store),
-so order per channel holds with any number of workers; the lease is confirmed before each send and renewed
-while one is in flight (fencing.py).  Owns the run loop and its shutdown: :meth:`Delivery.stop_at` ends every
-drain, and any send in flight, at a deadline.  Also owns pacing (one message per second per Slack
+channel, a webhook, the JSONL file) is a FIFO queue delivered by one worker at a time (a lease in the store,
+fenced by its grant's epoch), so order per channel holds with any number of workers; before each send the
+worker checks in the store that its grant still holds and the entry is still queued, and every write it makes
+for the queue is refused once another worker was granted it (fencing.py).  A delivered message's ack waits out
+a store outage for as long as it lasts: it is repeated only when another worker took the queue over meanwhile
+(then it was this worker's one message in flight).  Owns the run loop and its shutdown:
+:meth:`Delivery.stop_at` ends every drain at a deadline, letting the send in flight finish and be recorded.  Also owns pacing (one message per second per Slack
 channel, shared through the store), retries with back-off, parking of records that can never be delivered,
 flood control (overflow rolled into one digest), digest watches (hourly/daily) and the expiry of parked
 records (``notify.parked_ttl``).  Before each post to Slack it asks effects.py whether a mute or snooze set
@@ -17,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,14 +32,15 @@ from newswatch.delivery.fencing import Cut, Cutoff, QueueLease
 from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.delivery.report import DeliveryPolicy, DeliveryReport
 from newswatch.service.metrics import Metrics
-from newswatch.store.base import OutboxEntry, Store, StoreError, thread_key
+from newswatch.shared.clock import steady_time
+from newswatch.store.base import Fenced, OutboxEntry, Store, StoreError, thread_key
 
 log = logging.getLogger("newswatch.delivery")
 
 LEASE_S = C.DELIVERY_LEASE_S  # a dead worker's queues are taken over this long after its last renewal
 HEAD_BATCH = 50
 UNFLOODABLE = frozenset({"jsonl", "console"})  # files and terminals do not flood: every record keeps its line
-ACK_PATIENCE_S = 600.0  # how long a sent message waits for the store to come back to be marked delivered
+ACK_RETRY_MAX_S = 2.0  # a delivered message's ack is tried again at least this often while the store is away
 
 
 def target_kind(target: str) -> str:
@@ -52,7 +55,7 @@ class Delivery(Digests, Effects):
         *,
         policy: DeliveryPolicy | None = None,
         worker: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = steady_time,
         metrics: Metrics | None = None,
         lease_s: float = LEASE_S,
         send_timeout: float = C.DELIVERY_SEND_TIMEOUT_S,
@@ -88,11 +91,11 @@ class Delivery(Digests, Effects):
                 w.cancel()
         self._wake.clear()
 
-    def stop_at(self, deadline: float) -> None:
-        """Shutdown: every drain, running or to come, ends by ``deadline`` (epoch seconds).  A send still in
-        flight then is cut; its record stays in the outbox for the next start.  Called again with an earlier
-        deadline (a second SIGTERM), it takes effect at once."""
-        self.cutoff.move(deadline)
+    def stop_at(self, deadline: float, *, at_once: bool = False) -> None:
+        """Shutdown: no send starts after ``deadline`` (on :attr:`clock`); a send in flight then finishes, within
+        its send timeout, and is recorded.  ``at_once`` (a second SIGTERM) cuts a send in flight too: its record
+        stays in the outbox for the next start.  Called again with an earlier deadline, it takes effect at once."""
+        self.cutoff.move(deadline, in_flight=0.0 if at_once else self.send_timeout + C.SHUTDOWN_ACK_S)
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, *, idle: float = 5.0) -> None:
@@ -175,7 +178,7 @@ class Delivery(Digests, Effects):
     async def _drain_target(self, target: str, report: DeliveryReport, deadline: float | None) -> None:
         if target in self._leases or self.cutoff.passed(deadline):
             return  # this process drains the queue already (one sender per queue), or it is too late
-        lease = QueueLease(self.store, f"outbox:{target}", self.worker, cutoff=self.cutoff, deadline=deadline,
+        lease = QueueLease(self.store, target, self.worker, cutoff=self.cutoff, deadline=deadline,
                            ttl=self.lease_s, send_timeout=self.send_timeout)  # fmt: skip
         self._leases[target] = lease
         taken = False
@@ -199,10 +202,12 @@ class Delivery(Digests, Effects):
                 progressed = await self._send_in_order(target, notifier, entries, report, deadline)
                 if not progressed:
                     return
-        except Cut as cut:
-            # Deadline passed or lease lost (a stall, a store outage): the record in hand stays queued.
+        except (Cut, Fenced) as cut:
+            # Deadline passed or lease lost (a stall, a store outage): the record in hand stays queued, and
+            # nothing this worker read of the queue before is acted on any more.
+            cause = str(cut) if isinstance(cut, Cut) else "another worker took the queue over"
             level = logging.INFO if self.cutoff.passed(deadline) else logging.WARNING
-            log.log(level, "delivery cut off", extra={"target": target, "cause": str(cut)})
+            log.log(level, "delivery cut off", extra={"target": target, "cause": cause})
         finally:
             del self._leases[target]
             if taken:
@@ -255,12 +260,15 @@ class Delivery(Digests, Effects):
     async def _send_one(
         self, target: str, notifier: Notifier, entry: OutboxEntry, report: DeliveryReport
     ) -> bool:
+        lease = self._leases[target]
+        if not await lease.confirm(entry.id):
+            return True  # it left the queue meanwhile (parked or dropped): nothing to send
         key = thread_key(target, entry.watch, entry.story)
         thread = await self.store.get_thread(key) if entry.event == "update" and notifier.threads else None
         try:
             # A digest queue's entries go to its channel ("slack:#news|digest:hourly" → "slack:#news").
             channel = target.split(DIGEST_MARK, 1)[0]
-            state = await self._leases[target].guard(notifier.send(channel, entry.record, thread))
+            state = await lease.guard(notifier.send(channel, entry.record, thread))
         except NotifyError as exc:
             if self.metrics is not None:
                 self.metrics.alert_failures.labels(target_kind(target)).inc()
@@ -271,7 +279,7 @@ class Delivery(Digests, Effects):
             self._failed_here.add(entry.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
             not_before = self.clock() + delay
-            await self.store.outbox_retry(target, entry.id, attempts, not_before, str(exc))
+            await self.store.outbox_retry(target, entry.id, attempts, not_before, str(exc), fence=lease.fence)
             report.retried += 1
             report.next_due = min(report.next_due or not_before, not_before)
             log.warning(
@@ -293,29 +301,35 @@ class Delivery(Digests, Effects):
         return True
 
     async def _ack_durably(self, target: str, ids: Sequence[str], thread: tuple[str, str] | None) -> None:
-        """Remove delivered entries, waiting out a store outage: the message is already in Slack, and giving
-        up here would send it again once the store is back."""
-        delay = 0.5
-        deadline = time.monotonic() + ACK_PATIENCE_S
+        """Remove delivered entries, waiting out a store outage however long it lasts: the message is already
+        in Slack, and giving up would send it again once the store is back.  It ends without the ack only when
+        the ack can no longer land: the store says another worker was granted the queue since (:class:`Fenced`:
+        that worker sends the entry again, the one message this worker had in flight), or a stop at once."""
+        fence = self._leases[target].fence
+        delay = 0.25
         while True:
             try:
-                await self.store.outbox_ack(target, ids, thread=thread)
+                await self.store.outbox_ack(target, ids, thread=thread, fence=fence)
                 self._failed_here.discard_all(ids)
                 return
             except StoreError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise
+                if self.cutoff.cut():
+                    raise Cut("stopped before the delivery could be recorded") from None
                 log.warning(
                     "delivery not confirmed yet",
                     extra={"target": target, "error": str(exc), "retry_in": round(delay, 1)},
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                # Short steps: the sooner the ack lands once the store is back, the less likely another
+                # worker takes the queue over first and sends the message again.
+                await self.cutoff.wait_moved(delay)
+                delay = min(delay * 2, ACK_RETRY_MAX_S)
 
     async def _park(
         self, target: str, entries: Sequence[OutboxEntry], reason: str, report: DeliveryReport
     ) -> None:
-        await self.store.outbox_park(target, [e.id for e in entries], reason)
+        await self.store.outbox_park(
+            target, [e.id for e in entries], reason, fence=self._leases[target].fence
+        )
         self._failed_here.discard_all(e.id for e in entries)
         report.parked += len(entries)
         # Reported once per target and reason, not once per record: a wrong channel must not flood the log.

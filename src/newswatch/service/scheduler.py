@@ -1,14 +1,15 @@
 """The service loop: which feed to poll when, shared by any number of workers through the store.
 
 Owns `newswatch run` without `--once`.  Every feed's next poll time lives in the store (a sorted set on Redis,
-a table on SQLite).  Each worker claims due feeds in one atomic step that also moves their due time past a
+a table on SQLite), in epoch seconds of the steady clock (shared/clock.py: a step back of the system clock
+does not stall polling).  Each worker claims due feeds in one atomic step that also moves their due time past a
 short hold, polls them, and sets their real next poll time; so a feed is polled once per interval however many
 workers run, and the feeds of a worker that dies become due again when the hold passes.
 
 Also owns the service's shutdown.  The polling loop, delivery and WebSub renewals run as supervised tasks
 (supervise.py: restarted after a crash, reported by ``/healthz``).  On stop, polling ends at once (polls in
 flight are cancelled; they saved nothing), delivery goes on until ``notify.shutdown_grace`` ends (a send
-still in flight then is cut and stays queued), and the last log line says how many records are left for the
+still in flight then finishes, within its timeout, and is recorded), and the last log line says how many records are left for the
 next start.  :meth:`Scheduler.stop_now` (a second signal) ends delivery at once.
 """
 
@@ -18,13 +19,14 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable
 
 from newswatch import constants as C
 from newswatch.config import Config, FeedConfig
 from newswatch.pipeline import Pipeline
+from newswatch.service.schedule import ScheduleHealth, ScheduleKeeper
 from newswatch.service.supervise import Supervisor
+from newswatch.shared.clock import steady_time
 from newswatch.store.base import StoreError
 
 log = logging.getLogger("newswatch")
@@ -44,8 +46,10 @@ class Scheduler:
         tasks: Supervisor,
         *,
         heartbeat: Callable[[], None] | None = None,
+        health: ScheduleHealth | None = None,
     ):
         self.pipeline = pipeline
+        self.keeper = ScheduleKeeper(pipeline.store, pipeline.delivery.worker, health, clock=steady_time)
         self.tasks = tasks  # runs delivery, polling and WebSub renewals supervised; /healthz reports on them
         self._heartbeat = heartbeat or (lambda: None)
         self._feeds: dict[str, FeedConfig] = {}
@@ -59,18 +63,10 @@ class Scheduler:
         return self.pipeline.config
 
     async def sync_feeds(self) -> None:
-        """Make the shared schedule match the config: new feeds become due soon (spread over a few seconds so
-        a start does not hit every server at once), removed ones leave it."""
-        feeds = {f.url: f for f in self.config.feeds}
-        now = time.time()
-        spread = min(5.0, max(1.0, len(feeds) / 200))
-        await self.pipeline.store.schedule(
-            {url: now + random.uniform(0, spread) for url in feeds}, only_new=True
-        )
-        gone = [url for url in self._feeds if url not in feeds]
-        if gone:
-            await self.pipeline.store.unschedule(gone)
-        self._feeds = feeds
+        """Make the shared schedule match the config (schedule.py: new and lost feeds scheduled, removed ones
+        dropped once every live worker agrees)."""
+        await self.keeper.sync(self.config)
+        self._feeds = {f.url: f for f in self.config.feeds}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds and deliver until ``stop`` is set; then shut down as the module docstring says."""
@@ -84,7 +80,7 @@ class Scheduler:
         try:
             await stop.wait()
         finally:
-            deadline = time.time() + self.config.notify.shutdown_grace
+            deadline = delivery.clock() + self.config.notify.shutdown_grace
             delivery.stop_at(deadline)
             await tasks.stop("polling")
             await tasks.stop("websub renewals")
@@ -92,11 +88,12 @@ class Scheduler:
                 task.cancel()  # a poll cut short saved nothing: its feed is read again next time
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             delivery_stop.set()
-            # Delivery ends by the deadline on its own.  This bound covers a delivery that is down (waiting to
-            # restart after a crash) or stuck in a store call; a second signal shortens it.
+            # Delivery ends by the deadline on its own (a send in flight then finishes and is recorded, within its
+            # timeout).  This bound covers a delivery that is down (waiting to restart after a crash) or stuck in
+            # a store call; a second signal shortens it.
             finished = asyncio.ensure_future(tasks.wait("delivery"))
             hurry = asyncio.ensure_future(self._now.wait())
-            limit = max(0.0, deadline - time.time()) + 0.5
+            limit = max(0.0, (delivery.cutoff.hard or deadline) - delivery.clock()) + 0.5
             await asyncio.wait({finished, hurry}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
             if not finished.done():
                 await asyncio.wait({finished}, timeout=0.5)  # the sends it just cut are ending
@@ -117,7 +114,7 @@ class Scheduler:
 
     def stop_now(self) -> None:
         """End delivery at once (sends in flight are cut); what was not acked stays queued."""
-        self.pipeline.delivery.stop_at(time.time())
+        self.pipeline.delivery.stop_at(self.pipeline.delivery.clock(), at_once=True)
         self._now.set()
 
     async def _last_word(self) -> None:
@@ -146,12 +143,13 @@ class Scheduler:
         while not stop.is_set():
             self._heartbeat()
             try:
-                if not self._synced:
+                if not self._synced or self.keeper.due():
                     await self.sync_feeds()
                     self._synced = True
                 wait = await self._start_due()
                 if self._store_failures:
                     log.warning("store is back")
+                    self._synced = False  # it may have come back empty: heal the schedule now
                 self._store_failures = 0
             except StoreError as exc:
                 self._store_failures += 1
@@ -169,14 +167,16 @@ class Scheduler:
         room = self.config.fetch.concurrency - len(self._in_flight)
         if room > 0:
             hold = self.config.fetch.timeout + FEED_HOLD_MARGIN_S
-            for url in await store.claim_due(time.time(), room, hold):
+            unknown = []
+            for url in await store.claim_due(steady_time(), room, hold):
                 feed = self._feeds.get(url)
                 if feed is None:
-                    await store.unschedule([url])  # a feed no longer in the config
+                    unknown.append(url)  # removed from the config, or added to another worker's
                 elif url not in self._in_flight:
                     self._in_flight[url] = asyncio.create_task(self._poll(feed), name=url)
+            await self.keeper.unknown(unknown)
         next_due = await store.next_due()
-        return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - time.time()))
+        return TICK_S if next_due is None else max(0.05, min(TICK_S, next_due - steady_time()))
 
     async def _poll(self, feed: FeedConfig) -> None:
         store = self.pipeline.store
@@ -187,11 +187,11 @@ class Scheduler:
             # The claim moved the feed's due time past the fetch timeout; once the store answers again, the
             # feed should not wait that long for its next try.
             with contextlib.suppress(StoreError):
-                await store.schedule({feed.url: time.time() + STORE_RETRY_S})
+                await store.schedule({feed.url: steady_time() + STORE_RETRY_S})
         except Exception:  # a bug must not stop the other feeds: say it loudly, retry later, carry on
             log.exception("polling failed unexpectedly", extra={"url": feed.url, "retry_in": feed.interval})
             with contextlib.suppress(StoreError):
-                await store.schedule({feed.url: time.time() + feed.interval})
+                await store.schedule({feed.url: steady_time() + feed.interval})
         finally:
             self._in_flight.pop(feed.url, None)
 

@@ -6,7 +6,11 @@ from newswatch.store.base import Mute, Recorded, Seen, Sighted, Sighting, Store,
 
 
 def open_store(url: str, *, exclusive: bool = False) -> Store:
-    """The store for a URL: ``redis://``, ``rediss://``, ``unix://`` or ``sqlite:///``."""
+    """The store for a URL: ``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or ``sqlite:///``."""
+    if url.startswith(("redis+cluster://", "rediss+cluster://")):
+        from newswatch.store.redis_cluster import RedisClusterStore
+
+        return RedisClusterStore.from_url(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from newswatch.store.redis import RedisStore
 
@@ -22,7 +26,9 @@ def open_store(url: str, *, exclusive: bool = False) -> Store:
         if not url.removeprefix("sqlite:///"):
             raise StoreError(f"{url!r}: the SQLite URL names no file (use sqlite:///path/state.db)")
         return SQLiteStore(url.removeprefix("sqlite:///"), exclusive=exclusive)
-    raise StoreError(f"{url!r} is not a store URL; use redis://host:port/db or sqlite:///path/state.db")
+    raise StoreError(
+        f"{url!r} is not a store URL; use redis://host:port/db, redis+cluster://host:port or sqlite:///path/state.db"
+    )
 
 
 __all__ = [

@@ -28,6 +28,23 @@ class StoreError(Exception):
     """The store cannot be reached or answered with an error; the message says which and why."""
 
 
+class Fenced(Exception):
+    """A write fenced by a lease grant was refused, nothing written: the lease was granted to another worker
+    (or taken anew) since, so that worker now decides what happens to the queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """One grant of a lease.  ``epoch`` counts the grants of lease ``name`` ever made, so a later grant (to
+    another worker, or to this one after its grant lapsed) always has a higher one.  A write fenced by this
+    grant is applied only while no later grant was made, checked in the same atomic step as the write: a
+    worker that stalled past its lease can never write over what its successor did."""
+
+    name: str
+    holder: str
+    epoch: int
+
+
 class Seen(enum.Enum):
     NEW = "new"  # never seen under any of its keys
     CHANGED = "changed"  # seen, but this text is new and not shorter than the longest seen: match again
@@ -129,6 +146,11 @@ def new_story_id(watch: str, item_id: str) -> str:
     return "s-" + hashlib.sha256(f"{watch}\x00{item_id}".encode()).hexdigest()[:16]
 
 
+def outbox_lease(target: str) -> str:
+    """The name of the lease on a target's queue: whoever holds it is the queue's one sender."""
+    return f"outbox:{target}"
+
+
 def thread_key(target: str, watch: str, story: str) -> str:
     """Where a story's parent message lives: one per target (channel), watch and story."""
     return f"{target}|{watch}|{story}"
@@ -167,18 +189,43 @@ class Store(Protocol):
         """The oldest entries of a queue, in order."""
         ...
 
+    async def outbox_confirm(self, target: str, entry_id: str, fence: Fence, ttl: float) -> bool:
+        """The decision to send one entry, taken just before the send: True while the entry is still queued
+        and ``fence`` still holds (the lease is renewed for ``ttl``); False when the entry left the queue
+        (delivered or parked by another worker).  Raises :class:`Fenced` when a later grant was made."""
+        ...
+
     async def outbox_ack(
-        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
+        self,
+        target: str,
+        entry_ids: Sequence[str],
+        thread: tuple[str, str] | None = None,
+        *,
+        fence: Fence | None = None,
     ) -> None:
-        """Delivered: remove the entries; ``thread`` = (thread key, message ts) remembers a Slack parent."""
+        """Delivered: remove the entries; ``thread`` = (thread key, message ts) remembers a Slack parent, and
+        is written only when an entry acknowledged here was still queued (never over the state another worker
+        wrote for an entry it delivered).  With ``fence``, nothing is written unless it holds (:class:`Fenced`)."""
         ...
 
     async def outbox_retry(
-        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
-    ) -> None: ...
+        self,
+        target: str,
+        entry_id: str,
+        attempts: int,
+        not_before: float,
+        error: str,
+        *,
+        fence: Fence | None = None,
+    ) -> None:
+        """Record a failed attempt and its back-off; an entry no longer queued is left alone (never re-created)."""
+        ...
 
-    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
-        """Move entries that can never be delivered aside, with the reason (kept for inspection)."""
+    async def outbox_park(
+        self, target: str, entry_ids: Sequence[str], reason: str, *, fence: Fence | None = None
+    ) -> None:
+        """Move entries that can never be delivered aside, with the reason (kept for inspection); only entries
+        still queued are parked."""
         ...
 
     async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]: ...
@@ -203,7 +250,9 @@ class Store(Protocol):
         """Replace what is remembered of a story's parent message (a Slack action changed how it looks)."""
         ...
 
-    async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
+    async def outbox_move(
+        self, target: str, entry_ids: Sequence[str], to: str, *, fence: Fence | None = None
+    ) -> None:
         """Move entries to another queue, keeping their order (a snoozed watch's records are held)."""
         ...
 
@@ -234,8 +283,10 @@ class Store(Protocol):
         ...
 
     # ---------------------------------------------------------------------------------------------- coordination
-    async def lease(self, name: str, holder: str, ttl: float) -> bool:
-        """Take or renew a named lease for ``holder``; False while another holder has it."""
+    async def lease(self, name: str, holder: str, ttl: float, epoch: int = 0) -> int:
+        """Take a named lease for ``holder`` (``epoch`` 0) or renew the grant ``epoch``; returns the epoch of
+        the grant held (see :class:`Fence`), 0 while another holder has the lease, or when the grant to renew
+        was followed by another (it lapsed and was taken anew: the holder must stop)."""
         ...
 
     async def release(self, name: str, holder: str) -> None: ...
@@ -249,8 +300,18 @@ class Store(Protocol):
         ...
 
     # ---------------------------------------------------------------------------------------------- schedule
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone."""
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        """Set when feeds are next due (epoch seconds); ``only_new`` leaves feeds already scheduled alone.
+        Returns how many of them were not scheduled before."""
+        ...
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        """Up to ``limit`` scheduled feeds that were due before ``before``, earliest first, with their due times."""
+        ...
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        """Say that ``worker`` runs config ``generation`` for the next ``ttl`` seconds; returns the generation of
+        every worker that announced itself and has not lapsed since, this one included."""
         ...
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
@@ -280,6 +341,11 @@ class Store(Protocol):
     # ---------------------------------------------------------------------------------------------- lifecycle
     async def ping(self) -> None:
         """Raise :class:`StoreError` when the store cannot be used."""
+        ...
+
+    async def check_safe(self) -> None:
+        """Raise :class:`StoreError` when the store would not keep what newswatch writes (a Redis whose
+        eviction policy may drop keys: dedupe state, stories and queued alerts); checked at start."""
         ...
 
     async def close(self) -> None: ...

@@ -8,8 +8,10 @@ only if the items and the watch versions are still as they were read (optimistic
 written and the batch is read and decided again.  No lock can lapse mid-decision, so two workers seeing two
 copies of one report at once still make one story.
 
-Each watch's state shares the hash tag ``{watch}``; the batch scripts still span the item keys, several watches
-and the outbox queues, so this store needs one Redis server (or Valkey), not a cluster (see README, Scaling).
+Each watch's state shares the hash tag ``{watch}``; these two batch scripts span the item keys, several watches
+and the outbox queues, so they need one Redis server (or Valkey).  On a Redis Cluster
+(``redis+cluster://``) the same decision is applied in single-slot steps instead: ``redis_cluster.py``.  Every
+other script touches the keys of one slot, given in KEYS (key layout: ``redis_keys.py``).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from newswatch import constants as C
-from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch.store.base import Recorded, Sighted, StoreError
 from newswatch.store.notes import RedisNotes
 from newswatch.store.redis_batch import commit_request, decide, entries, ms, read_request
-from newswatch.store.redis_slack import THREAD_TTL_MS, RedisSlack
+from newswatch.store.redis_keys import Layout
+from newswatch.store.redis_outbox import RedisOutbox
+from newswatch.store.redis_slack import RedisSlack
 from newswatch.stories import BatchStories
 
 COMMIT_ATTEMPTS = 50  # reads and decisions of one batch before giving up on a store that keeps changing
@@ -37,12 +41,14 @@ POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 
 
-class RedisStore(RedisSlack, RedisNotes):
-    """Store on a Redis server given by URL (``redis://host:port/db``); mutes and the rest of Slack actions'
-    state: ``redis_slack.py``; ``why``'s notes and unparking: ``notes.py``."""
+class RedisStore(RedisOutbox, RedisSlack, RedisNotes):
+    """Store on a Redis server given by URL (``redis://host:port/db``); the outbox and its fenced leases:
+    ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``; ``why``'s notes and
+    unparking: ``notes.py``."""
 
-    def __init__(self, client: aioredis.Redis, *, url: str = "redis"):
-        self._r = client
+    def __init__(self, client: Any, *, url: str = "redis", cluster: bool = False):
+        self._r = client  # redis.asyncio.Redis, or RedisCluster (redis_cluster.py)
+        self._keys = Layout(cluster=cluster)
         self._url = _redact(url)
         self._read = client.register_script(_lua("read"))
         self._commit = client.register_script(_lua("commit"))
@@ -55,6 +61,9 @@ class RedisStore(RedisSlack, RedisNotes):
         self._slot = client.register_script(_lua("slot"))
         self._claim = client.register_script(_lua("claim"))
         self._move = client.register_script(_lua("move"))
+        self._confirm = client.register_script(_lua("confirm"))
+        self._retry = client.register_script(_lua("retry"))
+        self._enqueue = client.register_script(_lua("enqueue"))
         # Batches with story claims from this process go one at a time: optimistic concurrency then only
         # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
         self._stories_lock = asyncio.Lock()
@@ -115,155 +124,37 @@ class RedisStore(RedisSlack, RedisNotes):
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
             return set()
-        ids = await self._call(self._r.mget([C.ITEM_KEY_PREFIX + k for k in keys]))
+        pipe = self._r.pipeline(transaction=False)  # one GET per key: on a cluster each key has its own slot
+        for k in keys:
+            pipe.get(C.ITEM_KEY_PREFIX + k)
+        ids = await self._call(pipe.execute())
         return {k for k, item_id in zip(keys, ids, strict=True) if item_id is not None}
 
     async def doc_freq(self, limit: int) -> tuple[dict[str, int], int]:
-        rows = await self._call(self._r.zrevrange(C.DF_KEY, 0, limit - 1, withscores=True))
-        docs = await self._call(self._r.get(C.DF_DOCS_KEY))
+        terms, counted = self._keys.df
+        rows = await self._call(self._r.zrevrange(terms, 0, limit - 1, withscores=True))
+        docs = await self._call(self._r.get(counted))
         return {str(t): int(n) for t, n in rows}, int(docs or 0)
 
     async def add_doc_freq(self, increments: Mapping[str, int], docs: int, max_terms: int) -> None:
         args: list[Any] = [docs, max_terms]
         for term, n in increments.items():
             args += [term, n]
-        await self._call(self._df_add(keys=[C.DF_KEY, C.DF_DOCS_KEY], args=args))
-
-    # ---------------------------------------------------------------------------------------------- outbox
-
-    async def outbox_targets(self) -> list[str]:
-        return sorted(await self._call(self._r.smembers(C.OUTBOX_TARGETS_KEY)))
-
-    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
-        seq = int(await self._call(self._r.incr(C.OUTBOX_SEQ_KEY)))
-        data = {"watch": record.get("watch", ""), "story": record.get("story", ""), "event": record.get("event", ""),
-                "record": dict(record), "created": time.time(), "target": target}  # fmt: skip
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(
-            C.OUTBOX_ENTRY_PREFIX + str(seq),
-            mapping={"data": json.dumps(data), "attempts": 0, "not_before": 0},
-        )
-        pipe.zadd(C.OUTBOX_QUEUE_PREFIX + target, {str(seq): seq})
-        pipe.sadd(C.OUTBOX_TARGETS_KEY, target)
-        await self._call(pipe.execute())
-        return str(seq)
-
-    async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
-        ids = await self._call(self._r.zrange(C.OUTBOX_QUEUE_PREFIX + target, 0, limit - 1))
-        if not ids:
-            return []
-        pipe = self._r.pipeline(transaction=False)
-        for i in ids:
-            pipe.hgetall(C.OUTBOX_ENTRY_PREFIX + i)
-        rows = await self._call(pipe.execute())
-        entries = []
-        for i, row in zip(ids, rows, strict=True):
-            if not row:
-                continue
-            data = json.loads(row["data"])
-            entries.append(
-                OutboxEntry(
-                    id=str(i),
-                    seq=int(i),
-                    target=target,
-                    watch=data["watch"],
-                    story=data["story"],
-                    event=data["event"],
-                    record=data["record"],
-                    attempts=int(row.get("attempts", 0)),
-                    not_before=float(row.get("not_before", 0)),
-                    created=float(data.get("created", 0)),
-                )
-            )
-        return entries
-
-    async def outbox_ack(
-        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
-    ) -> None:
-        key, ts = thread or ("", "")
-        await self._call(
-            self._ack(
-                keys=[C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_TARGETS_KEY],
-                args=[
-                    target,
-                    C.OUTBOX_ENTRY_PREFIX,
-                    C.THREAD_PREFIX + key if key else "",
-                    ts,
-                    THREAD_TTL_MS,
-                    *entry_ids,
-                ],
-            )
-        )
-
-    async def outbox_retry(
-        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
-    ) -> None:
-        await self._call(
-            self._r.hset(
-                C.OUTBOX_ENTRY_PREFIX + entry_id, mapping={"attempts": attempts, "not_before": not_before}
-            )
-        )
-
-    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
-        await self._call(
-            self._park(
-                keys=[C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_TARGETS_KEY, C.OUTBOX_PARKED_KEY],
-                args=[target, C.OUTBOX_ENTRY_PREFIX, reason, time.time(), *entry_ids],
-            )
-        )
-
-    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
-        cutoff = "" if parked_before is None else repr(parked_before)
-        return int(await self._call(self._purge_parked(keys=[C.OUTBOX_PARKED_KEY], args=[cutoff])))
-
-    async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
-        rows = await self._call(self._r.lrange(C.OUTBOX_PARKED_KEY, 0, -1))
-        out = []
-        for raw in rows:
-            row = json.loads(raw)
-            data = json.loads(row["data"])
-            entry = OutboxEntry(
-                id=row["id"],
-                seq=int(row["id"]),
-                target=data.get("target", ""),
-                watch=data["watch"],
-                story=data["story"],
-                event=data["event"],
-                record=data["record"],
-                created=float(data.get("created", 0)),
-            )
-            out.append((entry, str(row["reason"])))
-        return out
-
-    async def outbox_pending(self) -> int:
-        targets = await self.outbox_targets()
-        if not targets:
-            return 0
-        pipe = self._r.pipeline(transaction=False)
-        for t in targets:
-            pipe.zcard(C.OUTBOX_QUEUE_PREFIX + t)
-        return sum(int(n) for n in await self._call(pipe.execute()))
-
-    async def get_thread(self, key: str) -> str | None:
-        ts = await self._call(self._r.get(C.THREAD_PREFIX + key))
-        return str(ts) if ts else None
+        await self._call(self._df_add(keys=list(self._keys.df), args=args))
 
     # ---------------------------------------------------------------------------------------------- coordination
 
-    async def lease(self, name: str, holder: str, ttl: float) -> bool:
-        return bool(await self._call(self._lease(keys=[C.LEASE_PREFIX + name], args=[holder, ms(ttl)])))
-
-    async def release(self, name: str, holder: str) -> None:
-        await self._call(self._release(keys=[C.LEASE_PREFIX + name], args=[holder]))
-
     async def reserve_slot(self, name: str, interval: float, now: float) -> float:
-        wait_ms = await self._call(self._slot(keys=[C.SLOT_PREFIX + name], args=[ms(now), ms(interval)]))
+        horizon = ms(interval * C.PACE_MAX_SLOTS_AHEAD)
+        wait_ms = await self._call(
+            self._slot(keys=[C.SLOT_PREFIX + name], args=[ms(now), ms(interval), horizon])
+        )
         return int(wait_ms) / 1000
 
     async def count_window(self, name: str, window: float, now: float, add: int = 0) -> int:
         key = f"{C.WINDOW_PREFIX}{name}:{int(now // window)}"
         if add:
-            pipe = self._r.pipeline(transaction=True)
+            pipe = self._r.pipeline(transaction=not self._keys.cluster)  # one key: one slot anyway
             pipe.incrby(key, add)
             pipe.pexpire(key, ms(window * 2))
             n, _ = await self._call(pipe.execute())
@@ -272,9 +163,34 @@ class RedisStore(RedisSlack, RedisNotes):
 
     # ---------------------------------------------------------------------------------------------- schedule
 
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        if due:
-            await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new))
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        if not due:
+            return 0
+        # ZADD counts the members it added (NX or not): feeds that were not scheduled before.
+        return int(await self._call(self._r.zadd(C.SCHEDULE_KEY, dict(due), nx=only_new)))
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        rows = await self._call(
+            self._r.zrangebyscore(C.SCHEDULE_KEY, "-inf", f"({before!r}", start=0, num=limit, withscores=True)
+        )
+        return [(str(u), float(d)) for u, d in rows]
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        now = time.time()
+        pipe = self._r.pipeline(transaction=not self._keys.cluster)
+        pipe.hset(C.WORKERS_KEY, worker, json.dumps({"generation": generation, "until": now + ttl}))
+        pipe.hgetall(C.WORKERS_KEY)
+        _, rows = await self._call(pipe.execute())
+        live, lapsed = {}, []
+        for w, raw in rows.items():
+            row = json.loads(raw)
+            if float(row.get("until", 0)) > now:
+                live[str(w)] = str(row.get("generation", ""))
+            else:
+                lapsed.append(w)
+        if lapsed:
+            await self._call(self._r.hdel(C.WORKERS_KEY, *lapsed))
+        return live
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         urls = await self._call(self._claim(keys=[C.SCHEDULE_KEY], args=[now, limit, now + hold]))
@@ -303,7 +219,10 @@ class RedisStore(RedisSlack, RedisNotes):
             mapping = {
                 C.FEED_PREFIX + url: json.dumps(state, sort_keys=True) for url, state in states.items()
             }
-            await self._call(self._r.mset(mapping))
+            pipe = self._r.pipeline(transaction=False)  # one SET per feed: on a cluster each has its own slot
+            for key, value in mapping.items():
+                pipe.set(key, value)
+            await self._call(pipe.execute())
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
@@ -312,13 +231,31 @@ class RedisStore(RedisSlack, RedisNotes):
         # a read-only replica) answers PING all the same (issue 21 point 18: healthy means "can write").
         await self._call(self._r.set(C.HEALTH_KEY, str(time.time()), px=60_000))
 
+    async def check_safe(self) -> None:
+        # INFO, not CONFIG GET: managed Redis services often rename or forbid CONFIG, but answer INFO.
+        info = await self._call(self._r.info("memory"))
+        # A cluster client answers per node ({node: info}); every master must keep what it holds.
+        nodes = info.values() if info and all(isinstance(v, dict) for v in info.values()) else [info]
+        policies = {str(n.get("maxmemory_policy", "noeviction")) for n in nodes}
+        policy = ", ".join(sorted(policies - {"noeviction"}))
+        if policy:
+            raise StoreError(
+                f"Redis store {self._url} evicts keys under memory pressure (maxmemory-policy {policy}): "
+                "newswatch's dedupe state, stories and queued alerts would be dropped, so alerts would be "
+                "repeated or lost. Set `maxmemory-policy noeviction` (redis.conf, CONFIG SET, or your "
+                "provider's parameter group) and size maxmemory for the data (docs/operations.md, Redis)"
+            )
+
     async def close(self) -> None:
         await self._r.aclose()
-        await self._r.connection_pool.disconnect()
+        if not self._keys.cluster:
+            await self._r.connection_pool.disconnect()
 
 
 def _lua(name: str) -> str:
-    return (resources.files("newswatch.store") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    """A script with guard.lua (key and argument checks, fencing) in front of it."""
+    folder = resources.files("newswatch.store") / "lua"
+    return "\n".join((folder / f"{n}.lua").read_text(encoding="utf-8") for n in ("guard", name))
 
 
 def _redact(url: str) -> str:

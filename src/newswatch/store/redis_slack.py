@@ -15,9 +15,6 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
-
 from newswatch import constants as C
 from newswatch.store.base import Mute
 from newswatch.store.redis_batch import ms
@@ -37,24 +34,15 @@ def mutes_key(target: str) -> str:
 
 class RedisSlack:
     # What the mixin uses of RedisStore (declared for the type checker).
-    _r: aioredis.Redis
-    _move: AsyncScript
+    _r: Any  # redis.asyncio.Redis or RedisCluster
 
     if TYPE_CHECKING:
 
         async def _call(self, coro: Any) -> Any: ...
 
-    async def set_thread(self, key: str, state: str) -> None:
-        await self._call(self._r.set(C.THREAD_PREFIX + key, state, px=THREAD_TTL_MS))
-
-    async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
-        if entry_ids:
-            keys = [C.OUTBOX_QUEUE_PREFIX + target, C.OUTBOX_QUEUE_PREFIX + to, C.OUTBOX_TARGETS_KEY]
-            await self._call(self._move(keys=keys, args=[target, to, *entry_ids]))
-
     async def add_mute(self, mute: Mute) -> None:
         key, at = mutes_key(mute.target), ms(mute.expires)
-        pipe = self._r.pipeline(transaction=True)
+        pipe = self._r.pipeline(transaction=False)  # one key but the target list: a cluster spans two slots
         pipe.hset(key, mute.id, json.dumps(asdict(mute)))
         # A new hash has no expiry (NX sets it); an existing one keeps the later of the two (GT).
         pipe.pexpireat(key, at, nx=True)
@@ -103,7 +91,7 @@ class RedisSlack:
         chosen = [m for m in live if ids is None or m.id in set(ids)]
         targets = sorted(await self._call(self._r.smembers(C.MUTES_TARGETS_KEY)))
         if targets:
-            pipe = self._r.pipeline(transaction=True)
+            pipe = self._r.pipeline(transaction=False)
             for t in targets:
                 if ids is None:
                     pipe.delete(mutes_key(t))

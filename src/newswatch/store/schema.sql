@@ -31,12 +31,16 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (target, parked, seq);
 CREATE TABLE IF NOT EXISTS threads (key TEXT PRIMARY KEY, ts TEXT NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+-- How many times each lease was granted: the epoch of its latest grant (newswatch.store.base.Fence).
+CREATE TABLE IF NOT EXISTS fences (name TEXT PRIMARY KEY, epoch INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, next REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS windows (name TEXT NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (name, idx));
 CREATE TABLE IF NOT EXISTS feeds (url TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schedule (url TEXT PRIMARY KEY, due REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due);
+-- Workers and the config generation each runs, until their announcement lapses (newswatch.service.schedule).
+CREATE TABLE IF NOT EXISTS workers (worker TEXT PRIMARY KEY, generation TEXT NOT NULL, expires REAL NOT NULL);
 -- Mutes and snoozes set from Slack (newswatch.store.sqlite_slack); `id` is newswatch.store.base.mute_id.
 CREATE TABLE IF NOT EXISTS mutes (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, watch TEXT NOT NULL, subject TEXT NOT NULL,

@@ -22,12 +22,14 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from newswatch.store.base import OutboxEntry, Recorded, Sighted, StoreError
+from newswatch import constants as C
+from newswatch.store.base import Recorded, Sighted, StoreError
 from newswatch.store.batch import plan_batch
 from newswatch.store.notes import SQLiteNotes
 from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
 from newswatch.store.sqlite_health import SQLiteHealth
-from newswatch.store.sqlite_slack import THREAD_TTL_S, SQLiteSlack
+from newswatch.store.sqlite_outbox import SQLiteOutbox
+from newswatch.store.sqlite_slack import SQLiteSlack
 from newswatch.stories import BatchStories
 
 T = TypeVar("T")
@@ -39,10 +41,11 @@ _SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding
 _PURGE_EVERY = 1000
 
 
-class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
-    """Store on one SQLite file (Slack actions' state: ``sqlite_slack.py``; ``why``'s notes: ``notes.py``; the
-    health ping and the last failed commit: ``sqlite_health.py``); ``exclusive`` takes an advisory lock so a
-    second service is refused."""
+class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteHealth):
+    """Store on one SQLite file (the outbox and its fenced leases: ``sqlite_outbox.py``; mutes and the rest of
+    Slack actions' state: ``sqlite_slack.py``; ``why``'s notes and unparking: ``notes.py``; the health ping and
+    the last failed commit: ``sqlite_health.py``).  ``exclusive`` takes an advisory lock so a second service is
+    refused."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, exclusive: bool = False, clock: Callable[[], float] = time.time
@@ -172,115 +175,16 @@ class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
 
         await self._run(op)
 
-    # ---------------------------------------------------------------------------------------------- outbox
-
-    async def outbox_targets(self) -> list[str]:
-        return await self._run(
-            lambda db: [r[0] for r in db.execute("SELECT DISTINCT target FROM outbox WHERE parked IS NULL")]
-        )
-
-    async def enqueue(self, target: str, record: Mapping[str, Any]) -> str:
-        def op(db: sqlite3.Connection) -> str:
-            cur = db.execute(
-                "INSERT INTO outbox(target, watch, story, event, record, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (target, str(record.get("watch", "")), str(record.get("story", "")), str(record.get("event", "")),
-                 json.dumps(dict(record), ensure_ascii=False), self._clock()),
-            )  # fmt: skip
-            return str(cur.lastrowid)
-
-        return await self._run(op)
-
-    async def outbox_head(self, target: str, limit: int) -> list[OutboxEntry]:
-        def op(db: sqlite3.Connection) -> list[OutboxEntry]:
-            rows = db.execute(
-                "SELECT seq, target, watch, story, event, record, attempts, not_before, created FROM outbox "
-                "WHERE target = ? AND parked IS NULL ORDER BY seq LIMIT ?",
-                (target, limit),
-            )
-            return [_entry(row) for row in rows]
-
-        return await self._run(op)
-
-    async def outbox_ack(
-        self, target: str, entry_ids: Sequence[str], thread: tuple[str, str] | None = None
-    ) -> None:
-        def op(db: sqlite3.Connection) -> None:
-            with self._tx(db):
-                db.executemany("DELETE FROM outbox WHERE seq = ?", [(int(i),) for i in entry_ids])
-                if thread is not None:
-                    db.execute(
-                        "INSERT OR REPLACE INTO threads(key, ts, expires) VALUES (?, ?, ?)",
-                        (thread[0], thread[1], self._clock() + THREAD_TTL_S),
-                    )
-
-        await self._run(op)
-
-    async def outbox_retry(
-        self, target: str, entry_id: str, attempts: int, not_before: float, error: str
-    ) -> None:
-        sql = "UPDATE outbox SET attempts = ?, not_before = ? WHERE seq = ?"
-        await self._run(lambda db: db.execute(sql, (attempts, not_before, int(entry_id))))
-
-    async def outbox_park(self, target: str, entry_ids: Sequence[str], reason: str) -> None:
-        now = self._clock()
-        sql = "UPDATE outbox SET parked = ?, parked_at = ? WHERE seq = ?"
-        await self._run(lambda db: db.executemany(sql, [(reason, now, int(i)) for i in entry_ids]))
-
-    async def outbox_purge_parked(self, parked_before: float | None = None) -> int:
-        sql = "DELETE FROM outbox WHERE parked IS NOT NULL AND (? IS NULL OR parked_at < ?)"
-        return await self._run(lambda db: db.execute(sql, (parked_before, parked_before)).rowcount)
-
-    async def outbox_parked(self) -> list[tuple[OutboxEntry, str]]:
-        def op(db: sqlite3.Connection) -> list[tuple[OutboxEntry, str]]:
-            rows = db.execute(
-                "SELECT seq, target, watch, story, event, record, attempts, not_before, created, parked FROM outbox "
-                "WHERE parked IS NOT NULL ORDER BY seq"
-            )
-            return [(_entry(row[:9]), row[9]) for row in rows]
-
-        return await self._run(op)
-
-    async def outbox_pending(self) -> int:
-        return await self._run(
-            lambda db: int(db.execute("SELECT count(*) FROM outbox WHERE parked IS NULL").fetchone()[0])
-        )
-
-    async def get_thread(self, key: str) -> str | None:
-        def op(db: sqlite3.Connection) -> str | None:
-            row = db.execute(
-                "SELECT ts FROM threads WHERE key = ? AND expires > ?", (key, self._clock())
-            ).fetchone()
-            return str(row[0]) if row else None
-
-        return await self._run(op)
-
     # ---------------------------------------------------------------------------------------------- coordination
-
-    async def lease(self, name: str, holder: str, ttl: float) -> bool:
-        def op(db: sqlite3.Connection) -> bool:
-            now = self._clock()
-            with self._tx(db):
-                row = db.execute("SELECT holder, expires FROM leases WHERE name = ?", (name,)).fetchone()
-                if row and row[0] != holder and row[1] > now:
-                    return False
-                db.execute(
-                    "INSERT OR REPLACE INTO leases(name, holder, expires) VALUES (?, ?, ?)",
-                    (name, holder, now + ttl),
-                )
-                return True
-
-        return await self._run(op)
-
-    async def release(self, name: str, holder: str) -> None:
-        await self._run(
-            lambda db: db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-        )
 
     async def reserve_slot(self, name: str, interval: float, now: float) -> float:
         def op(db: sqlite3.Connection) -> float:
             with self._tx(db):
                 row = db.execute("SELECT next FROM slots WHERE name = ?", (name,)).fetchone()
-                slot = max(now, float(row[0]) if row else 0.0)
+                nxt = float(row[0]) if row else 0.0
+                if nxt - now > interval * C.PACE_MAX_SLOTS_AHEAD:
+                    nxt = now  # reserved on a clock that has since stepped back (see constants.py)
+                slot = max(now, nxt)
                 db.execute("INSERT OR REPLACE INTO slots(name, next) VALUES (?, ?)", (name, slot + interval))
                 return slot - now
 
@@ -305,14 +209,36 @@ class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
 
     # ---------------------------------------------------------------------------------------------- schedule
 
-    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> None:
-        verb = "INSERT OR IGNORE" if only_new else "INSERT OR REPLACE"
-
-        def op(db: sqlite3.Connection) -> None:
+    async def schedule(self, due: Mapping[str, float], *, only_new: bool = False) -> int:
+        def op(db: sqlite3.Connection) -> int:
             with self._tx(db):
-                db.executemany(f"{verb} INTO schedule(url, due) VALUES (?, ?)", list(due.items()))
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO schedule(url, due) VALUES (?, ?)", list(due.items()))
+                added = db.total_changes - before
+                if not only_new:
+                    db.executemany(
+                        "UPDATE schedule SET due = ? WHERE url = ?", [(d, u) for u, d in due.items()]
+                    )
+                return added
 
-        await self._run(op)
+        return await self._run(op) if due else 0
+
+    async def overdue(self, before: float, limit: int) -> list[tuple[str, float]]:
+        sql = "SELECT url, due FROM schedule WHERE due < ? ORDER BY due LIMIT ?"
+        return await self._run(lambda db: [(str(u), float(d)) for u, d in db.execute(sql, (before, limit))])
+
+    async def announce(self, worker: str, generation: str, ttl: float) -> dict[str, str]:
+        def op(db: sqlite3.Connection) -> dict[str, str]:
+            now = self._clock()
+            with self._tx(db):
+                db.execute("DELETE FROM workers WHERE expires <= ?", (now,))
+                db.execute(
+                    "INSERT OR REPLACE INTO workers(worker, generation, expires) VALUES (?, ?, ?)",
+                    (worker, generation, now + ttl),
+                )
+                return {str(w): str(g) for w, g in db.execute("SELECT worker, generation FROM workers")}
+
+        return await self._run(op)
 
     async def claim_due(self, now: float, limit: int, hold: float) -> list[str]:
         def op(db: sqlite3.Connection) -> list[str]:
@@ -370,6 +296,9 @@ class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
 
     # ---------------------------------------------------------------------------------------------- lifecycle
 
+    async def check_safe(self) -> None:
+        return None  # an SQLite file keeps every row until it is deleted
+
     async def close(self) -> None:
         def op() -> None:
             with self._lock:
@@ -380,9 +309,3 @@ class SQLiteStore(SQLiteSlack, SQLiteNotes, SQLiteHealth):
         if self._lockfile is not None:
             self._lockfile.close()
             self._lockfile = None
-
-
-def _entry(row: Sequence[Any]) -> OutboxEntry:
-    seq, target, watch, story, event, record, attempts, not_before, created = row
-    return OutboxEntry(str(seq), int(seq), target, watch, story, event, json.loads(record), int(attempts),
-                       float(not_before), float(created))  # fmt: skip

@@ -38,15 +38,6 @@ class SQLiteSlack:
             )
         )
 
-    async def outbox_move(self, target: str, entry_ids: Sequence[str], to: str) -> None:
-        # The sequence number stays: in its new queue an entry keeps its place among the others.
-        await self._run(
-            lambda db: db.executemany(
-                "UPDATE outbox SET target = ? WHERE seq = ? AND target = ? AND parked IS NULL",
-                [(to, int(i), target) for i in entry_ids],
-            )
-        )
-
     async def add_mute(self, mute: Mute) -> None:
         row = (mute.id, mute.kind, mute.target, mute.watch, mute.subject, mute.user, mute.created,
                mute.expires, mute.label)  # fmt: skip

@@ -5,25 +5,67 @@
 --   places: [{prefix, sid, rec, ttl, bands, unpost, post, latest, trim}],
 --   claims: [{prefix, item, story, ttl, entries: [{target, data}]}]}
 -- Returns JSON {conflict = "item" | "watch"} and writes nothing, or {entries: [[id, ...] per claim]}.
+-- Every key's type and every argument is checked before the first write (guard.lua): a script error leaves
+-- nothing behind, so the batch can be recorded whole once the cause is repaired.
 local a = cjson.decode(ARGV[1])
 
+local function str(v, what)
+  if type(v) ~= 'string' then error({err = 'newswatch: ' .. what .. ' is not a string; nothing was written'}) end
+  return v
+end
+local function list(v, what)
+  if type(v) ~= 'table' then error({err = 'newswatch: ' .. what .. ' is not a list; nothing was written'}) end
+  return v
+end
+
 -- Optimistic concurrency: the items' state and each claimed watch's version are as they were read.
-for _, e in ipairs(a.expect.items) do
+for _, e in ipairs(list(a.expect.items, 'expect.items')) do
   local id = nil
-  for j, k in ipairs(e.keys) do
+  for j, k in ipairs(list(e.keys, 'keys')) do
+    want(k, 'string')
     local v = redis.call('GET', k)
     if (v or false) ~= e.ids[j] then return cjson.encode({conflict = 'item'}) end
     if v and not id then id = v end
   end
   if id then
     local ik = a.item_prefix .. id
-    local fp = redis.call('HEXISTS', ik, 'fp:' .. e.fp) == 1
+    want(ik, 'hash')
+    local fp = redis.call('HEXISTS', ik, 'fp:' .. str(e.fp, 'fp')) == 1
     local len = tonumber(redis.call('HGET', ik, 'len') or '0')
     if fp ~= e.fp_known or len ~= e.len then return cjson.encode({conflict = 'item'}) end
   end
 end
-for _, v in ipairs(a.expect.vers) do
+for _, v in ipairs(list(a.expect.vers, 'expect.vers')) do
+  counter(v[1] .. 'ver')
   if tonumber(redis.call('GET', v[1] .. 'ver') or '0') ~= v[2] then return cjson.encode({conflict = 'watch'}) end
+end
+
+-- Every key written and every argument, checked before the first write.
+str(a.item_prefix, 'item_prefix'); str(a.entry_prefix, 'entry_prefix'); str(a.queue_prefix, 'queue_prefix')
+counter(str(a.seq_key, 'seq_key'))
+want(str(a.targets_key, 'targets_key'), 'set')
+for _, it in ipairs(list(a.items, 'items')) do
+  for _, k in ipairs(list(it.keys, 'item keys')) do str(k, 'item key') end
+  str(it.id, 'item id'); str(it.fp, 'fp'); number(it.len, 'len'); positive(it.ttl, 'item ttl')
+  if not it.new then want(a.item_prefix .. it.id, 'hash') end
+end
+for _, p in ipairs(list(a.places, 'places')) do
+  str(p.prefix, 'prefix'); str(p.sid, 'story id'); str(p.rec, 'story record'); positive(p.ttl, 'story ttl')
+  number(p.latest, 'latest'); number(p.trim, 'trim')
+  for _, b in ipairs(list(p.bands, 'bands')) do str(b, 'band') end
+  for _, t in ipairs(list(p.unpost, 'unpost')) do want(p.prefix .. 'term:' .. str(t, 'term'), 'zset') end
+  for _, t in ipairs(list(p.post, 'post')) do want(p.prefix .. 'term:' .. str(t, 'term'), 'zset') end
+end
+local next_seq = tonumber(redis.call('GET', a.seq_key) or '0')
+for _, c in ipairs(list(a.claims, 'claims')) do
+  str(c.prefix, 'prefix'); str(c.item, 'item'); str(c.story, 'story'); positive(c.ttl, 'claim ttl')
+  counter(c.prefix .. 'ver')
+  for _, e in ipairs(list(c.entries, 'entries')) do
+    next_seq = next_seq + 1
+    want(a.entry_prefix .. next_seq, 'hash')
+    want(a.queue_prefix .. str(e.target, 'target'), 'zset')
+    str(e.data, 'entry data')
+  end
 end
 
 for _, it in ipairs(a.items) do
