@@ -45,3 +45,19 @@ async def test_unpark_puts_parked_records_back_in_order(store: Store) -> None:
     assert [e.id for e in again] == [e.id for e in head]  # each in its old place
     assert [e.attempts for e in again] == [0, 3, 0, 0]  # a parked record starts afresh
     assert await store.outbox_unpark() == 0
+
+
+async def test_unpark_puts_each_record_back_in_its_own_queue(store: Store) -> None:
+    # Parked lists are one per channel on a Redis Cluster: records of two channels, and of a digest queue beside
+    # its channel's queue, each go back to the queue they were parked from.
+    for i, target in enumerate(("slack:#a", "slack:#b", "slack:#a|digest:hourly", "slack:#a")):
+        await record(store, sighting(f"guid:{i}"), [claim("w", (target,))])
+    queues = ("slack:#a", "slack:#b", "slack:#a|digest:hourly")
+    before = {t: [e.id for e in await store.outbox_head(t, 10)] for t in queues}
+    for target in queues:
+        await store.outbox_park(target, before[target], "channel_not_found")
+    assert await store.outbox_pending() == 0 and await store.outbox_targets() == []
+    assert await store.outbox_unpark() == 4
+    assert await store.outbox_parked() == []
+    assert sorted(await store.outbox_targets()) == sorted(queues)
+    assert {t: [e.id for e in await store.outbox_head(t, 10)] for t in queues} == before

@@ -1,4 +1,4 @@
-"""The decision record behind ``newswatch why``, and putting parked records back in their queues.
+"""The decision record behind ``newswatch why``.
 
 Two mixins, one per store (:class:`SQLiteNotes` of :class:`~newswatch.store.sqlite.SQLiteStore`,
 :class:`RedisNotes` of :class:`~newswatch.store.redis.RedisStore`), kept out of the store modules so those stay
@@ -14,12 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Mapping, Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import redis.asyncio as aioredis
 
 from newswatch import constants as C
 
@@ -92,19 +88,10 @@ class SQLiteNotes:
 
         return _decode(await self._run(op)) if keys else []
 
-    async def outbox_unpark(self) -> int:
-        # Each record goes back to its own queue at its old place (its sequence number), with a fresh count of
-        # attempts, so a fixed channel gets them in the order they were first queued.
-        sql = "UPDATE outbox SET parked = NULL, parked_at = NULL, attempts = 0, not_before = 0 WHERE parked IS NOT NULL"
-        return await self._run(lambda db: db.execute(sql).rowcount)
-
-
-_UNPARK = (resources.files("newswatch.store") / "lua" / "unpark.lua").read_text(encoding="utf-8")
-
 
 class RedisNotes:
     # What the mixin uses of RedisStore (declared for the type checker).
-    _r: aioredis.Redis
+    _r: Any  # redis.asyncio.Redis or RedisCluster: one command per key, so each key may have its own slot
 
     if TYPE_CHECKING:
 
@@ -131,9 +118,3 @@ class RedisNotes:
             pipe.lrange(C.WHY_PREFIX + key, 0, -1)
         lists = await self._call(pipe.execute())
         return _decode([raw for raws in lists for raw in raws])
-
-    async def outbox_unpark(self) -> int:
-        script = self._r.register_script(_UNPARK)
-        keys = [C.OUTBOX_PARKED_KEY, C.OUTBOX_TARGETS_KEY]
-        args: list[str | float] = [C.OUTBOX_QUEUE_PREFIX, C.OUTBOX_ENTRY_PREFIX, time.time()]
-        return int(await self._call(script(keys=keys, args=args)))

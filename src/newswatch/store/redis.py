@@ -43,8 +43,8 @@ POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 
 class RedisStore(RedisOutbox, RedisSlack, RedisNotes):
     """Store on a Redis server given by URL (``redis://host:port/db``); the outbox and its fenced leases:
-    ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``; ``why``'s notes and
-    unparking: ``notes.py``."""
+    ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``; ``why``'s notes:
+    ``notes.py``."""
 
     def __init__(self, client: Any, *, url: str = "redis", cluster: bool = False):
         self._r = client  # redis.asyncio.Redis, or RedisCluster (redis_cluster.py)
@@ -64,6 +64,7 @@ class RedisStore(RedisOutbox, RedisSlack, RedisNotes):
         self._confirm = client.register_script(_lua("confirm"))
         self._retry = client.register_script(_lua("retry"))
         self._enqueue = client.register_script(_lua("enqueue"))
+        self._unpark = client.register_script(_lua("unpark"))
         # Batches with story claims from this process go one at a time: optimistic concurrency then only
         # arbitrates between workers, instead of this process's own concurrent polls conflicting with each other.
         self._stories_lock = asyncio.Lock()

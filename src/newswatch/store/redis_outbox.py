@@ -26,6 +26,7 @@ from newswatch.store.redis_keys import Layout, channel_of
 from newswatch.store.redis_slack import THREAD_TTL_MS
 
 DELIVERED_MEMORY_MS = 24 * 3600 * 1000  # a Redis Cluster never queues again an entry delivered this recently
+UNPARK_CHUNK = 200  # parked records put back by one script call
 
 
 class RedisOutbox:
@@ -41,6 +42,7 @@ class RedisOutbox:
     _retry: AsyncScript
     _move: AsyncScript
     _enqueue: AsyncScript
+    _unpark: AsyncScript
 
     if TYPE_CHECKING:
 
@@ -183,6 +185,32 @@ class RedisOutbox:
                 out.append((entry, str(row["reason"])))
         return sorted(out, key=lambda e: e[0].seq)
 
+    async def outbox_unpark(self) -> int:
+        # Each record goes back to its own queue at its old place (its sequence number), with a fresh count of
+        # attempts, so a fixed channel gets them in the order they were first queued.  One script per parked
+        # list (one channel's on a cluster) and chunk; a row that names no queue stays parked.
+        queued = 0
+        for key in await self._parked_lists():
+            back = []
+            for raw in await self._call(self._r.lrange(key, 0, -1)):
+                row = _parked_row(raw)
+                if row is not None:
+                    back.append((raw, *row))
+            for target in sorted({t for _, t, _ in back}):  # first: a queue is never unlisted
+                await self._call(self._r.sadd(C.OUTBOX_TARGETS_KEY, target))
+            for i in range(0, len(back), UNPARK_CHUNK):
+                chunk = back[i : i + UNPARK_CHUNK]
+                keys = [key]
+                for _, target, entry_id in chunk:
+                    keys += [
+                        self._keys.queue(target),
+                        self._keys.entry(target, entry_id),
+                        self._keys.done(target),
+                    ]
+                args = [raw for raw, _, _ in chunk] + [entry_id for _, _, entry_id in chunk]
+                queued += int(await self._call(self._unpark(keys=keys, args=args)))
+        return queued
+
     async def outbox_pending(self) -> int:
         targets = sorted(await self._call(self._r.smembers(C.OUTBOX_TARGETS_KEY)))
         if not targets:
@@ -205,6 +233,17 @@ class RedisOutbox:
 
     async def release(self, name: str, holder: str) -> None:
         await self._call(self._release(keys=[self._keys.lease(name)], args=[holder]))
+
+
+def _parked_row(raw: str) -> tuple[str, str] | None:
+    """(target, entry id) of a parked row, or None when it names no queue to go back to."""
+    try:
+        row = json.loads(raw)
+        target = json.loads(row["data"]).get("target") or ""
+        entry_id = str(int(row["id"]))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return (target, entry_id) if isinstance(target, str) and target else None
 
 
 def _fenced(answer: int, fence: Fence | None) -> int:

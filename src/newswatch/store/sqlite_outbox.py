@@ -155,6 +155,12 @@ class SQLiteOutbox:
 
         return await self._run(op)
 
+    async def outbox_unpark(self) -> int:
+        # Each record goes back to its own queue at its old place (its sequence number), with a fresh count of
+        # attempts, so a fixed channel gets them in the order they were first queued.
+        sql = "UPDATE outbox SET parked = NULL, parked_at = NULL, attempts = 0, not_before = 0 WHERE parked IS NOT NULL"
+        return await self._run(lambda db: db.execute(sql).rowcount)
+
     async def outbox_pending(self) -> int:
         return await self._run(
             lambda db: int(db.execute("SELECT count(*) FROM outbox WHERE parked IS NULL").fetchone()[0])
