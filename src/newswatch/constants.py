@@ -25,6 +25,7 @@ LEASE_PREFIX = KEY_PREFIX + "lease:"  # name -> holder (outbox queues), expiring
 # name -> how many times the lease was granted: the epoch of the latest grant, that fenced writes are checked
 # against (store.base.Fence).  Never expires: a lapsed lease taken anew must get a higher epoch.
 FENCE_PREFIX = KEY_PREFIX + "fence:"
+ONCE_PREFIX = KEY_PREFIX + "once:"  # name -> 1 while remembered (Store.remember_once), expiring with it
 SLOT_PREFIX = KEY_PREFIX + "slot:"  # paced channel -> next free send time (ms)
 SCHEDULE_KEY = KEY_PREFIX + "schedule"  # sorted set: feed url -> epoch seconds it is next due
 WORKERS_KEY = KEY_PREFIX + "workers"  # hash: worker id -> JSON {generation, until} (config generations)
@@ -132,7 +133,7 @@ SLACK_ACTION_UNMUTE_SOURCE = "newswatch.unmute_source"
 SLACK_ACTION_SNOOZE_WATCH = "newswatch.snooze_watch"
 SLACK_ACTION_UNSNOOZE_WATCH = "newswatch.unsnooze_watch"
 SLACK_ACTIONS_PATH = "/slack/actions"  # on the http.listen server: Slack's interactivity request URL
-SLACK_REPLAY_LEASE = "slack-request:"  # + a handled request's signature, leased for twice the age limit
+SLACK_REPLAY_KEY = "slack-request:"  # + a handled request's signature, remembered for twice the age limit
 SLACK_SIGNATURE_MAX_AGE_S = 300  # a signed request older (or newer) than this is refused (Slack's advice)
 SLACK_ACTION_MAX_BYTES = 256 * 1024  # an interactivity request body; ours carry one alert message, ~15 KB
 SLACK_ACTIONS_PER_REQUEST = 5  # actions read from one payload (a button click sends one)

@@ -7,6 +7,8 @@ import asyncio
 import json
 import time
 
+from redis.asyncio.cluster import RedisCluster
+
 from newswatch.store import Mute, Sighted, Sighting, Store, WatchClaim, open_store
 from newswatch.store.base import mute_id, thread_key
 from newswatch.stories import BatchStories, StoryParams
@@ -110,3 +112,24 @@ async def test_moved_entries_keep_their_order_in_the_new_queue(store: Store) -> 
 
 def _fields(m: Mute) -> dict[str, object]:
     return {k: getattr(m, k) for k in Mute.__dataclass_fields__}
+
+
+async def test_a_name_is_remembered_once_by_every_worker_and_then_forgotten(
+    store: Store, other_store: Store, store_url: str
+) -> None:
+    # A handled Slack request (issue 21 point 16): the first worker to remember its signature acts, a copy at
+    # another worker does nothing, and nothing of it stays once it could no longer be replayed.
+    assert await store.remember_once("slack-request:v0=abc", 0.5) is True
+    assert await other_store.remember_once("slack-request:v0=abc", 0.5) is False
+    assert await store.remember_once("slack-request:v0=abc", 0.5) is False
+    assert await other_store.remember_once("slack-request:v0=def", 0.5) is True
+    redis = store._r if store_url.startswith("redis") else None  # type: ignore[attr-defined]
+    # KEYS on every master of a cluster (by default the client asks one node)
+    on = {"target_nodes": RedisCluster.PRIMARIES} if isinstance(redis, RedisCluster) else {}
+    if redis is not None:
+        assert len(await redis.keys("*slack-request*", **on)) == 2
+    await asyncio.sleep(0.7)
+    assert await other_store.remember_once("slack-request:v0=abc", 0.5) is True  # lapsed: a new request
+    await asyncio.sleep(0.7)
+    if redis is not None:
+        assert await redis.keys("*slack-request*", **on) == []  # no grant counter or other key left behind

@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
@@ -247,11 +246,12 @@ class ActionsEndpoint:
         except BadAction as exc:
             return self._refuse(400, "malformed", str(exc))
         # A signed request is good for 5 minutes: a copy of it must not act again (issue 21 point 16).  Its
-        # signature names it; the first to take the lease on it acts, in any worker, on either store.
+        # signature names it; the first to have it remembered acts, in any worker, on either store.  Not a
+        # lease: a lease's grant counter outlives it (fencing), one per request would never expire.
         signature = headers.get("X-Slack-Signature", "")
         try:
-            first = await self.handler.store.lease(
-                C.SLACK_REPLAY_LEASE + signature, secrets.token_hex(8), 2 * C.SLACK_SIGNATURE_MAX_AGE_S
+            first = await self.handler.store.remember_once(
+                C.SLACK_REPLAY_KEY + signature, 2 * C.SLACK_SIGNATURE_MAX_AGE_S
             )
         except StoreError as exc:
             log.error("slack action request not handled", extra={"error": str(exc)})

@@ -283,6 +283,11 @@ class Store(Protocol):
         ...
 
     # ---------------------------------------------------------------------------------------------- coordination
+    async def remember_once(self, name: str, ttl: float) -> bool:
+        """Remember ``name`` for ``ttl`` seconds; True for the first caller (in any worker sharing the store),
+        False while it is remembered.  Nothing is left behind once it lapses."""
+        ...
+
     async def lease(self, name: str, holder: str, ttl: float, epoch: int = 0) -> int:
         """Take a named lease for ``holder`` (``epoch`` 0) or renew the grant ``epoch``; returns the epoch of
         the grant held (see :class:`Fence`), 0 while another holder has the lease, or when the grant to renew

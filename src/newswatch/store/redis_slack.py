@@ -3,7 +3,8 @@
 A mixin of :class:`newswatch.store.redis.RedisStore` (its client and error wrapping).  The mutes of one
 channel target are one hash, ``nw:mutes:{target}`` (hash-tagged like a watch's state), mute id -> JSON with
 its own expiry: a lapsed mute is never returned and is deleted when read, and the key itself expires with its
-longest-lived mute, so nothing outlives its use.  ``nw:mutes:targets`` lists the targets with mutes.
+longest-lived mute, so nothing outlives its use.  ``nw:mutes:targets`` lists the targets with mutes.  A
+handled Slack request is remembered under ``nw:once:…`` until it could no longer be replayed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class RedisSlack:
     if TYPE_CHECKING:
 
         async def _call(self, coro: Any) -> Any: ...
+
+    async def remember_once(self, name: str, ttl: float) -> bool:
+        # One key: its own slot on a cluster.
+        return bool(await self._call(self._r.set(C.ONCE_PREFIX + name, "1", nx=True, px=max(1, ms(ttl)))))
 
     async def add_mute(self, mute: Mute) -> None:
         key, at = mutes_key(mute.target), ms(mute.expires)

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS mutes (
     user TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, label TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS mutes_target ON mutes (target, expires);
+-- Names remembered for a while (newswatch.store.sqlite_slack: remember_once), e.g. a handled Slack request.
+CREATE TABLE IF NOT EXISTS once (name TEXT PRIMARY KEY, expires REAL NOT NULL);
 -- The decision record behind `newswatch why` (newswatch.store.notes): JSON notes filed per item key.
 CREATE TABLE IF NOT EXISTS notes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, note TEXT NOT NULL, expires REAL NOT NULL

@@ -115,7 +115,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteHealth):
 
     def _purge(self, db: sqlite3.Connection) -> None:
         now = self._clock()
-        for table in ("item_keys", "alerted", "stories", "story_bands", "threads", "mutes"):
+        for table in ("item_keys", "alerted", "stories", "story_bands", "threads", "mutes", "once"):
             db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
         expired_items = "SELECT item_id FROM items WHERE expires <= ?"
         db.execute(f"DELETE FROM item_texts WHERE item_id IN ({expired_items})", (now,))

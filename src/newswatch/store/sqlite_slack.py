@@ -2,7 +2,8 @@
 
 A mixin of :class:`newswatch.store.sqlite.SQLiteStore` (its connection, lock and clock), kept apart so the
 store module stays readable.  Mutes live in the ``mutes`` table; one whose ``expires`` has passed is never
-returned and is deleted with the other expired rows.
+returned and is deleted with the other expired rows, as are the names remembered in ``once`` (a handled
+Slack request, until it could no longer be replayed).
 """
 
 from __future__ import annotations
@@ -37,6 +38,18 @@ class SQLiteSlack:
                 "INSERT OR REPLACE INTO threads(key, ts, expires) VALUES (?, ?, ?)", (key, state, expires)
             )
         )
+
+    async def remember_once(self, name: str, ttl: float) -> bool:
+        def op(db: sqlite3.Connection) -> bool:
+            now = self._clock()
+            with self._tx(db):
+                row = db.execute("SELECT expires FROM once WHERE name = ?", (name,)).fetchone()
+                if row is not None and row[0] > now:
+                    return False
+                db.execute("INSERT OR REPLACE INTO once(name, expires) VALUES (?, ?)", (name, now + ttl))
+                return True
+
+        return await self._run(op)
 
     async def add_mute(self, mute: Mute) -> None:
         row = (mute.id, mute.kind, mute.target, mute.watch, mute.subject, mute.user, mute.created,
