@@ -3,8 +3,9 @@
 Owns turning a config file into a validated :class:`Config`.  Every error is a :class:`ConfigError` whose
 message names the file, the line and the key, so `newswatch check` can point at the problem.  The keys here are
 a contract with users' files: extend them, never rename them.  Reading the YAML safely (one libyaml parse, alias
-bombs, duplicate keys and unknown tags refused) is configyaml.py; durations and URLs are configvalues.py; the
-notify section (where alerts go, the Slack app's credentials) is notify.py.
+bombs, duplicate keys and unknown tags refused) is yamlfile.py; durations and URLs are values.py; the notify
+section (where alerts go, the Slack app's credentials) is notify.py; which values are paths and how they
+resolve beside the config file, paths.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from newswatch.config.notify import FloodConfig as FloodConfig
 from newswatch.config.notify import NotifyConfig as NotifyConfig
 from newswatch.config.notify import SlackConfig as SlackConfig
 from newswatch.config.notify import WebhookConfig as WebhookConfig
+from newswatch.config.paths import resolve_paths
 from newswatch.config.values import Duration
 from newswatch.config.values import Strict as _Strict
 from newswatch.config.values import format_duration as format_duration  # re-exported: the CLI's summaries
@@ -271,7 +273,7 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, path, doc)) from None
     _check_slack_app(cfg, path, doc)
-    cfg, relocated = _resolve_paths(cfg, path.parent)
+    cfg, relocated = resolve_paths(cfg, path.parent)
     return LoadedConfig(cfg, path, relocated)
 
 
@@ -290,32 +292,6 @@ def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
     if problems:
         lines = [f"{path}:{doc.line_for(loc) or 1}: {_dotted(loc)}: {why}" for loc, why in problems]
         raise ConfigError("\n".join(lines))
-
-
-def _resolve_paths(cfg: Config, base: Path) -> tuple[Config, tuple[tuple[str, str], ...]]:
-    """Every relative path of the config made absolute against ``base`` (the config file's folder), and the
-    relative ones as written beside where they now point."""
-    moved: list[tuple[str, str]] = []
-
-    def resolve(path: str, *, was_cwd: bool = False) -> str:
-        if Path(path).is_absolute():
-            return path
-        absolute = str((base / path).resolve())
-        if was_cwd:  # the store and the JSONL file used to resolve against the working directory
-            moved.append((path, absolute))
-        return absolute
-
-    feeds = [f if f.is_http else f.model_copy(update={"url": resolve(f.url)}) for f in cfg.feeds]
-    update: dict[str, Any] = {"feeds": feeds}
-    if cfg.stories.weights is not None:
-        update["stories"] = cfg.stories.model_copy(update={"weights": resolve(cfg.stories.weights)})
-    if cfg.store and cfg.store.startswith("sqlite:///") and cfg.store != "sqlite:///":
-        update["store"] = "sqlite:///" + resolve(cfg.store.removeprefix("sqlite:///"), was_cwd=True)
-    if cfg.notify.jsonl and cfg.notify.jsonl != "-":
-        update["notify"] = cfg.notify.model_copy(update={"jsonl": resolve(cfg.notify.jsonl, was_cwd=True)})
-    if cfg.archive:
-        update["archive"] = resolve(cfg.archive)
-    return cfg.model_copy(update=update), tuple(moved)
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
