@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--store",
             metavar="URL",
-            help=f"{what} this store instead of the config's (redis://host:port/db or sqlite:///path/state.db; "
-            "a relative path is relative to the working directory)",
+            help=f"{what} this store instead of the config's (redis://host:port/db, redis+cluster://host:port or "
+            "sqlite:///path/state.db; a relative path is relative to the working directory)",
         )
 
     run = sub.add_parser(
