@@ -179,6 +179,11 @@ class Worker:
         return out
 
 
+def same_text(fingerprint: str, other: str) -> bool:
+    """Whether two item fingerprints are of the same text (matched against the same or other watch sets)."""
+    return fingerprint.partition("~")[0] == other.partition("~")[0]
+
+
 def watch_generation(entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig]) -> str:
     """A short hash of a watch set (with the entities its queries use)."""
     what = {

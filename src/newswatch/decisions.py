@@ -55,6 +55,7 @@ def recorded(o: Outcome, sighted: Sighted, result: Recorded, wall: datetime) -> 
     folded = result.item_id not in o.keys  # first seen under a key this sighting lacks: another feed's copy
     note = _base(o, result.seen.value, wall)
     note["item"] = result.item_id
+    note["fingerprint"] = o.fingerprint  # of the text and the watch set (cpu.py): why tells which changed
     if folded:
         note["folded"] = True
     url = o.url or o.title

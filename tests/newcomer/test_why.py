@@ -95,6 +95,32 @@ def test_why_says_what_happened_to_each_item(
     assert "never seen" in out
 
 
+def test_why_tells_a_change_of_watches_from_a_new_text(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An item is remembered with the watch set that matched it: after a watch is added it is matched again,
+    # which is no new text of it.
+    cfg = setup(tmp_path, store_url)
+    assert main(["run", "-c", str(cfg), "--once"]) == EXIT_OK
+    weather = "  - {name: weather, query: 'rain'}\nnotify:"
+    cfg.write_text(CONFIG.format(store=store_url).replace("notify:", weather), encoding="utf-8")
+    assert main(["run", "-c", str(cfg), "--once"]) == EXIT_OK
+    out = why(cfg, OTHER, capsys)
+    assert "the same text, matched again: the watches changed since it was seen" in out
+    assert "a new text of an item seen before" not in out
+    assert 'watch "weather": matched, alert: opened story s-' in out
+
+    (tmp_path / "outlet.xml").write_text(
+        rss("Outlet", [{"title": "Sunny week ahead in Cairo", "link": OTHER,
+                        "description": "No rain until Friday, then showers and rain all weekend."}]),
+        encoding="utf-8",
+    )  # fmt: skip
+    assert main(["run", "-c", str(cfg), "--once"]) == EXIT_OK
+    out = why(cfg, OTHER, capsys)
+    assert "a new text of an item seen before: matched again" in out  # a longer text is one
+    assert 'watch "weather": matched; it had reported this item already' in out
+
+
 def test_why_after_a_store_without_notes_and_bad_urls(
     tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

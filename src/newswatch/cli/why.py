@@ -18,6 +18,7 @@ from typing import Any
 from newswatch.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_STARTUP, read_store
 from newswatch.cli.outbox import LIST_LIMIT, when
 from newswatch.config import Config, LoadedConfig, format_duration
+from newswatch.cpu import same_text
 from newswatch.delivery.digests import DIGEST_MARK, HELD_PERIOD, digest_due
 from newswatch.delivery.effects import Verdict, candidates, verdict
 from newswatch.feeds.text import http_url, item_keys
@@ -58,8 +59,8 @@ async def explain_item(cfg: Config, store: Store, canonical: str, key: str) -> l
         return out
     matched_any: set[str] = set()
     first = next((n for n in notes if n.get("what") == "new"), None)
-    for note in notes:
-        out += await _note_lines(store, note, canonical, first)
+    for i, note in enumerate(notes):
+        out += await _note_lines(store, note, canonical, first, notes[:i])
         matched_any.update(str(m.get("watch")) for m in note.get("matched", ()))
     if any(n.get("what") in ("new", "changed") for n in notes):
         out += _misses(cfg, notes, canonical, matched_any)
@@ -67,7 +68,11 @@ async def explain_item(cfg: Config, store: Store, canonical: str, key: str) -> l
 
 
 async def _note_lines(
-    store: Store, note: dict[str, Any], canonical: str, first: dict[str, Any] | None
+    store: Store,
+    note: dict[str, Any],
+    canonical: str,
+    first: dict[str, Any] | None,
+    earlier: Sequence[dict[str, Any]] = (),
 ) -> list[str]:
     at = _stamp(note.get("at"))
     what = note.get("what")
@@ -93,7 +98,10 @@ async def _note_lines(
     if what == "same":
         lines.append("      same text as seen before: nothing to do")
         return lines
-    if what == "changed":
+    if what == "changed" and _watches_changed(note, earlier):
+        lines.append("      the same text, matched again: the watches changed since it was seen (a reload, or a "
+                     "worker running another config)")  # fmt: skip
+    elif what == "changed":
         lines.append("      a new text of an item seen before: matched again")
     matched = note.get("matched") or []
     if not matched:
@@ -101,6 +109,14 @@ async def _note_lines(
     for m in matched:
         lines += await _match_lines(store, m, note)
     return lines
+
+
+def _watches_changed(note: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> bool:
+    """Whether a sighting was matched again for its watch set only: an earlier one had the same text."""
+    fp = str(note.get("fingerprint") or "")
+    return bool(fp) and any(
+        (seen := str(n.get("fingerprint") or "")) and seen != fp and same_text(seen, fp) for n in earlier
+    )
 
 
 async def _match_lines(store: Store, m: dict[str, Any], note: dict[str, Any]) -> list[str]:
