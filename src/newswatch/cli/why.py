@@ -171,7 +171,9 @@ def _misses(cfg: Config, notes: Sequence[dict[str, Any]], canonical: str, matche
     item, on = _archived(cfg, canonical), "the archived text"
     if item is None:
         title = next((str(n.get("title")) for n in reversed(notes) if n.get("title")), "")
-        item, on = Item(title=title, url=canonical, source="why"), "the recorded title only"
+        source = next((str(n.get("source")) for n in reversed(notes) if n.get("source")), "")
+        # The recorded source, so `sources:` and `exclude_sources:` filters are explained as run applied them.
+        item, on = Item(title=title, url=canonical, source=source), "the recorded title only"
     lines = [
         f"  today's watches that do not match it (on {on}; `newswatch match -c FILE URL` reads the page):"
     ]

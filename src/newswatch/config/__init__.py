@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 from newswatch import constants as C
 
 # The notify section, re-exported: the rest of newswatch takes every config model from here.
+from newswatch.config.notify import AppriseTarget as AppriseTarget
 from newswatch.config.notify import FloodConfig as FloodConfig
 from newswatch.config.notify import NotifyConfig as NotifyConfig
 from newswatch.config.notify import SlackConfig as SlackConfig
@@ -31,6 +32,8 @@ from newswatch.config.values import Duration
 from newswatch.config.values import Strict as _Strict
 from newswatch.config.values import format_duration as format_duration  # re-exported: the CLI's summaries
 from newswatch.config.values import parse_duration as parse_duration  # re-exported: part of the config API
+from newswatch.config.watches import WatchConfig as WatchConfig
+from newswatch.config.watches import target_problems
 from newswatch.config.yamlfile import YamlDocument, YamlProblem, load_yaml
 
 # --------------------------------------------------------------------------------------------------------------
@@ -78,14 +81,6 @@ class EntityConfig(_Strict):
     fuzzy: bool = False  # edit distance 1 on alias words of 6+ letters
 
 
-class WatchConfig(_Strict):
-    name: str = Field(min_length=1)
-    query: str = Field(min_length=1)
-    channel: str | None = None  # overrides notify.slack.channel
-    digest: Literal["hourly", "daily"] | None = None  # low-priority watch: one digest message per period
-    story_window: Duration | None = None  # overrides stories.window for this watch
-
-
 class StoriesConfig(_Strict):
     """Story grouping knobs; the model and its threshold come from the evaluation in benchmarks/ (docs/stories.md)."""
 
@@ -123,9 +118,13 @@ class HttpConfig(_Strict):
     # With a token, /metrics (watch names) and /healthz's reasons (store hosts) need "Authorization: Bearer
     # <token>"; /healthz's status code stays open to orchestrators.  Use ${NEWSWATCH_HTTP_TOKEN}.
     token: str | None = Field(default=None, min_length=16)
+    # The read-only status pages (/, /stories/{id}, /feeds, /mutes, /outbox; docs/status-page.md) on listen;
+    # with a token they need it too (the header, or ?token= for a browser).
+    status: bool = False
 
     def __repr__(self) -> str:
-        return f"HttpConfig(listen={self.listen!r}, token={'***' if self.token else None})"
+        token = "***" if self.token else None
+        return f"HttpConfig(listen={self.listen!r}, token={token}, status={self.status})"
 
     __str__ = __repr__
 
@@ -278,9 +277,10 @@ def parse_config(text: str, path: Path, environ: Mapping[str, str]) -> LoadedCon
 
 
 def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
-    """What one section cannot check alone: Slack actions need the bot token, and over HTTP a server."""
+    """What one section cannot check alone: Slack actions need the bot token, and over HTTP a server; the
+    status pages need the server too; a watch's targets must be set up in notify."""
     slack = cfg.notify.slack
-    problems: list[tuple[tuple[str, ...], str]] = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     if slack is not None and (slack.signing_secret or slack.app_token) and not slack.token:
         key = "signing_secret" if slack.signing_secret else "app_token"
         problems.append(
@@ -289,6 +289,10 @@ def _check_slack_app(cfg: Config, path: Path, doc: YamlDocument) -> None:
     if slack is not None and slack.signing_secret and not cfg.http.listen:
         why = "needs http.listen: Slack posts actions to /slack/actions on it (or use app_token: Socket Mode)"
         problems.append((("notify", "slack", "signing_secret"), why))
+    if cfg.http.status and not cfg.http.listen:
+        problems.append((("http", "status"), "needs http.listen: the status pages are served on it"))
+    for i, why in target_problems(cfg.watches, cfg.notify):
+        problems.append((("watches", i, "targets"), why))
     if problems:
         lines = [f"{path}:{doc.line_for(loc) or 1}: {_dotted(loc)}: {why}" for loc, why in problems]
         raise ConfigError("\n".join(lines))
@@ -366,6 +370,7 @@ _KNOWN_KEYS: dict[str, set[str]] = {
     "websub": set(WebSubConfig.model_fields),
     "flood": set(FloodConfig.model_fields),
     "webhook": set(WebhookConfig.model_fields),
+    "apprise": set(AppriseTarget.model_fields),
 }
 
 

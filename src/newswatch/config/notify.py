@@ -1,4 +1,4 @@
-"""The ``notify:`` section of the config: where alerts go (JSONL, Slack, webhooks), flood control, shutdown
+"""The ``notify:`` section of the config: where alerts go (JSONL, Slack, webhooks, Apprise URLs), flood control, shutdown
 grace, parked records, and the Slack app's credentials for actions (``signing_secret``, ``app_token``).
 
 Secrets (tokens, the signing secret, webhook URLs) never appear in a repr or a validation message.
@@ -6,7 +6,8 @@ Secrets (tokens, the signing secret, webhook URLs) never appear in a repr or a v
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -30,6 +31,39 @@ class WebhookConfig(Strict):
 
     def __repr__(self) -> str:  # the URL's path and credentials may be its secret
         return f"WebhookConfig(url={redact_url(self.url)!r}, secret={'***' if self.secret else None})"
+
+    __str__ = __repr__
+
+
+class AppriseTarget(Strict):
+    """One Apprise URL (``discord://…``, ``tgram://…``, ``mailto://…``, ``json://…``): the URL is its credential."""
+
+    url: str = Field(min_length=1, repr=False)
+    # Its outbox queue is "apprise:NAME"; watches name it in `targets:`.  Default: a hash of the URL.
+    name: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _apprise_url(cls, v: str) -> str:
+        from newswatch.shared.appriseurl import instantiate
+
+        instantiate(v)  # ValueError, without the URL, when Apprise cannot use it
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if v and not v.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("an Apprise target's name is letters, digits, - and _ only")
+        return v
+
+    @property
+    def key(self) -> str:
+        """The name, or a stable one that says nothing of the URL."""
+        return self.name or "u" + hashlib.sha256(self.url.encode()).hexdigest()[:10]
+
+    def __repr__(self) -> str:
+        return f"AppriseTarget(name={self.key!r}, url=***)"
 
     __str__ = __repr__
 
@@ -82,6 +116,8 @@ class NotifyConfig(Strict):
     # the URL is the credential.
     slack_webhook: str | None = Field(default=None, repr=False)
     webhook: WebhookConfig | None = None  # generic JSON webhook
+    # Apprise URLs (Teams, Discord, Telegram, email, Mattermost, …): each a URL, or {url, name}.
+    apprise: list[AppriseTarget] = Field(default_factory=list)
     flood: FloodConfig = Field(default_factory=FloodConfig)
     shutdown_grace: Duration = 10.0  # on SIGTERM, how long to keep delivering what is queued
     # Parked records (undeliverable as configured) are deleted this long after they were parked.
@@ -93,6 +129,24 @@ class NotifyConfig(Strict):
         if not v:  # `${SLACK_WEBHOOK_URL:-}` with the variable unset: no webhook
             return None
         return check_http_url(v, "https://hooks.slack.com/services/…", userinfo=False)
+
+    @field_validator("apprise", mode="before")
+    @classmethod
+    def _apprise_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            # `${TEAMS_URL:-}` with the variable unset: that target is off.
+            return [{"url": x} if isinstance(x, str) else x for x in v if x != ""]
+        return v
+
+    @field_validator("apprise")
+    @classmethod
+    def _unique_apprise(cls, v: list[AppriseTarget]) -> list[AppriseTarget]:
+        keys = [a.key for a in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two Apprise targets have the same name (or URL); names identify their queues")
+        return v
 
     @property
     def slack_enabled(self) -> bool:

@@ -8,7 +8,9 @@ At match time the watches registered under the atoms that occurred are the candi
 other groups are not all met is dropped with one C-level set test per group, and only the rest are evaluated
 (compiled closures, ``compiled``).  Watches without requirements (``*``, ``NOT x``) are always evaluated.
 So an item costs one automaton pass plus the watches it is actually about, however long the watchlist;
-positions, terms and the snippet are worked out only for the watches that matched.
+positions, terms and the snippet are worked out only for the watches that matched.  A watch's filters
+(``languages``, ``sources``, ``exclude_sources``: filters.py) are asked only once its query matched, so the
+language of an item is detected only when some filtered watch wants it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from newswatch.match.engine import Index, Span
 from newswatch.match.entities import entity_keys
 from newswatch.match.evaluate import CompiledEntity, Evaluation, Leaf, Resolved
 from newswatch.match.explain import Explanation, miss_reason
+from newswatch.match.filters import NO_FILTER, ItemFacts, WatchFilter, compile_filter
 from newswatch.match.query import And, EntityRef, Near, Node, Not, Or, QuerySyntaxError, Scope, Term, parse
 from newswatch.match.snippet import Display, Found, make_snippet, unique_terms
 from newswatch.match.text import key_of, prepare, tokenize
@@ -37,6 +40,7 @@ class CompiledWatch:
     name: str
     query: str
     node: Node
+    filter: WatchFilter = NO_FILTER  # languages, sources, exclude_sources (filters.py)
 
 
 def compile_watches(entities: Mapping[str, EntityConfig], watches: Sequence[WatchConfig]) -> Matcher:
@@ -44,7 +48,7 @@ def compile_watches(entities: Mapping[str, EntityConfig], watches: Sequence[Watc
 
     Raises :class:`QuerySyntaxError` for the first watch that does not parse or names an unknown entity.
     """
-    parsed = [CompiledWatch(w.name, w.query, parse_watch(w, entities)) for w in watches]
+    parsed = [CompiledWatch(w.name, w.query, parse_watch(w, entities), compile_filter(w)) for w in watches]
     return Matcher(entities, parsed)
 
 
@@ -275,6 +279,7 @@ class Matcher:
         ev = Evaluation(self._resolved, scan)
         out: list[Match] = []
         display: Display | None = None
+        facts: ItemFacts | None = None  # what the filters read of the item, worked out once
         checks, truth = plan.checks, self._truth
         for i in sorted(candidates):
             for group in checks[i]:
@@ -283,6 +288,10 @@ class Matcher:
             else:
                 if truth[i](ev):
                     w = self.watches[i]
+                    if w.filter.active:
+                        facts = facts or ItemFacts(item)
+                        if w.filter.refuse(facts) is not None:
+                            continue
                     display = display or Display(ev.prep)
                     found = self._locate(display, w, self._hits[i](ev))
                     snippet, spans = make_snippet(display.text, found)
@@ -293,11 +302,17 @@ class Matcher:
         """For every watch, whether ``item`` matches and why (slow path: evaluates every watch)."""
         ev = Evaluation(self._resolved, self._index.scan(prepare(item.title, item.summary, item.content)))
         display = Display(ev.prep)
+        facts = ItemFacts(item)
         out: list[Explanation] = []
         for w in self.watches:
             matched = ev.truth(w.node)
             found = self._found(ev, display, w, matched)
             snippet, spans = make_snippet(display.text, found)
+            refused = w.filter.refuse(facts) if matched and w.filter.active else None
+            if refused is not None:  # the query matches, but the watch does not consider such items
+                out.append(Explanation(w.name, w.query, False, tuple(found), snippet, spans,
+                                       w.filter.describe(), refused))  # fmt: skip
+                continue
             if matched:
                 out.append(Explanation(w.name, w.query, True, tuple(found), snippet, spans))
                 continue
