@@ -7,13 +7,14 @@ when a signing secret is set (Socket Mode is started by ``run``, cli/service.py)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from newswatch import constants as C
 from newswatch.config import LoadedConfig, NotifyConfig, store_url
 from newswatch.cpu import CpuStage, worker_count
+from newswatch.delivery.notify.apprise_sink import AppriseNotifier
 from newswatch.delivery.notify.base import Notifier, NotifyError
 from newswatch.delivery.notify.console import ConsoleNotifier
 from newswatch.delivery.notify.jsonl import JsonlNotifier
@@ -21,6 +22,7 @@ from newswatch.delivery.notify.slack import SlackNotifier
 from newswatch.delivery.notify.webhook import JsonWebhookNotifier, SlackWebhookNotifier
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryPolicy
+from newswatch.delivery.routing import slack_channels
 from newswatch.feeds.fetch import make_session
 from newswatch.feeds.netguard import AddressGuard
 from newswatch.pipeline import Pipeline
@@ -72,6 +74,8 @@ def build_notifiers(
         notifiers.append(SlackWebhookNotifier(cfg.slack_webhook))
     if cfg.webhook:
         notifiers.append(JsonWebhookNotifier(cfg.webhook.url, cfg.webhook.secret))
+    if cfg.apprise:
+        notifiers.append(AppriseNotifier(cfg.apprise))
     return {n.name: n for n in notifiers}
 
 
@@ -137,6 +141,7 @@ async def open_app(
         # What this process learned of document frequencies is written when it stops, too.
         stack.push_async_callback(_flush_doc_freq, pipeline)
         guard.follow(lambda: pipeline.config)  # so a reloaded config's feeds are trusted as written
+        delivery.linked = _linked_channels(pipeline)
         heartbeat = Heartbeat()
         schedule = ScheduleHealth()
         actions, routes = _slack_actions(cfg.notify, notifiers, store, tasks, metrics)
@@ -174,6 +179,20 @@ def _slack_actions(
         return handler, []
     endpoint = ActionsEndpoint(slack.signing_secret, handler, metrics=metrics)
     return handler, [("POST", C.SLACK_ACTIONS_PATH, endpoint.handle)]
+
+
+def _linked_channels(pipeline: Pipeline) -> Callable[[str], tuple[str, ...]]:
+    """watch -> its Slack channels, for the running config (worked out again only after a reload)."""
+    cache: list[Any] = [None, {}]  # the config it was worked out for (kept: an id could be reused), the map
+
+    def linked(watch: str) -> tuple[str, ...]:
+        cfg = pipeline.config
+        if cache[0] is not cfg:
+            cache[:] = [cfg, slack_channels(cfg)]
+        found: tuple[str, ...] = cache[1].get(watch, ())
+        return found
+
+    return linked
 
 
 async def _flush_doc_freq(pipeline: Pipeline) -> None:

@@ -217,6 +217,15 @@ DELIVERY_SEND_TIMEOUT_S = 30.0
 # Ids of entries that failed in this process (their back-off holds here); the oldest are forgotten past this.
 DELIVERY_FAILED_IDS_MAX = 10_000
 
+# Apprise targets (notify.apprise): Apprise's clients block, so they run in a pool of this many threads; a
+# call's socket timeouts (connect, read) end its thread, and the await gives up after APPRISE_TIMEOUT_S.  A record
+# a service keeps failing (HTTP 5xx, unreachable) is parked after APPRISE_ATTEMPTS attempts with the reason.
+APPRISE_THREADS = 4
+APPRISE_CONNECT_S = 5.0
+APPRISE_READ_S = 15.0
+APPRISE_TIMEOUT_S = 25.0
+APPRISE_ATTEMPTS = 5
+
 # Pacing: a channel's next free send slot lies at most this many intervals ahead of now (a few senders share a
 # channel: its queue, its digest queue, its held queue); one further ahead was reserved on a clock that has since
 # stepped back, and is dropped rather than waited for.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from newswatch.cli.common import EXIT_OK, EXIT_PROBLEMS, watch_problems
 from newswatch.config import Config, LoadedConfig, NotifyConfig, format_duration, store_url
 from newswatch.config.values import redact_url
+from newswatch.shared.appriseurl import instantiate, label
 
 
 def check(loaded: LoadedConfig) -> int:
@@ -32,10 +33,18 @@ def check(loaded: LoadedConfig) -> int:
     for w in cfg.watches:
         channel = w.channel or (slack.channel if slack else None)
         digest = f"  ({w.digest} digest, sent {_digest_time(w.digest)})" if w.digest else ""
+        only = f"  targets: {', '.join(w.targets)}" if w.targets is not None else ""
+        filters = "".join(
+            f"  {key}: {', '.join(values)}"
+            for key, values in (("languages", w.languages), ("sources", w.sources),
+                                ("exclude_sources", w.exclude_sources)) if values
+        )  # fmt: skip
         out.write(
             f"  - {w.name}: {w.query}"
             + (f"  → {channel}" if channel and cfg.notify.slack_enabled else "")
             + digest
+            + only
+            + filters
             + "\n"
         )
     out.write(f"notify: {', '.join(_notify_targets(cfg.notify))}\n")
@@ -107,8 +116,11 @@ def _notify_targets(n: NotifyConfig) -> list[str]:
     if n.webhook:
         signed = ", signed" if n.webhook.secret else ""
         targets.append(f"JSON webhook ({redact_url(n.webhook.url)}{signed})")
-    if not n.slack_enabled and not n.slack_webhook and n.jsonl != "-":
-        targets.append("console")  # without Slack, alerts still reach a person
+    for a in n.apprise:
+        # Apprise's privacy label: scheme and host, masked where the host is itself a token.
+        targets.append(f"Apprise {a.key}: {label(instantiate(a.url))}")
+    if not n.slack_enabled and not n.slack_webhook and not n.apprise and n.jsonl != "-":
+        targets.append("console")  # without Slack or Apprise, alerts still reach a person
     return targets
 
 

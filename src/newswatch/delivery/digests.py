@@ -134,10 +134,11 @@ class Digests:
                 )
                 await self._send_singly(target, notifier, alerts, report, ack_also)
                 return
-            if exc.permanent:
-                await self._park(target, list(alerts), str(exc), report)
-                return
             head = alerts[0]
+            if exc.permanent or (exc.give_up_after is not None and head.attempts + 1 >= exc.give_up_after):
+                why = str(exc) if exc.permanent else f"{exc} (gave up after {head.attempts + 1} attempts)"
+                await self._park(target, list(alerts), why, report)
+                return
             self._failed_here.add(head.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(head.attempts + 1)
             not_before = self.clock() + delay

@@ -1,4 +1,4 @@
-"""What Slack actions change in delivery: which records a mute drops and a snooze holds, for Slack only.
+"""What Slack actions change in delivery: which records a mute drops and a snooze holds, in Slack and Apprise.
 
 Owns the verdict on one queued record about to be posted to a Slack channel, given the mutes and snoozes in
 force for that channel (:meth:`newswatch.store.base.Store.mutes`), read again before every post so an action
@@ -6,15 +6,16 @@ takes effect at the next message: a record of a muted story, or from a muted fee
 (acknowledged unsent); a record of a snoozed watch is held, moved in order to the channel's held queue
 (``slack:#news|digest:held``).  Held records are due once no snooze of their watch is in force (it lapsed
 after 24 h, or was lifted): then they go out as one digest (:mod:`newswatch.delivery.digests`), less any
-muted since.  Only posts to Slack change: the records were recorded, and reached JSONL, webhooks and
-``replay`` as usual.  A mixin of :class:`newswatch.delivery.outbox.Delivery`.
+muted since.  Apprise targets (Teams, Discord…, which have no buttons) follow the mutes and snoozes set in
+their watch's Slack channels.  Only posts to Slack and Apprise change: the records were recorded, and reached
+JSONL, webhooks and ``replay`` as usual.  A mixin of :class:`newswatch.delivery.outbox.Delivery`.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from newswatch.delivery.digests import DIGEST_MARK, HELD_PERIOD
@@ -68,6 +69,7 @@ class Effects:
     clock: Callable[[], float]
     metrics: Metrics | None
     _leases: Any  # target -> QueueLease, of the queues this process drains
+    linked: Callable[[str], Sequence[str]] | None  # watch -> its Slack channels (routing.slack_channels)
 
     if TYPE_CHECKING:
 
@@ -78,10 +80,14 @@ class Effects:
     async def _effect(
         self, target: str, notifier: Notifier, entry: OutboxEntry, report: DeliveryReport
     ) -> Verdict:
-        """Drop or hold ``entry`` when a mute or snooze says so (Slack targets only); SEND otherwise."""
-        if notifier.name != "slack":
+        """Drop or hold ``entry`` when a mute or snooze says so (Slack targets, and Apprise targets through
+        their watch's Slack channels); SEND otherwise."""
+        if notifier.name == "slack":
+            mutes = await self.store.mutes(target, ids=candidates(target, entry))
+        elif notifier.name == "apprise" and (channels := self._linked_channels([entry.watch])):
+            mutes = [m for ch in channels for m in await self.store.mutes(ch, ids=candidates(ch, entry))]
+        else:
             return Verdict.SEND
-        mutes = await self.store.mutes(target, ids=candidates(target, entry))
         decided, mute = verdict(mutes, entry, self.clock())
         if decided is Verdict.MUTED:
             await self._ack_durably(target, [entry.id], None)
@@ -107,6 +113,9 @@ class Effects:
         snooze lapses; entries muted meanwhile are dropped here."""
         channel = target.split(DIGEST_MARK, 1)[0]
         mutes, now = await self.store.mutes(channel), self.clock()
+        if channel.startswith("apprise:"):  # held by a snooze set in its watch's Slack channel
+            for ch in self._linked_channels({e.watch for e in entries}):
+                mutes += await self.store.mutes(ch)
         due: list[OutboxEntry] = []
         muted: list[str] = []
         lapse: float | None = None
@@ -122,6 +131,13 @@ class Effects:
             await self._ack_durably(target, muted, None)
             report.muted += len(muted)
         return due, lapse
+
+    def _linked_channels(self, watches: Iterable[str]) -> list[str]:
+        """The Slack channels whose mutes and snoozes hold for these watches' Apprise targets (Apprise's
+        services have no buttons: what someone muted in the watch's Slack channel is muted there too)."""
+        if self.linked is None:
+            return []
+        return list(dict.fromkeys(ch for w in watches for ch in self.linked(w)))
 
     def _suppressed(self, target: str, entry: OutboxEntry, mute: Mute | None) -> None:
         reason = "snoozed" if mute is None or mute.kind == "snooze" else f"muted_{mute.kind}"

@@ -59,8 +59,10 @@ class Delivery(Digests, Effects):
         metrics: Metrics | None = None,
         lease_s: float = LEASE_S,
         send_timeout: float = C.DELIVERY_SEND_TIMEOUT_S,
+        linked: Callable[[str], Sequence[str]] | None = None,
     ):
         self.metrics = metrics
+        self.linked = linked  # watch -> Slack channels whose mutes hold for its Apprise targets (effects.py)
         self.store = store
         self.notifiers = dict(notifiers)
         self.policy = policy or DeliveryPolicy()
@@ -272,10 +274,11 @@ class Delivery(Digests, Effects):
         except NotifyError as exc:
             if self.metrics is not None:
                 self.metrics.alert_failures.labels(target_kind(target)).inc()
-            if exc.permanent:
-                await self._park(target, [entry], str(exc), report)
-                return True
             attempts = entry.attempts + 1
+            if exc.permanent or (exc.give_up_after is not None and attempts >= exc.give_up_after):
+                why = str(exc) if exc.permanent else f"{exc} (gave up after {attempts} attempts)"
+                await self._park(target, [entry], why, report)
+                return True
             self._failed_here.add(entry.id)
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
             not_before = self.clock() + delay

@@ -1,7 +1,7 @@
 """Routing: which outbox queues a record goes to, and the records newswatch writes itself.
 
-Owns the target names (``slack:#channel``, ``jsonl``, ``console``, ``slack-webhook:``, ``webhook:``, with
-``|digest:hourly`` for digest watches) that the outbox and the notifiers agree on, the alert record of the
+Owns the target names (``slack:#channel``, ``jsonl``, ``console``, ``slack-webhook:``, ``webhook:``,
+``apprise:NAME``, with ``|digest:hourly`` for digest watches; a watch's ``targets:`` picks among them) that the outbox and the notifiers agree on, the alert record of the
 JSONL contract (fields are a contract: extend them, never rename them), and the ops records for a feed that
 went down or recovered.
 """
@@ -18,30 +18,46 @@ from newswatch.models import Match
 
 log = logging.getLogger("newswatch")
 
-__all__ = ["alert_record", "ops_record", "ops_targets", "watch_targets"]
+__all__ = ["alert_record", "ops_record", "ops_targets", "slack_channels", "watch_targets"]
 
 
 def watch_targets(cfg: Config) -> dict[str, tuple[str, ...]]:
-    """The outbox queues each watch's records go to, from the notify section."""
+    """The outbox queues each watch's records go to, from the notify section and the watch's ``targets:``
+    (None: every target configured; else only those it names, ``apprise`` meaning every Apprise URL)."""
     n = cfg.notify
     out: dict[str, tuple[str, ...]] = {}
     for w in cfg.watches:
+        chosen = None if w.targets is None else set(w.targets)
+
+        def wants(kind: str, chosen: set[str] | None = chosen) -> bool:
+            return chosen is None or kind in chosen
+
         targets: list[str] = []
-        if n.jsonl:
+        if n.jsonl and wants("jsonl"):
             targets.append("jsonl")
-        if n.slack and n.slack.token:
+        if n.slack and n.slack.token and wants("slack"):
             targets.append(f"slack:{w.channel or n.slack.channel or ''}")
-        if n.slack_webhook:
+        if n.slack_webhook and wants("slack_webhook"):
             targets.append("slack-webhook:")
-        if n.webhook:
+        if n.webhook and wants("webhook"):
             targets.append("webhook:")
-        if not (n.slack and n.slack.token) and not n.slack_webhook and n.jsonl != "-":
-            targets.append("console")  # without Slack, alerts still reach a person
+        targets += [f"apprise:{a.key}" for a in n.apprise if wants("apprise") or wants(f"apprise:{a.key}")]
+        people = n.slack_enabled or n.slack_webhook or n.apprise
+        if (chosen is None and not people and n.jsonl != "-") or (chosen is not None and "console" in chosen):
+            targets.append("console")  # without Slack or Apprise, alerts still reach a person
         if w.digest:
             # Files and the console do not flood; only chat targets wait for the digest.
             targets = [t if t in ("jsonl", "console") else f"{t}{DIGEST_MARK}{w.digest}" for t in targets]
         out[w.name] = tuple(targets)
     return out
+
+
+def slack_channels(cfg: Config) -> dict[str, tuple[str, ...]]:
+    """Each watch's Slack channel targets: a mute or snooze set there holds for its Apprise targets too."""
+    return {
+        watch: tuple(t.split(DIGEST_MARK, 1)[0] for t in targets if t.startswith("slack:"))
+        for watch, targets in watch_targets(cfg).items()
+    }
 
 
 def ops_targets(cfg: Config) -> tuple[str, ...]:

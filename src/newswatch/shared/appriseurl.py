@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,10 +21,13 @@ _lock = threading.Lock()
 
 def instantiate(url: str) -> Any:
     """Apprise's plugin object for ``url``; ValueError (not naming the URL) when Apprise cannot use it."""
-    import apprise  # imported on first use: loading its ~190 plugins takes a tenth of a second
+    # One at a time: Apprise loads its plugin registry on first use.  Some of its ~190 plugins import modules
+    # Python deprecates (imghdr): their business, not a user's.
+    with _lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise  # on first use: loading the plugins takes a tenth of a second
 
-    quiet()
-    with _lock:  # Apprise loads its plugin registry on first use; once, not from two threads at once
+        quiet()
         plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
         scheme = url.split("://", 1)[0] if "://" in url else ""
@@ -44,6 +48,8 @@ def label(plugin: Any) -> str:
 
 def quiet() -> None:
     """Apprise's own log lines carry request payloads and, at debug level, URLs: they never reach our log
-    (the notifier reads the failures it reports itself, appriseout.py)."""
+    (the notifier reads the failures it reports itself: delivery/notify/apprise_sink.py)."""
     logger = logging.getLogger("apprise")
     logger.propagate = False
+    if logger.level == logging.NOTSET or logger.level > logging.WARNING:
+        logger.setLevel(logging.WARNING)  # its warnings say why a message was not sent

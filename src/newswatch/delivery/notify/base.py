@@ -1,4 +1,4 @@
-"""The Notifier protocol: where alert records go (Slack, webhooks, a JSONL file, the console).
+"""The Notifier protocol: where alert records go (Slack, webhooks, Apprise URLs, a JSONL file, the console).
 
 Notifiers receive records from the outbox (plain dicts in the JSONL contract: event, watch, story, title, url,
 source, published, matched, at, …; keys starting with ``_`` are private rendering hints) and one target
@@ -15,7 +15,9 @@ class NotifyError(Exception):
     """A record could not be delivered.  ``permanent`` errors (bad token, unknown channel) will not heal by
     retrying; the others (timeouts, 5xx, rate limits) may, after ``retry_after`` seconds when given.
     ``content`` marks a permanent refusal of what the message contained (Slack's ``invalid_blocks``…): the
-    same records sent in other messages may still pass."""
+    same records sent in other messages may still pass.  ``give_up_after`` bounds the attempts of a retryable
+    failure: a notifier that cannot tell an outage from a target that will never take the record (Apprise)
+    has it parked, with this reason, after that many attempts."""
 
     def __init__(
         self,
@@ -24,11 +26,13 @@ class NotifyError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         content: bool = False,
+        give_up_after: int | None = None,
     ):
         super().__init__(message)
         self.permanent = permanent or content
         self.retry_after = retry_after
         self.content = content
+        self.give_up_after = give_up_after
 
 
 Record = Mapping[str, Any]
