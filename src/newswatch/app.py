@@ -1,7 +1,8 @@
 """The application context: the one ``async with`` that owns every resource (store, HTTP session,
 notifiers, executor) and hands them to the pipeline.  Nothing else creates a connection.  With a Slack app
 configured for actions it also builds their handler, and mounts ``POST /slack/actions`` on the ops server
-when a signing secret is set (Socket Mode is started by ``run``, cli/service.py).
+when a signing secret is set (Socket Mode is started by ``run``, cli/service.py); with ``http.status`` the
+status pages too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from newswatch.service.http import AllHealthy, Heartbeat, OpsServer, Route, Stor
 from newswatch.service.metrics import Metrics, instrument_store
 from newswatch.service.schedule import ScheduleHealth
 from newswatch.service.slackactions import ActionHandler, ActionsEndpoint
+from newswatch.service.status import StatusPages
 from newswatch.service.supervise import Supervisor
 from newswatch.shared.clock import steady_now
 from newswatch.store import Store, StoreError, open_store
@@ -151,6 +153,8 @@ async def open_app(
             async def collect() -> None:
                 metrics.alerts_pending.set(await store.outbox_pending())
 
+            if cfg.http.status:  # the read-only status pages (service/status.py), from the store
+                routes += StatusPages(store, lambda: pipeline.config, cfg.http.token).routes()
             health = AllHealthy(tasks, StoreHealth(store, heartbeat), schedule)
             ops = OpsServer(
                 cfg.http.listen, metrics, health, collect=collect, routes=routes, token=cfg.http.token

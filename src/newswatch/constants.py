@@ -44,6 +44,14 @@ DEFAULT_ARCHIVE_DAYS = 7  # daily archive files kept (archive_days)
 WHY_NOTES_PER_KEY = 40
 WHY_TEXT_CHARS = 300
 WHY_PREFIX = KEY_PREFIX + "why:"  # Redis: item key -> list of JSON notes (newest last)
+# Story timelines for the status pages (store/timeline.py): per story its latest this many reports, per watch
+# its latest this many stories, each line kept for seen_ttl.
+TIMELINE_PER_STORY = 100
+TIMELINE_STORIES_PER_WATCH = 50
+TIMELINE_PREFIX = KEY_PREFIX + "tl:"  # Redis: story id -> list of JSON report lines (newest last)
+TIMELINE_WATCH_PREFIX = (
+    KEY_PREFIX + "tlw:"
+)  # Redis: watch -> sorted set story id -> time of its latest report
 DEFAULT_FEED_INTERVAL_S = 5 * 60
 DEFAULT_MAX_INTERVAL_S = 3600.0  # slowest a healthy, quiet feed is polled (schedule.max_interval)
 DEFAULT_BACKOFF_CAP_S = (

@@ -267,6 +267,19 @@ class Store(Protocol):
         """The unexpired notes filed under any of these keys, each once, oldest first."""
         ...
 
+    # ---------------------------------------------------------------------------------------------- timelines
+
+    async def story_timeline(self, story: str) -> list[dict[str, Any]]:
+        """Every report of a story still on record (its latest TIMELINE_PER_STORY), oldest first: the alert
+        record's fields (title, url, source, published, reason, related…) with event and the time recorded
+        (``at``), written by :meth:`record` for each claim it commits (store/timeline.py)."""
+        ...
+
+    async def recent_stories(self, watch: str, limit: int) -> list[dict[str, Any]]:
+        """A watch's latest stories, newest first: each its opening report with ``reports``, ``outlets`` and
+        ``latest`` (epoch seconds)."""
+        ...
+
     # ---------------------------------------------------------------------------------------------- mutes
 
     async def add_mute(self, mute: Mute) -> None:

@@ -34,6 +34,7 @@ from newswatch.store.redis_batch import commit_request, decide, entries, ms, rea
 from newswatch.store.redis_keys import Layout
 from newswatch.store.redis_outbox import RedisOutbox
 from newswatch.store.redis_slack import RedisSlack
+from newswatch.store.timeline import RedisTimeline
 from newswatch.stories import BatchStories
 
 COMMIT_ATTEMPTS = 50  # reads and decisions of one batch before giving up on a store that keeps changing
@@ -41,10 +42,10 @@ POOL_SIZE = 32  # connections per process
 POOL_WAIT_S = 30.0  # how long a call waits for a free connection
 
 
-class RedisStore(RedisOutbox, RedisSlack, RedisNotes):
+class RedisStore(RedisOutbox, RedisSlack, RedisNotes, RedisTimeline):
     """Store on a Redis server given by URL (``redis://host:port/db``); the outbox and its fenced leases:
     ``redis_outbox.py``; mutes and the rest of Slack actions' state: ``redis_slack.py``; ``why``'s notes:
-    ``notes.py``."""
+    ``notes.py``; story timelines: ``timeline.py``."""
 
     def __init__(self, client: Any, *, url: str = "redis", cluster: bool = False):
         self._r = client  # redis.asyncio.Redis, or RedisCluster (redis_cluster.py)
@@ -117,6 +118,8 @@ class RedisStore(RedisOutbox, RedisSlack, RedisNotes):
                 )
             )
             if "conflict" not in out:
+                # The status pages' timelines, in this call: lost only to a crash right here, never an alert.
+                await self._write_timeline(plan.claims, time.time())
                 return plan.recorded(entries(out))
             # Another worker changed an item or a watch of this batch since it was read: decide again.
             await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))

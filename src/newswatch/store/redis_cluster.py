@@ -79,6 +79,7 @@ class RedisClusterStore(RedisStore):
                 await _pause(attempt)
                 continue
             await self._write_items(commit["items"])
+            await self._write_timeline(plan.claims, time.time())  # status pages (timeline.py)
             return plan.recorded(ids)
         raise StoreError(f"Redis store {self._url}: the batch kept conflicting with other workers' writes")
 

@@ -55,3 +55,11 @@ CREATE TABLE IF NOT EXISTS notes (
 );
 CREATE INDEX IF NOT EXISTS notes_key ON notes (key, seq);
 CREATE INDEX IF NOT EXISTS notes_expires ON notes (expires);
+-- Story timelines for the status pages (newswatch.store.timeline): one JSON line per report of a story.
+CREATE TABLE IF NOT EXISTS timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, story TEXT NOT NULL, watch TEXT NOT NULL, line TEXT NOT NULL,
+    at REAL NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timeline_story ON timeline (story, seq);
+CREATE INDEX IF NOT EXISTS timeline_watch ON timeline (watch, seq);
+CREATE INDEX IF NOT EXISTS timeline_expires ON timeline (expires);

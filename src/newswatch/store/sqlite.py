@@ -30,6 +30,8 @@ from newswatch.store.sqlite_batch import apply_plan, known_keys, read_facts
 from newswatch.store.sqlite_health import SQLiteHealth
 from newswatch.store.sqlite_outbox import SQLiteOutbox
 from newswatch.store.sqlite_slack import SQLiteSlack
+from newswatch.store.timeline import SQLiteTimeline
+from newswatch.store.timeline import write_sqlite as write_timeline
 from newswatch.stories import BatchStories
 
 T = TypeVar("T")
@@ -41,9 +43,9 @@ _SCHEMA = (resources.files("newswatch.store") / "schema.sql").read_text(encoding
 _PURGE_EVERY = 1000
 
 
-class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteHealth):
+class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteTimeline, SQLiteHealth):
     """Store on one SQLite file (the outbox and its fenced leases: ``sqlite_outbox.py``; mutes and the rest of
-    Slack actions' state: ``sqlite_slack.py``; ``why``'s notes and unparking: ``notes.py``; the health ping and
+    Slack actions' state: ``sqlite_slack.py``; ``why``'s notes and unparking: ``notes.py``; story timelines: ``timeline.py``; the health ping and
     the last failed commit: ``sqlite_health.py``).  ``exclusive`` takes an advisory lock so a second service is
     refused."""
 
@@ -115,7 +117,16 @@ class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteHealth):
 
     def _purge(self, db: sqlite3.Connection) -> None:
         now = self._clock()
-        for table in ("item_keys", "alerted", "stories", "story_bands", "threads", "mutes", "once"):
+        for table in (
+            "item_keys",
+            "alerted",
+            "stories",
+            "story_bands",
+            "threads",
+            "mutes",
+            "once",
+            "timeline",
+        ):
             db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,))
         expired_items = "SELECT item_id FROM items WHERE expires <= ?"
         db.execute(f"DELETE FROM item_texts WHERE item_id IN ({expired_items})", (now,))
@@ -135,6 +146,7 @@ class SQLiteStore(SQLiteOutbox, SQLiteSlack, SQLiteNotes, SQLiteHealth):
                 facts = read_facts(db, batch, stories, now)
                 plan = plan_batch(batch, facts, stories, now)
                 entries = apply_plan(db, plan, now)
+                write_timeline(db, plan.claims, now)  # the status pages' story timelines, same transaction
             return plan.recorded(entries)
 
         return await self._run(op)
