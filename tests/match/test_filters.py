@@ -3,11 +3,14 @@ what they keep out never reaches the outbox, and ``match`` says why."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
 
-from newswatch.cli import run
+import pytest
+
+from newswatch.cli import main, run
 from newswatch.cli.match import run_match
 from newswatch.config import load_config
 from tests.feedserver import FeedServer
@@ -111,3 +114,19 @@ def test_match_explains_the_filters(tmp_path: Path) -> None:
     german = report[next(iter(urls("de-blatt")))]
     assert german["only-folha"]["reason"].startswith("sources: feed ")
     assert report[next(iter(urls("pt-folha")))]["iberian"]["matched"]
+
+
+async def test_why_names_the_filter_that_kept_an_item_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FeedServer() as server:
+        server.add("/mixed.xml", mixed_feed())
+        cfg = write_config(tmp_path, server.url("/mixed.xml"))
+        assert await run(load_config(cfg), once=True) == 0
+    capsys.readouterr()
+    spam = next(iter(urls("pt-spam")))
+    assert await asyncio.to_thread(main, ["why", "-c", str(cfg), spam]) == 0
+    out = capsys.readouterr().out
+    assert '"not-the-wire"' not in out.split("do not match")[-1]  # it matched that watch
+    assert '"iberian": failed languages: [es, pt]; exclude_sources: [clickbait.example]' in out
+    assert "(exclude_sources: the item is from a link on clickbait.example)" in out
