@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,23 @@ notify:
     )
     assert main(["check", "-c", str(cfg)]) != 0
     assert "no Apprise URL is named 'ops' (named: team)" in capsys.readouterr().err
+
+
+async def test_a_story_muted_in_the_watchs_slack_channel_is_not_sent_to_apprise(
+    store: Store, receiver: Receiver
+) -> None:
+    from newswatch.store.base import Mute
+
+    notifier = AppriseNotifier([AppriseTarget(url=receiver.url(), name="team")])
+    await queue(store, 2, "apprise:team")
+    muted, kept = await store.outbox_head("apprise:team", 10)
+    now = time.time()
+    await store.add_mute(Mute("story", "slack:#mideast", "w", muted.story, "U1", now, now + 3600, "muted"))
+    linked = {"w": ("slack:#mideast",)}
+    delivery = Delivery(store, {"apprise": notifier}, linked=lambda watch: linked.get(watch, ()))
+    try:
+        report = await delivery.drain_all(delivery.clock() + 10)
+    finally:
+        await notifier.close()
+    assert (report.muted, report.sent) == (1, 1)
+    assert [m["message"].splitlines()[1] for m in receiver.got] == [kept.record["url"]]

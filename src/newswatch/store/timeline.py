@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from newswatch import constants as C
+from newswatch.store.base import StoreError
 
 if TYPE_CHECKING:
     from newswatch.store.batch import ClaimWrite
 
+log = logging.getLogger("newswatch.store")
 T = TypeVar("T")
 _FIELDS = ("title", "url", "source", "published", "feed", "matched", "reason", "related")
 _EXPIRED_PER_WRITE = 500
@@ -122,8 +125,16 @@ class RedisTimeline:
         async def _call(self, coro: Any) -> Any: ...
 
     async def _write_timeline(self, claims: Sequence[ClaimWrite], now: float) -> None:
+        """Called once the batch is committed: a failure here costs timeline lines, never the batch (which a
+        raised error would have the recorder read again), so it is logged, not raised."""
         if not claims:
             return
+        try:
+            await self._write_lines(claims, now)
+        except StoreError as exc:
+            log.warning("story timeline not written", extra={"error": str(exc), "reports": len(claims)})
+
+    async def _write_lines(self, claims: Sequence[ClaimWrite], now: float) -> None:
         pipe = self._r.pipeline(transaction=False)
         for c in claims:
             story_key, watch_key = C.TIMELINE_PREFIX + c.story_id, C.TIMELINE_WATCH_PREFIX + c.watch
