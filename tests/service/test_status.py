@@ -128,3 +128,36 @@ async def test_the_token_guards_every_page(tmp_path: Path, store: Store) -> None
         assert f'href="/outbox?token={TOKEN}"' in html  # a browser's links keep the token
     finally:
         await server.close()
+
+
+async def test_run_serves_the_pages_only_with_http_status(tmp_path: Path) -> None:
+    from newswatch.app import open_app
+    from newswatch.config import load_config
+
+    for status in (True, False):
+        cfg = tmp_path / f"c{status}.yaml"
+        cfg.write_text(
+            f"""
+store: sqlite:///{tmp_path / "state.db"}
+workers: 0
+watches: [{{name: w, query: talks}}]
+http: {{listen: "127.0.0.1:0", status: {str(status).lower()}, token: {TOKEN}}}
+""",
+            encoding="utf-8",
+        )
+        async with open_app(load_config(cfg)) as app:
+            assert app.ops is not None
+            code, html = await get(app.ops.url, f"/?token={TOKEN}")
+            assert code == (200 if status else 404)
+            assert (await get(app.ops.url, "/"))[0] == (401 if status else 404)
+            if status:
+                assert "<h2" in html and ">w<" in html
+
+
+def test_http_status_needs_a_listen_address(tmp_path: Path) -> None:
+    from newswatch.config import ConfigError, load_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("watches: [{name: w, query: talks}]\nhttp: {status: true}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c.yaml:2: http.status: needs http.listen"):
+        load_config(cfg)
