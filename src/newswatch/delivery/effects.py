@@ -104,6 +104,9 @@ class Effects:
     async def _sendable(self, target: str, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
         """The entries no mute or snooze stops (the others are dealt with when their turn comes)."""
         mutes, now = await self.store.mutes(target), self.clock()
+        if target.startswith("apprise:"):  # the mutes of its watches' Slack channels
+            for ch in self._linked_channels({e.watch for e in entries}):
+                mutes += await self.store.mutes(ch)
         return [e for e in entries if verdict(mutes, e, now)[0] is Verdict.SEND]
 
     async def _held_due(

@@ -11,7 +11,7 @@ a store outage for as long as it lasts: it is repeated only when another worker 
 :meth:`Delivery.stop_at` ends every drain at a deadline, letting the send in flight finish and be recorded.  Also owns pacing (one message per second per Slack
 channel, shared through the store), retries with back-off, parking of records that can never be delivered,
 flood control (overflow rolled into one digest), digest watches (hourly/daily) and the expiry of parked
-records (``notify.parked_ttl``).  Before each post to Slack it asks effects.py whether a mute or snooze set
+records (``notify.parked_ttl``).  Before each post to Slack or Apprise it asks effects.py whether a mute or snooze set
 from Slack drops or holds the record.
 """
 
@@ -245,7 +245,11 @@ class Delivery(Digests, Effects):
                 overflow = [
                     e for e in pending[start:] if e.event == "alert" and e.id not in self._failed_here
                 ]
-                overflow = await self._sendable(target, overflow) if notifier.name == "slack" else overflow
+                overflow = (
+                    await self._sendable(target, overflow)
+                    if notifier.name in ("slack", "apprise")
+                    else overflow
+                )
                 if len(overflow) > 1:
                     await self._send_digest(
                         target, notifier, overflow, "more alerts than the flood limit", report
