@@ -82,6 +82,9 @@ class WatchConfig(_Strict):
     channel: str | None = None  # overrides notify.slack.channel
     digest: Literal["hourly", "daily"] | None = None  # low-priority watch: one digest message per period
     story_window: Duration | None = None  # overrides stories.window for this watch
+    # A report a little too far from an earlier story to join it opens a new alert "possibly related" to that
+    # story (true), or a plain new alert (false); None: stories.related.
+    related: bool | None = None
 
 
 class StoriesConfig(_Strict):
@@ -92,6 +95,7 @@ class StoriesConfig(_Strict):
     # threshold fitted with the weights.
     threshold: float | None = Field(default=None, gt=0, le=1)
     weights: str | None = None  # a weights file written by benchmarks/train_stories.py; None: the shipped one
+    related: bool = True  # "possibly related" alerts for near misses (see WatchConfig.related)
 
 
 class FetchConfig(_Strict):

@@ -83,6 +83,18 @@ class BatchPlan:
         ]
 
 
+def story_fields(placement: Placement | None) -> dict[str, Any]:
+    """What an alert record says of its story decision: ``reason``, one line; ``related``, for a new story
+    possibly related to an earlier one, that story's id and its first report's title and URL."""
+    if placement is None:
+        return {}
+    fields: dict[str, Any] = {"reason": placement.reason}
+    rel = placement.related
+    if rel is not None:
+        fields["related"] = {"story": rel.story_id, "title": rel.title, "url": rel.url}
+    return fields
+
+
 def queries(sighted: Sighted, stories: BatchStories) -> dict[str, StoryQuery]:
     """What the store reads per watch for one sighting's story claims."""
     return {
@@ -141,10 +153,11 @@ def plan_batch(
                 # batch itself still count; nothing else was read.
                 view = known.views.get(claim.watch) or StoryView((None,) * len(claim.features.bands), ())
                 placement = stories.place(
-                    claim.watch, new_story_id(claim.watch, item_id), claim.features, s.at, view, now
-                )
+                    claim.watch, new_story_id(claim.watch, item_id), claim.features, s.at, view, now,
+                    title=str(claim.record.get("title", "")), url=str(claim.record.get("url", "")),
+                )  # fmt: skip
                 story, event = placement.story_id, "alert" if placement.is_new else "update"
-            record = {**claim.record, "event": event, "story": story}
+            record = {**claim.record, "event": event, "story": story, **story_fields(placement)}
             plan.claims.append(
                 ClaimWrite(index, claim.watch, item_id, story, event, record, claim.targets, s.ttl, placement)
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_terms", "term_codes"]
+__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_terms", "stem", "term_codes"]
 
 PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
 
@@ -117,11 +117,16 @@ def _classify(raw: bytes) -> tuple[str, int]:
         return "", PLAIN
     if word[0].isupper() and not start and lower not in _NOT_NAMES:
         return lower, NAME  # names are never stemmed: "Hamas" must not become "hama"
+    return stem(lower), PLAIN
+
+
+def stem(lower: str) -> str:
+    """A plain word's term: English plurals folded to the singular ("hostages" -> "hostage")."""
     if len(lower) > 4 and lower.endswith("ies"):
-        lower = lower[:-3] + "y"
-    elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
-        lower = lower[:-1]
-    return lower, PLAIN
+        return lower[:-3] + "y"
+    if len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        return lower[:-1]
+    return lower
 
 
 def selection_terms(written: Iterable[str]) -> frozenset[str]:
