@@ -39,6 +39,10 @@ from newswatch.stories import SIGNALS, ItemSketch, StoryModel
 MIN_PRECISION = 0.97  # the target on the training kinds: a margin over the 0.95 a held-out kind must keep
 FLOORS = (1.5, 2.0)
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
+# Kinds that train the weights but do not choose thresholds: UCI's gold stories are an aggregator's, which files
+# identical headlines under different stories, so its precision stays near 0.97 at every threshold and would
+# push every threshold to the top of the grid.
+UNSELECTED = frozenset({"headlines"})
 BASELINE_THRESHOLDS = tuple(round(t / 100, 2) for t in range(10, 91, 2))
 Score = tuple[float, float, float]
 
@@ -97,7 +101,7 @@ def choose(
         for th in THRESHOLDS:
             model = model_of(replace(base, params=params), coef, intercept, th, th, {})
             scores = {c.name: bcubed(replay(sks[c.name], model), c.gold) for c in corpora}
-            kinds = by_kind(corpora, scores)
+            kinds = by_kind([c for c in corpora if c.kind not in UNSELECTED], scores)
             progress(f"    floor {floor} threshold {th}: " + "  ".join(
                 f"{k} {v[0]:.3f}/{v[1]:.3f}/{v[2]:.3f}" for k, v in kinds.items()))  # fmt: skip
             if best is None or better(kinds, best.kind_scores):
@@ -115,7 +119,7 @@ def choose_baseline(
     best: tuple[float, dict[str, Score]] | None = None
     for th in BASELINE_THRESHOLDS:
         scores = {c.name: bcubed(baseline_clusters(links[c.name], th), c.gold) for c in corpora}
-        kinds = by_kind(corpora, scores)
+        kinds = by_kind([c for c in corpora if c.kind not in UNSELECTED], scores)
         if best is None or better(kinds, best[1]):
             best = (th, kinds)
     assert best is not None

@@ -4,7 +4,7 @@
 |---|---|---|
 | lookalike | ECB+ dev (``../shared/data``) | two similar events per topic (two rehab entries, two earthquakes) |
 | headlines | UCI news aggregator (``../shared/data``) | titles only, many syndicated copies |
-| synthetic | ``../shared/bench/synth_stories.py`` (first 100 feeds), :mod:`storygen` streams | distinct events that share numbers, common words, a language's function words, boilerplate |
+| synthetic | ``../shared/bench/synth_stories.py`` (first 100 feeds), :mod:`storygen` streams | distinct events that share numbers, common words, a language's function words, boilerplate, topic words (look-alikes) |
 | nonenglish | ``tests/fixtures/stories/{pt,es,fr,de}_day.jsonl`` | a day of an outlet mix in another language, mostly unrelated news |
 | outlets | ``tests/fixtures/stories/politics_outlets.jsonl`` | ten political events told by many outlets in their own words, sharing big names |
 | traps | ``tests/fixtures/stories/{overlaps,aviation}.jsonl`` | distinct events sharing numbers, surnames, boilerplate, a company |
@@ -152,6 +152,7 @@ def load_all(*, data: Path = SHARED / "data", uci_every: int = 2, note: bool = T
     for lang in ("pt", "de"):
         out.append(Corpus(f"events in {lang}", "synthetic", events(lang)))
     out.append(Corpus("events with boilerplate", "synthetic", events("en", boilerplate=True)))
+    out.append(Corpus("look-alike events", "synthetic", events("en", lookalike=True)))
     for stem, kind in FIXTURE_KINDS.items():
         path = FIXTURES / f"{stem}.jsonl"
         if path.exists():

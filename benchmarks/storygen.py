@@ -9,7 +9,9 @@ from a corpus) and seeded, so every run of the evaluation sees the same streams:
 * :func:`events` — events in a real language (Portuguese, German, English, … from wordfreq's word lists): the
   language's function words everywhere, common words as filler, each event with its own rarer key words,
   invented names and place, and a number drawn from a small pool (so distinct events share numbers); with
-  ``boilerplate``, every outlet wraps its reports in its own sentences (a subscription line, a copyright).
+  ``boilerplate``, every outlet wraps its reports in its own sentences (a subscription line, a copyright);
+  with ``lookalike``, events come in families that share their topic words and often their place, and differ
+  in their people, number and a few words of their own (two fires in one city).
 """
 
 from __future__ import annotations
@@ -62,13 +64,21 @@ def _name(rng: random.Random) -> str:
 
 
 def events(
-    lang: str, n: int = 600, *, seed: int = 7, boilerplate: bool = False, outlets: int = 12
+    lang: str,
+    n: int = 600,
+    *,
+    seed: int = 7,
+    boilerplate: bool = False,
+    outlets: int = 12,
+    lookalike: bool = False,
 ) -> list[Report]:
     """``n`` reports of distinct events in language ``lang`` (see the module docstring); 1 to 12 reports per
-    event, most 1–3, published within 12 hours of the event over three days."""
+    event, most 1–3, published within 12 hours of the event over three days.  ``lookalike``: events come in
+    families of two or three of one kind (the same four topic words, often the same place: two fires in one
+    city, two votes on one bill), each with its own names, number and three words of its own."""
     import wordfreq
 
-    rng = random.Random(f"{lang}-{seed}-{boilerplate}")
+    rng = random.Random(f"{lang}-{seed}-{boilerplate}-{lookalike}")
     words = [w for w in wordfreq.top_n_list(lang, 30_000) if w.isalpha() and len(w) > 2]
     function = wordfreq.top_n_list(lang, 60)
     common, rare = words[150:3000], words[3000:30_000]
@@ -78,12 +88,24 @@ def events(
     }
     reports: list[tuple[int, list[str], str, list[str], str, datetime]] = []
     e = 0
+    family: list[str] = []
+    family_place = family_org = ""
+    family_left = 0
     while len(reports) < n:
         r = rng.random()
         size = 1 if r < 0.4 else rng.randint(2, 3) if r < 0.75 else rng.randint(4, 12)
         names = [f"{_name(rng)} {_name(rng)}" for _ in range(rng.randint(1, 2))]
-        place = _name(rng)
-        keys = rng.sample(rare, 6)
+        if lookalike:
+            if family_left == 0:
+                family, family_place, family_left = rng.sample(rare, 5), _name(rng), rng.randint(2, 3)
+                family_org = _name(rng)
+            family_left -= 1
+            keys = family + rng.sample(rare, 2)
+            place = family_place if rng.random() < 0.8 else _name(rng)
+            names = [*names, family_org]  # the same organisation in every event of the family
+        else:
+            keys = rng.sample(rare, 6)
+            place = _name(rng)
         number = str(rng.randint(3, 40))
         start = START + timedelta(minutes=rng.randint(0, 3 * 24 * 60))
         for _ in range(size):
@@ -96,7 +118,7 @@ def events(
 
         def sentence(k: Sequence[str] = keys, nm: Sequence[str] = names, pl: str = place, num: str = number) -> str:
             w = rng.choices(common, k=rng.randint(4, 8)) + rng.choices(function, k=rng.randint(5, 9))
-            w += rng.sample(list(k), rng.randint(1, 2))
+            w += rng.sample(list(k), rng.randint(1, 3))
             if rng.random() < 0.4:
                 w.append(rng.choice(list(nm)))
             if rng.random() < 0.3:

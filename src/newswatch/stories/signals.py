@@ -28,18 +28,21 @@ SIGNALS: tuple[str, ...] = (
     "body",  # cosine of the item's TF-IDF vector and the member's
     "title",  # cosine of the item's title and the member's
     "shared",  # log(1 + informative terms shared with the member, names counting half): how much content
+    "rare_share",  # share of the item's rarest informative terms the member has too: the same specifics
     "name_share",  # share of the item's name information the member mentions too (0 unless both name someone)
     "name_clash",  # both name someone and share no name: look-alike events of other people
     "lead_clash",  # each one's most telling name is missing from the other: the same kind of event, someone else
     "number_share",  # share of the item's number information the member mentions (both mention numbers)
     "number_clash",  # both mention numbers and share none
     "year_clash",  # both mention years and share none: look-alike events of different years
-    "gap_log_h",  # log(1 + hours between the item's and the member's publication); 0 when either is unknown
     "dup",  # share of the item's LSH bands that point at the story: a syndicated or retitled copy
 )
 # The sign each weight is constrained to when fitted: evidence can only add, clashes and distance only take
 # away.  So more shared content never lowers the probability of a join, whatever the training data was.
-SIGNS: tuple[int, ...] = (1, 1, 1, 1, -1, -1, 1, -1, -1, -1, 1)
+SIGNS: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 1, -1, -1, 1)
+
+
+RARE = 6  # the item's rarest informative terms that ``rare_share`` looks for
 
 
 def _dot(terms: tuple[str, ...], weights: tuple[float, ...], other: dict[str, float]) -> float:
@@ -81,16 +84,17 @@ class ItemSignals:
         self.number_total = math.fsum(self.number_weights)
         self.years = frozenset(item.years)
 
-    def content(self, member: Member) -> tuple[float, float, float] | None:
-        """(body cosine, title cosine, shared informative terms) with ``member``, or None below the content
-        floor (never joined, not scored)."""
+    def content(self, member: Member) -> tuple[float, float, float, float] | None:
+        """(body cosine, title cosine, shared informative terms, share of the rarest shared) with ``member``,
+        or None below the content floor (never joined, not scored)."""
         shared = 0.0
-        words = 0
+        words = rare = 0
         body, title = member.body, member.title
-        for term, credit in self.evidence:
+        for n, (term, credit) in enumerate(self.evidence):
             if term in body or term in title:
                 shared += credit
                 words += credit == 1.0
+                rare += n < RARE
         if shared < self.min_shared or not words:
             return None
         it = self.item
@@ -98,7 +102,7 @@ class ItemSignals:
         t = _dot(it.title_terms, it.title_weights, title) if title else 0.0
         if b < self.min_cosine and t < self.min_cosine:
             return None
-        return b, t, shared
+        return b, t, shared, rare / min(RARE, len(self.evidence))
 
     def __call__(self, member: Member, band_hits: int) -> list[float] | None:
         """The values of :data:`SIGNALS`, in order, for this item against ``member`` of a story whose bands the
@@ -106,7 +110,7 @@ class ItemSignals:
         content = self.content(member)
         if content is None:
             return None
-        body, title, shared = content
+        body, title, shared, rare = content
         name_share = name_clash = lead_clash = 0.0
         names = member.names
         if self.name_total > 0.0 and names:
@@ -122,21 +126,17 @@ class ItemSignals:
             number_share = hit / self.number_total
             number_clash = float(hit == 0.0)
         year_clash = float(bool(self.years and member.years) and self.years.isdisjoint(member.years))
-        gap = 0.0
-        pub = self.item.published
-        if pub is not None and member.published is not None:
-            gap = math.log1p(abs(pub - member.published) / 3600.0)
         return [
             body,
             title,
             math.log1p(shared),
+            rare,
             name_share,
             name_clash,
             lead_clash,
             number_share,
             number_clash,
             year_clash,
-            gap,
             band_hits / self.bands,
         ]
 
