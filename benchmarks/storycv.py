@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from newswatch.stories import SIGNALS, ItemSketch, StoryModel
 from storydata import Corpus
 from storysim import (
     Pairs,
@@ -33,8 +35,6 @@ from storysim import (
     related_threshold,
     replay,
 )
-
-from newswatch.stories import SIGNALS, ItemSketch, StoryModel
 
 MIN_PRECISION = 0.97  # the target on the training kinds: a margin over the 0.95 a held-out kind must keep
 FLOORS = (1.5, 2.0)
@@ -105,7 +105,7 @@ def choose(
             progress(f"    floor {floor} threshold {th}: " + "  ".join(
                 f"{k} {v[0]:.3f}/{v[1]:.3f}/{v[2]:.3f}" for k, v in kinds.items()))  # fmt: skip
             if best is None or better(kinds, best.kind_scores):
-                related = related_threshold(fp, coef, intercept, th)
+                related = related_threshold(fp, {c.name: c.kind for c in corpora}, coef, intercept, th)
                 meta = {"floor": floor, "chosen_on": sorted(kinds)}
                 best = Choice(model_of(model, coef, intercept, th, related, meta), floor, th, kinds)
     assert best is not None

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storygen import Report, common_words, events
-
 from newswatch.models import Item
+from storygen import Report, common_words, events
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -46,7 +46,9 @@ def common_words(n: int = 400, seed: int = 5) -> list[Report]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        sentences = [" ".join(rng.choices(COMMON_NEWS, k=rng.randint(8, 14))).capitalize() + "." for _ in range(4)]
+        sentences = [
+            " ".join(rng.choices(COMMON_NEWS, k=rng.randint(8, 14))).capitalize() + "." for _ in range(4)
+        ]
         title = " ".join(rng.choices(COMMON_NEWS, k=7)).capitalize()
         when = START + timedelta(minutes=7 * i)
         item = Item(title=title, url=f"https://common.example/{i}", source=f"Outlet {i % 9}",
@@ -116,7 +118,9 @@ def events(
     for i, (eid, names, place, keys, number, when) in enumerate(reports):
         outlet = rng.randrange(outlets)
 
-        def sentence(k: Sequence[str] = keys, nm: Sequence[str] = names, pl: str = place, num: str = number) -> str:
+        def sentence(
+            k: Sequence[str] = keys, nm: Sequence[str] = names, pl: str = place, num: str = number
+        ) -> str:
             w = rng.choices(common, k=rng.randint(4, 8)) + rng.choices(function, k=rng.randint(5, 9))
             w += rng.sample(list(k), rng.randint(1, 3))
             if rng.random() < 0.4:

@@ -13,7 +13,7 @@ replay``.  So an in-memory figure is the real path's, minus the process; eval_st
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -216,21 +216,37 @@ def fit(pairs: Sequence[Pairs], l2: float = 1.0) -> tuple[list[float], float]:
     return [round(float(c), 5) for c in coef], round(float(res.x[n]), 5)
 
 
-def related_threshold(pairs: Sequence[Pairs], coef: Sequence[float], intercept: float, threshold: float) -> float:
-    """The probability from which a pair is as likely the same event as not (corpora weighing alike), at most
-    ``threshold``: where "possibly related" starts to be more often right than wrong."""
-    grid = np.linspace(0.05, threshold, 40)
-    rates = []
+def related_threshold(
+    pairs: Sequence[Pairs],
+    groups: Mapping[str, str],
+    coef: Sequence[float],
+    intercept: float,
+    threshold: float,
+) -> float:
+    """Where "possibly related" starts: the lowest probability from which, in every group of corpora (a kind)
+    with at least :data:`MIN_BAND_PAIRS` pairs in the band, pairs scored in [it, ``threshold``) are the same event
+    at least half the time.  Below it, "related" would be wrong more often than right."""
+    by_group: dict[str, list[Pairs]] = defaultdict(list)
     for p in pairs:
-        if not len(p.y):
+        by_group[groups[p.corpus]].append(p)
+    start = 0.05
+    for group in by_group.values():
+        x = np.concatenate([p.x for p in group])
+        y = np.concatenate([p.y for p in group])
+        if not len(y):
             continue
-        prob = 1.0 / (1.0 + np.exp(-(p.x @ np.array(coef) + intercept)))
-        rates.append([(p.y[(prob >= t) & (prob < threshold)].mean() if ((prob >= t) & (prob < threshold)).any() else np.nan) for t in grid])
-    mean = np.nanmean(np.array(rates), axis=0)
-    for t, r in zip(grid, mean, strict=True):
-        if not np.isnan(r) and r >= 0.5:
-            return round(float(t), 3)
-    return threshold
+        prob = 1.0 / (1.0 + np.exp(-(x @ np.asarray(coef) + intercept)))
+        for t in np.linspace(0.05, threshold, 60):
+            band = (prob >= t) & (prob < threshold)
+            if band.sum() < MIN_BAND_PAIRS or y[band].mean() >= 0.5:
+                start = max(start, float(t))
+                break
+        else:
+            start = threshold
+    return round(min(start, threshold), 3)
+
+
+MIN_BAND_PAIRS = 20
 
 
 def model_of(base: StoryModel, coef: Sequence[float], intercept: float, threshold: float, related: float,
@@ -242,7 +258,9 @@ def model_of(base: StoryModel, coef: Sequence[float], intercept: float, threshol
 # ------------------------------------------------------------------------------------------------ scoring
 
 
-def bcubed(pred: Sequence[str], gold: Sequence[str], only: Iterable[int] | None = None) -> tuple[float, float, float]:
+def bcubed(
+    pred: Sequence[str], gold: Sequence[str], only: Iterable[int] | None = None
+) -> tuple[float, float, float]:
     """B-cubed P/R/F1; with ``only``, averaged over those items (clusters still counted in full)."""
     pm: dict[str, list[int]] = defaultdict(list)
     gm: dict[str, list[int]] = defaultdict(list)

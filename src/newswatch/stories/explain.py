@@ -42,7 +42,9 @@ def _evidence(d: Decision) -> str:
         parts.append(f"same name{'s' if len(d.names) > 1 else ''} {shown}{more}")
     if d.words:
         n = len(d.words)
-        parts.append(f"{n} key word{'s' if n > 1 else ''} ({', '.join(d.words[:_SHOWN])}{', …' if n > _SHOWN else ''})")
+        parts.append(
+            f"{n} key word{'s' if n > 1 else ''} ({', '.join(d.words[:_SHOWN])}{', …' if n > _SHOWN else ''})"
+        )
     return " and ".join(parts) or "little in common"
 
 

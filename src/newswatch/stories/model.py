@@ -251,4 +251,6 @@ def decide(
     related = best.story_id if joined is None and p >= m.related else None
     closest = next(s.member for s in scored if s.story_id == best.story_id)
     words, names = sig.shared_with(best.members[closest])
-    return Decision(joined, related, best, p, m.threshold, m.related, tuple(scored), tuple(words), tuple(names))
+    return Decision(
+        joined, related, best, p, m.threshold, m.related, tuple(scored), tuple(words), tuple(names)
+    )

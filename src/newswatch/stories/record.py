@@ -94,7 +94,14 @@ class StoryRecord:
 
     @classmethod
     def new(
-        cls, story_id: str, item: ItemProfile, at: float, params: StoryParams, *, title: str = "", url: str = ""
+        cls,
+        story_id: str,
+        item: ItemProfile,
+        at: float,
+        params: StoryParams,
+        *,
+        title: str = "",
+        url: str = "",
     ) -> StoryRecord:
         """A story opened by ``item`` at time ``at`` (``title``/``url``: the report's, for later mentions)."""
         pub = item.published
@@ -131,7 +138,9 @@ class StoryRecord:
         if not isinstance(fields, list) or len(fields) != 10 or fields[0] != FORMAT:
             raise ValueError("not a story record of this format")
         _, sid, first, latest, pub_first, pub_latest, size, title, url, members = fields
-        return cls(sid, first, latest, pub_first, pub_latest, size, tuple(map(Member.from_list, members)), title, url)
+        return cls(
+            sid, first, latest, pub_first, pub_latest, size, tuple(map(Member.from_list, members)), title, url
+        )
 
 
 @functools.lru_cache(maxsize=C.STORY_RECORD_CACHE)

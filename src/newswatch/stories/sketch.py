@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from newswatch.models import Item
-from newswatch.stories.lexicon import DETECT_CHARS, Lexicon, detect_language, lexicon
+from newswatch.stories.lexicon import DETECT_CHARS, Lexicon, language_of, lexicon
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import DocFreqLike, ItemProfile, ItemSketch, weigh
 from newswatch.stories.tokens import NAME, PLAIN, START, normalise, term_codes
@@ -63,7 +63,7 @@ def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> Ite
     # sentence either way.
     title_text = item.title[: params.max_title_chars]
     body = "\n".join(part for part in (item.summary, item.content) if part)[: params.max_chars]
-    lex = lexicon(detect_language(f"{title_text}\n{body[:DETECT_CHARS]}"))
+    lex = lexicon(language_of(f"{title_text}\n{body[:DETECT_CHARS]}"))
     title_n = normalise(title_text) if title_text else b""
     body_n = normalise(body) if body else b""
     terms, counts, kinds = _terms(title_n + b" " + body_n if title_n and body_n else title_n or body_n)
