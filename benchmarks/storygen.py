@@ -10,8 +10,8 @@ from a corpus) and seeded, so every run of the evaluation sees the same streams:
   language's function words everywhere, common words as filler, each event with its own rarer key words,
   invented names and place, and a number drawn from a small pool (so distinct events share numbers); with
   ``boilerplate``, every outlet wraps its reports in its own sentences (a subscription line, a copyright);
-  with ``lookalike``, events come in families that share their topic words and often their place, and differ
-  in their people, number and a few words of their own (two fires in one city).
+  with ``lookalike``, events come in families that share their topic words, an organisation and often their
+  place, and differ in their people, number and a few words of their own (two recalls by one carmaker).
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def events(
 ) -> list[Report]:
     """``n`` reports of distinct events in language ``lang`` (see the module docstring); 1 to 12 reports per
     event, most 1–3, published within 12 hours of the event over three days.  ``lookalike``: events come in
-    families of two or three of one kind (the same four topic words, often the same place: two fires in one
-    city, two votes on one bill), each with its own names, number and three words of its own."""
+    families of two or three of one kind (the same four topic words and organisation, often the same place: two fires in one
+    city, two recalls by one carmaker), each with its own names, number and three words of its own."""
     import wordfreq
 
     rng = random.Random(f"{lang}-{seed}-{boilerplate}-{lookalike}")
@@ -99,11 +99,11 @@ def events(
         names = [f"{_name(rng)} {_name(rng)}" for _ in range(rng.randint(1, 2))]
         if lookalike:
             if family_left == 0:
-                family, family_place, family_left = rng.sample(rare, 5), _name(rng), rng.randint(2, 3)
+                family, family_place, family_left = rng.sample(rare, 4), _name(rng), rng.randint(2, 3)
                 family_org = _name(rng)
             family_left -= 1
-            keys = family + rng.sample(rare, 2)
-            place = family_place if rng.random() < 0.8 else _name(rng)
+            keys = family + rng.sample(rare, 3)
+            place = family_place if rng.random() < 0.5 else _name(rng)
             names = [*names, family_org]  # the same organisation in every event of the family
         else:
             keys = rng.sample(rare, 6)

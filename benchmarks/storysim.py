@@ -175,7 +175,7 @@ def oracle_pairs(sks: Sequence[ItemSketch], gold: Sequence[str], model: StoryMod
             if not c.record.in_window(at, params.window_s):
                 continue
             for m in c.record.members:
-                x = sig(m, c.band_hits)
+                x = sig(m)
                 if x is not None:
                     rows.append(x)
                     labels.append(int(c.record.story_id == g))

@@ -37,7 +37,7 @@ def reason(d: Decision) -> str:
 def _evidence(d: Decision) -> str:
     parts = []
     if d.names:
-        shown = ", ".join(n.removeprefix("entity:").title() for n in d.names[:_SHOWN])
+        shown = ", ".join(_name(n) for n in d.names[:_SHOWN])
         more = f" and {len(d.names) - _SHOWN} more" if len(d.names) > _SHOWN else ""
         parts.append(f"same name{'s' if len(d.names) > 1 else ''} {shown}{more}")
     if d.words:
@@ -46,6 +46,12 @@ def _evidence(d: Decision) -> str:
             f"{n} key word{'s' if n > 1 else ''} ({', '.join(d.words[:_SHOWN])}{', …' if n > _SHOWN else ''})"
         )
     return " and ".join(parts) or "little in common"
+
+
+def _name(key: str) -> str:
+    """A name key as a person reads it: acronyms keep their capitals ("US"), other names get theirs back."""
+    key = key.removeprefix("entity:")
+    return key if not key.islower() else key.title()
 
 
 def details(d: Decision) -> dict[str, Any]:

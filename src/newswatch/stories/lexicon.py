@@ -12,8 +12,9 @@ Owns the two outside sources the story features lean on, both read in the worker
   already knows that "government" is common and "Boehler" is not.
 
 A language's **function words** (its :data:`FUNCTION_WORDS` most frequent words: articles, prepositions,
-pronouns, auxiliaries, and in every language a few very common verbs) are never evidence that two reports
-tell one event; English's short stop list (:mod:`newswatch.stories.tokens`) applies to every item besides.
+pronouns, auxiliaries, and in every language a few very common verbs; and its names of weekdays and months,
+from Babel's CLDR data) are never evidence that two reports tell one event; English's short stop list
+(:mod:`newswatch.stories.tokens`) applies to every item besides.
 
 Memory is bounded: a lexicon keeps only words at least as common as :data:`MIN_ZIPF` (about 30,000 per
 language, a few MB); rarer words share the floor prior of 0 (they are as telling as any name).  At most one
@@ -24,7 +25,10 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
 from newswatch.shared.language import DETECT_CHARS, detect_language
 
@@ -50,20 +54,64 @@ def language_of(text: str) -> str:
     return code if code in SUPPORTED else ""
 
 
-@dataclass(frozen=True, slots=True)
+# Snowball stemmers (PyStemmer) of the languages that have one: "vetou", "veta" and "veto" are one term, as
+# "arrested" and "arrests" are, so two outlets' wordings of one event share what they say.
+_SNOWBALL = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
+    "en": "english", "es": "spanish", "fa": "persian", "fi": "finnish", "fr": "french", "hi": "hindi",
+    "hu": "hungarian", "id": "indonesian", "it": "italian", "lt": "lithuanian", "nb": "norwegian",
+    "nl": "dutch", "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian", "sh": "serbian",
+    "sv": "swedish", "ta": "tamil", "tr": "turkish",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Lexicon:
-    """One language's function words and prior document probabilities (see the module docstring)."""
+    """One language's function words, prior document probabilities and stemmer (see the module docstring).
+
+    ``prior`` holds both written words (names are looked up as written) and stems (a stem takes its most
+    common form's probability); ``function`` likewise.
+    """
 
     lang: str
     function: frozenset[str]
     prior: dict[str, float]
+    stemmer: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def p_doc(self, term: str) -> float:
         """The prior probability that a report contains ``term`` (0.0 for words rarer than :data:`MIN_ZIPF`)."""
         return self.prior.get(term, 0.0)
 
+    def stems(self, words: list[str]) -> list[str]:
+        """Each plain word's term in this language (the words themselves without a stemmer)."""
+        if self.stemmer is None:
+            return words
+        with self.lock:  # a stemmer object is not safe to share between threads
+            return list(self.stemmer.stemWords(words))
+
 
 _EMPTY = Lexicon("", frozenset(), {})
+
+
+def _calendar_words(lang: str) -> list[str]:
+    """The language's names of weekdays and months, whole and abbreviated, as the tokeniser splits them
+    ("segunda-feira": "segunda", "feira"): a date says when, never which event (Unicode CLDR, through Babel)."""
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import get_day_names, get_month_names
+
+    try:
+        locale = Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return []
+    names = [
+        *get_day_names("wide", locale=locale).values(),
+        *get_day_names("abbreviated", locale=locale).values(),
+        *get_month_names("wide", locale=locale).values(),
+        *get_month_names("abbreviated", locale=locale).values(),
+    ]
+    words = {w for n in names for w in re.split(r"[^\w]+", n.lower()) if len(w) > 1}
+    return sorted(words)
 
 
 @functools.lru_cache(maxsize=len(SUPPORTED) + 1)
@@ -71,20 +119,26 @@ def lexicon(lang: str) -> Lexicon:
     """The lexicon of ``lang`` (an empty one for ``""`` or a language without word frequencies)."""
     if lang not in SUPPORTED:
         return _EMPTY
+    import Stemmer
     import wordfreq
 
     from newswatch.stories.tokens import stem
 
+    algorithm = _SNOWBALL.get(lang)
+    stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
     floor = 10 ** (MIN_ZIPF - 9)
+    freqs = {w: f for w, f in wordfreq.get_frequency_dict(lang, wordlist="best").items() if f >= floor}
+    words = list(freqs)
+    crude = [stem(w) for w in words]  # as the tokeniser spells a plain word
+    stems = stemmer.stemWords(crude) if stemmer is not None else crude
     prior: dict[str, float] = {}
-    for word, freq in wordfreq.get_frequency_dict(lang, wordlist="best").items():
-        if freq < floor:
-            continue
-        p = round(-math.expm1(-DOC_TOKENS * freq), 6)
-        # Terms are stemmed as the tokeniser stems them; a stem takes its most common form's probability.
-        for form in {word, stem(word)}:
+    for word, c, s in zip(words, crude, stems, strict=True):
+        p = round(-math.expm1(-DOC_TOKENS * freqs[word]), 6)
+        # A stem takes its most common form's probability.
+        for form in {word, c, s}:
             if p > prior.get(form, 0.0):
                 prior[form] = p
-    top = wordfreq.top_n_list(lang, FUNCTION_WORDS, wordlist="best")
-    function = frozenset({*top, *map(stem, top)})
-    return Lexicon(lang, function, prior)
+    top = [*wordfreq.top_n_list(lang, FUNCTION_WORDS, wordlist="best"), *_calendar_words(lang)]
+    top_crude = [stem(w) for w in top]
+    top_stems = stemmer.stemWords(top_crude) if stemmer is not None else top_crude
+    return Lexicon(lang, frozenset({*top, *top_crude, *top_stems}), prior, stemmer)

@@ -232,7 +232,7 @@ def decide(
         top_z, top_j = -math.inf, -1
         top_x: tuple[float, ...] = ()
         for j, member in enumerate(rec.members):
-            x = sig(member, c.band_hits)
+            x = sig(member)
             if x is None:
                 continue
             z = m.score(x)

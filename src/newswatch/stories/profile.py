@@ -113,8 +113,10 @@ class ItemProfile:
     lang: str = ""
 
     def query_terms(self, k: int) -> list[tuple[str, float]]:
-        """The ``k`` heaviest (term, weight) pairs: what the store looks candidate stories up by."""
-        return list(zip(self.body_terms[:k], self.body_weights[:k], strict=True))
+        """The ``k`` heaviest (term, weight) pairs but numbers and years: what the store looks candidate stories
+        up by (a number is shared by too many events to find the right ones)."""
+        pairs = zip(self.body_terms, self.body_weights, strict=True)
+        return [(t, w) for t, w in pairs if not t[0].isdigit()][:k]
 
 
 def _idf(df: DocFreqLike | None, keys: Sequence[str], prior: Any, params: StoryParams) -> Any:

@@ -19,9 +19,9 @@ from newswatch import constants as C
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
 
-__all__ = ["FORMAT", "Member", "StoryRecord", "decoded"]
+__all__ = ["FORMAT", "Member", "StoryRecord", "band_digests", "decoded"]
 
-FORMAT = "m1"  # the first field of a record's JSON: records of another format are no candidates
+FORMAT = "m2"  # the first field of a record's JSON: records of another format are no candidates
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,8 @@ class Member:
     """One report of a story, as later reports are compared with it.
 
     ``body``/``title``: its heaviest TF-IDF terms with their normalised weights (as weighed when it was placed);
-    ``names``/``numbers``: key -> information; ``years``; ``published``: epoch seconds or None.
+    ``names``/``numbers``: key -> information; ``years``; ``published``: epoch seconds or None; ``bands``: a
+    short digest of each of its LSH bands, in band order (a near-duplicate of this member shares many).
     """
 
     body: dict[str, float]
@@ -38,6 +39,7 @@ class Member:
     numbers: dict[str, float]
     years: tuple[str, ...]
     published: float | None
+    bands: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, item: ItemProfile, params: StoryParams) -> Member:
@@ -49,15 +51,22 @@ class Member:
             numbers=dict(item.numbers),
             years=item.years,
             published=item.published,
+            bands=band_digests(item.bands),
         )
 
     def to_list(self) -> list[Any]:
-        return [self.body, self.title, self.names, self.numbers, list(self.years), self.published]
+        return [self.body, self.title, self.names, self.numbers, list(self.years), self.published, list(self.bands)]
 
     @classmethod
     def from_list(cls, raw: list[Any]) -> Member:
-        body, title, names, numbers, years, published = raw
-        return cls(body, title, names, numbers, tuple(years), published)
+        body, title, names, numbers, years, published, bands = raw
+        return cls(body, title, names, numbers, tuple(years), published, tuple(bands))
+
+
+def band_digests(bands: tuple[str, ...]) -> tuple[str, ...]:
+    """Short digests of band keys (``"<band>:<hex>"``), in band order: 32 bits of each band are plenty to tell
+    whether two items share it, and keep a member small."""
+    return tuple(key.partition(":")[2][:8] for key in bands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,8 @@ class StoryRecord:
         total: dict[str, float] = {}
         for m in self.members:
             for t, w in m.body.items():
-                total[t] = total.get(t, 0.0) + w
+                if not t[0].isdigit():  # numbers and years find too many stories (see ItemProfile.query_terms)
+                    total[t] = total.get(t, 0.0) + w
         return [t for t, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 
     @classmethod

@@ -20,7 +20,7 @@ from operator import mul
 
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
-from newswatch.stories.record import Member
+from newswatch.stories.record import Member, band_digests
 
 __all__ = ["SIGNALS", "SIGNS", "ItemSignals"]
 
@@ -35,7 +35,7 @@ SIGNALS: tuple[str, ...] = (
     "number_share",  # share of the item's number information the member mentions (both mention numbers)
     "number_clash",  # both mention numbers and share none
     "year_clash",  # both mention years and share none: look-alike events of different years
-    "dup",  # share of the item's LSH bands that point at the story: a syndicated or retitled copy
+    "dup",  # share of the item's LSH bands the member has too: a syndicated or retitled copy of it
 )
 # The sign each weight is constrained to when fitted: evidence can only add, clashes and distance only take
 # away.  So more shared content never lowers the probability of a join, whatever the training data was.
@@ -54,6 +54,7 @@ class ItemSignals:
     """Signals of one item against any number of story members (item-side sums computed once)."""
 
     __slots__ = (
+        "band_digests",
         "bands",
         "evidence",
         "item",
@@ -72,6 +73,7 @@ class ItemSignals:
     def __init__(self, item: ItemProfile, params: StoryParams) -> None:
         self.item = item
         self.bands = float(params.bands)
+        self.band_digests = band_digests(item.bands)
         self.min_shared = params.min_shared
         self.min_cosine = params.min_cosine
         self.evidence = item.evidence
@@ -104,9 +106,9 @@ class ItemSignals:
             return None
         return b, t, shared, rare / min(RARE, len(self.evidence))
 
-    def __call__(self, member: Member, band_hits: int) -> list[float] | None:
-        """The values of :data:`SIGNALS`, in order, for this item against ``member`` of a story whose bands the
-        item hit ``band_hits`` times; None below the content floor."""
+    def __call__(self, member: Member) -> list[float] | None:
+        """The values of :data:`SIGNALS`, in order, for this item against ``member``; None below the content
+        floor."""
         content = self.content(member)
         if content is None:
             return None
@@ -137,7 +139,7 @@ class ItemSignals:
             number_share,
             number_clash,
             year_clash,
-            band_hits / self.bands,
+            sum(map(str.__eq__, self.band_digests, member.bands)) / self.bands,
         ]
 
     def shared_with(self, member: Member) -> tuple[list[str], list[str]]:

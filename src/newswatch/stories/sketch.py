@@ -10,6 +10,7 @@ built per shingle.  The constants are fixed so band keys from different processe
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import types
 from collections.abc import Iterable
@@ -67,11 +68,11 @@ def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> Ite
     title_n = normalise(title_text) if title_text else b""
     body_n = normalise(body) if body else b""
     terms, counts, kinds = _terms(title_n + b" " + body_n if title_n and body_n else title_n or body_n)
-    terms, counts, kinds, prior = _in_language(terms, counts, kinds, lex)
+    terms, counts, kinds, prior, became = _in_language(terms, counts, kinds, lex)
     title: tuple[str, ...] = ()
     if title_n:
         codes, vocab = term_codes(title_n)
-        title = tuple(sorted({vocab[c >> 2] for c in codes.tolist()} - lex.function))
+        title = tuple(sorted({became[t] for t in (vocab[c >> 2] for c in codes.tolist()) if t in became}))
     return ItemSketch(
         terms=terms,
         counts=counts,
@@ -96,16 +97,53 @@ NOUNS_CAPITALISED = frozenset({"de", "lb"})
 
 def _in_language(
     terms: tuple[str, ...], counts: tuple[int, ...], kinds: bytes, lex: Lexicon
-) -> tuple[tuple[str, ...], tuple[int, ...], bytes, tuple[float, ...]]:
-    """The terms without the language's function words, names demoted where the language uses the word
-    commonly, and each term's prior document probability."""
-    keep = [i for i, t in enumerate(terms) if t not in lex.function]
-    prior = tuple(lex.p_doc(terms[i]) for i in keep)
+) -> tuple[tuple[str, ...], tuple[int, ...], bytes, tuple[float, ...], dict[str, str]]:
+    """The terms in the item's language: function words dropped, names demoted where the language uses the word
+    commonly, plain words stemmed (forms of one word merged), each with its prior document probability; and
+    what each original term became (for the title's terms)."""
     common = 0.0 if lex.lang in NOUNS_CAPITALISED else COMMON_NAME_P
-    new_kinds = bytes(
-        PLAIN if kinds[i] == NAME and p >= common else kinds[i] for i, p in zip(keep, prior, strict=True)
+    words = [_elided(t) for t in terms] if lex.lang in ELIDING else list(terms)
+    keep = [i for i, t in enumerate(words) if t not in lex.function]
+    # An acronym keeps its capitals ("US"): no function word, weighed by its lower-case word's prior.
+    kept_kinds = [
+        PLAIN if kinds[i] == NAME and lex.p_doc(words[i].lower()) >= common else kinds[i] for i in keep
+    ]
+    plain = [words[i] for i, k in zip(keep, kept_kinds, strict=True) if k == PLAIN]
+    stemmed = dict(zip(plain, lex.stems(plain), strict=True))
+    merged: dict[str, list[int]] = {}  # term -> [count, kind]
+    became: dict[str, str] = {}
+    for i, kind in zip(keep, kept_kinds, strict=True):
+        term = stemmed.get(words[i], words[i]) if kind == PLAIN else words[i]
+        if term in lex.function:
+            continue
+        became[terms[i]] = term
+        entry = merged.get(term)
+        if entry is None:
+            merged[term] = [counts[i], kind]
+        else:
+            entry[0] += counts[i]
+            entry[1] = max(entry[1], kind)
+    out = sorted(merged)
+    return (
+        tuple(out),
+        tuple(merged[t][0] for t in out),
+        bytes(merged[t][1] for t in out),
+        tuple(lex.p_doc(t if t.islower() else t.lower()) for t in out),
+        became,
     )
-    return tuple(terms[i] for i in keep), tuple(counts[i] for i in keep), new_kinds, prior
+
+
+# Languages that elide articles and particles before a vowel ("l'assemblée", "d'un", "qu'il", "dell'anno"):
+# the word is what follows the apostrophe.
+ELIDING = frozenset({"fr", "it", "ca"})
+_ELISION = re.compile(r"^(?:[a-z]{1,2}|qu|jusqu|lorsqu|puisqu|quoiqu|dell|dall|nell|sull|all|dell|quell)['’]")
+
+
+def _elided(term: str) -> str:
+    """``term`` without an elided article or particle in front ("l'assemblée" -> "assemblée")."""
+    if "'" not in term and "’" not in term:
+        return term
+    return _ELISION.sub("", term) or term
 
 
 def _terms(normalised: bytes) -> tuple[tuple[str, ...], tuple[int, ...], bytes]:

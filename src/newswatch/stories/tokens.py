@@ -19,14 +19,17 @@ __all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_t
 
 PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
 
-# A short English stop list: function words and reporting verbs carry no event information.
+# A short English stop list: function words, reporting verbs and calendar words carry no event information
+# (other languages' come from their lexicon, newswatch.stories.lexicon).
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having he
 her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
 of off on once only or other our ours ourselves out over own same she should so some such than that the their
 theirs them themselves then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your yours yourself yourselves said says say told according one
-two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
+two new last first year years yesterday today week since may might must shall us mr mrs ms via per around
+monday tuesday wednesday thursday friday saturday sunday january february april june july august september
+october november december"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines.
 _NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday update refile".split())
@@ -112,7 +115,7 @@ def _classify(raw: bytes) -> tuple[str, int]:
         return word, NUMBER
     lower = word.lower()
     if len(word) >= 2 and word.isupper():
-        return lower, NAME  # an acronym is a name wherever it stands ("US" is not "us")
+        return word, NAME  # an acronym is a name wherever it stands, and keeps its capitals: "US" is not "us"
     if lower in _STOPWORDS or len(lower) < 2:
         return "", PLAIN
     if word[0].isupper() and not start and lower not in _NOT_NAMES:
