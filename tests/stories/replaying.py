@@ -14,8 +14,9 @@ from newswatch.models import Item
 CONFIG = """
 store: {store}
 max_item_age: null
+{preamble}
 watches:
-  - {{name: all, query: '*'{watch}}}
+  - {{name: all, query: {query}{watch}}}
 {stories}
 notify: {{jsonl: {out}}}
 """
@@ -39,13 +40,23 @@ def write_archive(path: Path, items: Iterable[Item]) -> Path:
 
 
 def replay(
-    tmp_path: Path, store: str, archive: Path, *, stories: str = "", watch: str = "", explain: bool = False
+    tmp_path: Path,
+    store: str,
+    archive: Path,
+    *,
+    stories: str = "",
+    watch: str = "",
+    explain: bool = False,
+    query: str = "'*'",
+    preamble: str = "",
 ) -> list[dict[str, Any]]:
     """The records `newswatch replay` writes for ``archive`` into ``store`` (``stories``: a YAML ``stories:``
-    line; ``watch``: more keys of the catch-all watch, e.g. ``", related: false"``)."""
+    line; ``watch``: more keys of the watch, e.g. ``", related: false"``; ``query``: the watch's, catch-all by
+    default; ``preamble``: more top-level YAML, e.g. ``entities:``)."""
     n = len(list(tmp_path.glob("replay-*.yaml")))
     out, cfg = tmp_path / f"replay-{n}.jsonl", tmp_path / f"replay-{n}.yaml"
-    cfg.write_text(CONFIG.format(store=store, watch=watch, stories=stories, out=out), encoding="utf-8")
+    config = CONFIG.format(store=store, preamble=preamble, query=query, watch=watch, stories=stories, out=out)
+    cfg.write_text(config, encoding="utf-8")
     assert (
         main(["replay", "-q", *(["--explain"] if explain else []), "-c", str(cfg), str(archive)]) == EXIT_OK
     )
