@@ -14,10 +14,17 @@ from typing import Any
 
 import pytest
 
+from newswatch import constants as C
 from newswatch.config import load_config
 from newswatch.recorder import story_models
 from tests.stories.items import CAIRO, COPY, TALKS, model, write_weights
 from tests.stories.replaying import replay, write_archive
+
+
+@pytest.fixture(autouse=True)
+def one_item_per_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each item its own store batch: the second item's candidate is the record the store read back."""
+    monkeypatch.setattr(C, "REPLAY_BATCH", 1)
 
 
 @pytest.fixture
