@@ -67,15 +67,21 @@ def uci(path: Path, every: int = 1) -> Corpus:
         rows = list(csv.DictReader(fh))
     stories = sorted({r["STORY"] for r in rows})
     kept = set(stories[::every])
-    reports = []
+    reports: list[tuple[int, Report]] = []
     for r in rows:
         if r["STORY"] not in kept:
             continue
-        published = datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, tz=UTC)
-        item = Item(title=r["TITLE"], url=r["URL"], source=r["PUBLISHER"], published=published)
-        reports.append(Report(item, r["STORY"]))
-    reports.sort(key=lambda rep: rep.item.published or datetime.min.replace(tzinfo=UTC))
-    return Corpus("uci headlines" + (f" (1 story in {every})" if every > 1 else ""), "headlines", reports)
+        # TIMESTAMP is when the aggregator crawled a story (its reports within seconds of each other), not when
+        # they were published: read as a publication time it would teach that a report seconds apart is the
+        # same story.  It only orders the stream; the items carry no date, as ECB+'s.
+        item = Item(title=r["TITLE"], url=r["URL"], source=r["PUBLISHER"])
+        reports.append((int(r["TIMESTAMP"]), Report(item, r["STORY"])))
+    reports.sort(key=lambda tr: tr[0])
+    return Corpus(
+        "uci headlines" + (f" (1 story in {every})" if every > 1 else ""),
+        "headlines",
+        [r for _, r in reports],
+    )
 
 
 def shared_synth(script: Path, feeds: int = 100, items: int = 20) -> Corpus:

@@ -27,12 +27,21 @@ import functools
 import math
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from newswatch.shared.language import DETECT_CHARS, detect_language
 
-__all__ = ["DETECT_CHARS", "SUPPORTED", "Lexicon", "language_of", "lexicon"]
+__all__ = [
+    "DETECT_CHARS",
+    "ELIDING",
+    "SUPPORTED",
+    "Lexicon",
+    "elided",
+    "language_of",
+    "lexicon",
+    "plain_terms",
+]
 
 FUNCTION_WORDS = 120  # a language's most frequent words: none of them tells one event from another
 MIN_ZIPF = 3.0  # words rarer than 1 in a million are kept out of the lexicon: their prior is the floor, 0
@@ -44,6 +53,20 @@ SUPPORTED = frozenset(
     "ar bg bn ca cs da de el en es fa fi fil fr he hi hu id is it ko lt lv mk ms nb nl pl pt ro ru sh sk sl "
     "sv ta tr uk ur vi".split()
 )
+# Languages that elide articles and particles before a vowel ("l'assemblée", "d'un", "qu'il", "dell'anno"):
+# the word is what follows the apostrophe.
+ELIDING = frozenset({"fr", "it", "ca"})
+_ELISION = re.compile(r"^(?:[a-z]{1,2}|qu|jusqu|lorsqu|puisqu|quoiqu|dell|dall|nell|sull|all|quell)['’]")
+
+
+def elided(term: str) -> str:
+    """``term`` without an elided article or particle in front ("l'assemblée" -> "assemblée")."""
+    if "'" not in term and "’" not in term:
+        return term
+    return _ELISION.sub("", term) or term
+
+
+_STEM_LOCK = threading.Lock()  # a stemmer object is not safe to share between threads
 _ALIASES = {"no": "nb", "nn": "nb", "hr": "sh", "sr": "sh", "bs": "sh", "tl": "fil"}
 
 
@@ -77,7 +100,6 @@ class Lexicon:
     function: frozenset[str]
     prior: dict[str, float]
     stemmer: Any = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def p_doc(self, term: str) -> float:
         """The prior probability that a report contains ``term`` (0.0 for words rarer than :data:`MIN_ZIPF`)."""
@@ -87,11 +109,34 @@ class Lexicon:
         """Each plain word's term in this language (the words themselves without a stemmer)."""
         if self.stemmer is None:
             return words
-        with self.lock:  # a stemmer object is not safe to share between threads
+        with _STEM_LOCK:
             return list(self.stemmer.stemWords(words))
 
 
 _EMPTY = Lexicon("", frozenset(), {})
+
+
+def plain_terms(words: list[str], lang: str) -> list[str]:
+    """The terms plain words (lower case, as the tokeniser spells them) become in an item in ``lang``: elided
+    articles cut, stemmed.  What a watch matched is dropped from an item's evidence in this form."""
+    if lang in ELIDING:
+        words = [elided(w) for w in words]
+    stemmer = _stemmer(lang)
+    if stemmer is None:
+        return words
+    with _STEM_LOCK:
+        return list(stemmer.stemWords(words))
+
+
+@functools.lru_cache(maxsize=len(SUPPORTED) + 1)
+def _stemmer(lang: str) -> Any:
+    """The Snowball stemmer of ``lang`` (None without one); one per language and process."""
+    algorithm = _SNOWBALL.get(lang)
+    if algorithm is None:
+        return None
+    import Stemmer
+
+    return Stemmer.Stemmer(algorithm)
 
 
 def _calendar_words(lang: str) -> list[str]:
@@ -119,13 +164,11 @@ def lexicon(lang: str) -> Lexicon:
     """The lexicon of ``lang`` (an empty one for ``""`` or a language without word frequencies)."""
     if lang not in SUPPORTED:
         return _EMPTY
-    import Stemmer
     import wordfreq
 
     from newswatch.stories.tokens import stem
 
-    algorithm = _SNOWBALL.get(lang)
-    stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
+    stemmer = _stemmer(lang)
     floor = 10 ** (MIN_ZIPF - 9)
     freqs = {w: f for w, f in wordfreq.get_frequency_dict(lang, wordlist="best").items() if f >= floor}
     words = list(freqs)

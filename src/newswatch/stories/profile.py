@@ -230,8 +230,17 @@ def weigh(sk: ItemSketch, df: DocFreqLike | None, params: StoryParams) -> ItemPr
 def weigh_in_watch(
     sk: ItemSketch, matched: Sequence[str], df: DocFreqLike | None, params: StoryParams
 ) -> ItemProfile:
-    """The profile of a sketched item for the stories of one watch: :func:`weigh` without the words that
-    watch matched (``Match.terms``, as written).  Every story of the watch shares them by construction (a
-    "harbour" watch's reports of a bridge vote and of a festival both say "harbour"), so they would only
-    make different events look alike; a catch-all watch matches no words and keeps every term."""
-    return weigh(sk.without(selection_terms(matched)) if matched else sk, df, params)
+    """The profile of a sketched item for the stories of one watch: :func:`weigh`, with the words that watch
+    matched (``Match.terms``, as written) taken out of the *evidence*: every story of the watch shares them by
+    construction (a "harbour" watch's reports of a bridge vote and of a festival both say "harbour"), so they
+    never count towards the content floor, the rarest shared terms or the names; they stay in the text's
+    vectors, which are what the item is.  A catch-all watch matches no words and keeps every term."""
+    profile = weigh(sk, df, params)
+    if not matched:
+        return profile
+    drop = selection_terms(matched, sk.lang)
+    return replace(
+        profile,
+        evidence=tuple((t, c) for t, c in profile.evidence if t not in drop),
+        names=tuple((n, w) for n, w in profile.names if n not in drop),
+    )

@@ -55,7 +55,15 @@ class Member:
         )
 
     def to_list(self) -> list[Any]:
-        return [self.body, self.title, self.names, self.numbers, list(self.years), self.published, list(self.bands)]
+        return [
+            self.body,
+            self.title,
+            self.names,
+            self.numbers,
+            list(self.years),
+            self.published,
+            list(self.bands),
+        ]
 
     @classmethod
     def from_list(cls, raw: list[Any]) -> Member:
@@ -98,7 +106,9 @@ class StoryRecord:
         total: dict[str, float] = {}
         for m in self.members:
             for t, w in m.body.items():
-                if not t[0].isdigit():  # numbers and years find too many stories (see ItemProfile.query_terms)
+                if not t[
+                    0
+                ].isdigit():  # numbers and years find too many stories (see ItemProfile.query_terms)
                     total[t] = total.get(t, 0.0) + w
         return [t for t, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 

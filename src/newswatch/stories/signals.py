@@ -35,14 +35,16 @@ SIGNALS: tuple[str, ...] = (
     "number_share",  # share of the item's number information the member mentions (both mention numbers)
     "number_clash",  # both mention numbers and share none
     "year_clash",  # both mention years and share none: look-alike events of different years
+    "close",  # 1 - hours between the two publication times / 24, down to 0; 0 when either time is unknown
     "dup",  # share of the item's LSH bands the member has too: a syndicated or retitled copy of it
 )
 # The sign each weight is constrained to when fitted: evidence can only add, clashes and distance only take
 # away.  So more shared content never lowers the probability of a join, whatever the training data was.
-SIGNS: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 1, -1, -1, 1)
+SIGNS: tuple[int, ...] = (1, 1, 1, 1, 1, -1, -1, 1, -1, -1, 1, 1)
 
 
 RARE = 6  # the item's rarest informative terms that ``rare_share`` looks for
+CLOSE_S = 24 * 3600.0  # reports further apart than this are not "close" at all
 
 
 def _dot(terms: tuple[str, ...], weights: tuple[float, ...], other: dict[str, float]) -> float:
@@ -128,6 +130,12 @@ class ItemSignals:
             number_share = hit / self.number_total
             number_clash = float(hit == 0.0)
         year_clash = float(bool(self.years and member.years) and self.years.isdisjoint(member.years))
+        # Time can only add evidence: reports hours apart are likelier one event than a day apart, and an unknown
+        # time (an undated feed) is no evidence either way.
+        close = 0.0
+        pub = self.item.published
+        if pub is not None and member.published is not None:
+            close = max(0.0, 1.0 - abs(pub - member.published) / CLOSE_S)
         return [
             body,
             title,
@@ -139,6 +147,7 @@ class ItemSignals:
             number_share,
             number_clash,
             year_clash,
+            close,
             sum(map(str.__eq__, self.band_digests, member.bands)) / self.bands,
         ]
 

@@ -10,7 +10,6 @@ built per shingle.  The constants are fixed so band keys from different processe
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 import types
 from collections.abc import Iterable
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from newswatch.models import Item
-from newswatch.stories.lexicon import DETECT_CHARS, Lexicon, language_of, lexicon
+from newswatch.stories.lexicon import DETECT_CHARS, ELIDING, Lexicon, elided, language_of, lexicon
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import DocFreqLike, ItemProfile, ItemSketch, weigh
 from newswatch.stories.tokens import NAME, PLAIN, START, normalise, term_codes
@@ -102,7 +101,7 @@ def _in_language(
     commonly, plain words stemmed (forms of one word merged), each with its prior document probability; and
     what each original term became (for the title's terms)."""
     common = 0.0 if lex.lang in NOUNS_CAPITALISED else COMMON_NAME_P
-    words = [_elided(t) for t in terms] if lex.lang in ELIDING else list(terms)
+    words = [elided(t) for t in terms] if lex.lang in ELIDING else list(terms)
     keep = [i for i, t in enumerate(words) if t not in lex.function]
     # An acronym keeps its capitals ("US"): no function word, weighed by its lower-case word's prior.
     kept_kinds = [
@@ -131,19 +130,6 @@ def _in_language(
         tuple(lex.p_doc(t if t.islower() else t.lower()) for t in out),
         became,
     )
-
-
-# Languages that elide articles and particles before a vowel ("l'assemblée", "d'un", "qu'il", "dell'anno"):
-# the word is what follows the apostrophe.
-ELIDING = frozenset({"fr", "it", "ca"})
-_ELISION = re.compile(r"^(?:[a-z]{1,2}|qu|jusqu|lorsqu|puisqu|quoiqu|dell|dall|nell|sull|all|dell|quell)['’]")
-
-
-def _elided(term: str) -> str:
-    """``term`` without an elided article or particle in front ("l'assemblée" -> "assemblée")."""
-    if "'" not in term and "’" not in term:
-        return term
-    return _ELISION.sub("", term) or term
 
 
 def _terms(normalised: bytes) -> tuple[tuple[str, ...], tuple[int, ...], bytes]:

@@ -132,16 +132,21 @@ def stem(lower: str) -> str:
     return lower
 
 
-def selection_terms(written: Iterable[str]) -> frozenset[str]:
-    """The terms of words a watch matched (as written in the item), in every form an item's text may have
-    given them: a word mid-sentence in capitals is a name and keeps its form, elsewhere it is stemmed."""
+def selection_terms(written: Iterable[str], lang: str = "") -> frozenset[str]:
+    """The terms of words a watch matched (as written in the item), in every form an item's text in ``lang`` may
+    have given them: a word mid-sentence in capitals is a name and keeps its form, elsewhere it is a plain word,
+    stemmed as the item's plain words are (:func:`newswatch.stories.lexicon.plain_terms`)."""
+    from newswatch.stories.lexicon import plain_terms
+
     out: set[str] = set()
     for raw in normalise(" ".join(written)).replace(START, b" ").split():
         word = raw.decode("utf-8", "replace")
         for form in {word, word.lower(), word[:1].upper() + word[1:]}:
-            term, _ = _classify(form.encode("utf-8"))
+            term, kind = _classify(form.encode("utf-8"))
             if term:
                 out.add(term)
+                if kind == PLAIN or term.isupper():
+                    out.update(plain_terms([term.lower()], lang))
     return frozenset(out)
 
 
