@@ -21,8 +21,6 @@ from newswatch.models import Item
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = REPO / "src"
-# ECB+ has no dates: one publication time for every item puts each inside every story's window.
-FIXED_PUBLISHED = "2024-01-01T00:00:00Z"
 CONFIG = """
 store: sqlite:///{db}
 max_item_age: null
@@ -39,15 +37,16 @@ def replay_stories(
     """The story id ``newswatch replay`` (the code under ``src``) gives each item, in order.
 
     ``stories``: the config's ``stories:`` block (``weights``, ``threshold``).  Items without a date get
-    :data:`FIXED_PUBLISHED`; every item gets a URL of its own, so no two are taken for one.
+    no date (placed when recorded, all inside one story window); every item gets a URL of its own, so no two are taken for one.
     """
     with tempfile.TemporaryDirectory(prefix="eval-stories-") as tmp:
         archive = Path(tmp) / "archive.jsonl"
         with archive.open("w", encoding="utf-8") as fh:
             for i, it in enumerate(items):
-                published = it.published.isoformat() if it.published is not None else FIXED_PUBLISHED
                 row = {"id": f"doc-{i}", "title": it.title, "url": f"https://eval.example/doc/{i}",
-                       "source": it.source, "summary": it.summary, "content": it.content, "published": published}  # fmt: skip
+                       "source": it.source, "summary": it.summary, "content": it.content}  # fmt: skip
+                if it.published is not None:  # an undated item stays undated: placed when it is recorded
+                    row["published"] = it.published.isoformat()
                 fh.write(json.dumps(row) + "\n")
         out = Path(tmp) / "out.jsonl"
         cfg = Path(tmp) / "cfg.yaml"

@@ -53,8 +53,17 @@ def story_models(cfg: Config) -> tuple[StoryModel, dict[str, StoryModel]]:
     Raises OSError or ValueError when ``stories.weights`` names a file that cannot be used.
     """
     fitted = load_model(cfg.stories.weights) if cfg.stories.weights else default_model()
-    default = fitted.tuned(threshold=cfg.stories.threshold, window_s=cfg.stories.window)
-    return default, {w.name: default.tuned(window_s=w.story_window) for w in cfg.watches if w.story_window}
+    s = cfg.stories
+    default = fitted.tuned(threshold=s.threshold, window_s=s.window, related=s.related)
+    return default, {
+        w.name: fitted.tuned(
+            threshold=s.threshold,
+            window_s=w.story_window or s.window,
+            related=s.related if w.related is None else w.related,
+        )
+        for w in cfg.watches
+        if w.story_window or (w.related is not None and w.related != s.related)
+    }
 
 
 class Recorder:

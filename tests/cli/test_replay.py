@@ -71,21 +71,24 @@ def test_replay_explain_prints_why_each_item_joined_or_opened_a_story(
     signals = " ".join(rf"{name} -?\d+\.\d{{3}}" for name in SIGNALS)
     for i, rec in zip(heads, recs, strict=True):
         assert lines[i] == f'explain {rec["event"]} talks {rec["story"]} {rec["url"]} "{rec["title"]}"'
-        decision = lines[i + 1]
+        # First the decision in one line a person can act on: the line the alert record carries.
+        assert lines[i + 1] == f"  {rec['reason']}"
         if rec["event"] == "alert":
-            assert decision.startswith("  decision: new story")
+            related = rec.get("related")
+            opened = (
+                f"new story, possibly related to story {related['story']}: " if related else "new story: "
+            )
+            assert str(rec["reason"]).startswith(opened), rec["reason"]
             continue
-        joined = re.fullmatch(r"  decision: join (\S+): p (\d\.\d{3}) >= threshold (\d\.\d{3})", decision)
-        assert joined is not None, decision
-        assert joined[1] == rec["story"] and float(joined[2]) >= float(joined[3])
-        # The joined story is the best candidate, listed first with its signals and score.
-        best = re.fullmatch(
-            rf"  candidate (\S+): p (\d\.\d{{3}}) score -?\d+\.\d{{3}} {signals}", lines[i + 2]
-        )
+        joined = re.fullmatch(rf"  joined story {rec['story']}: (.+); (\d+)% sure", lines[i + 1])
+        assert joined is not None, lines[i + 1]
+        # Then the joined story, the best candidate, listed first with its member's signals and probability.
+        best = re.fullmatch(rf"  candidate (\S+): p (\d\.\d{{3}}) member \d+ {signals}", lines[i + 2])
         assert best is not None, lines[i + 2]
-        assert best[1] == rec["story"] and best[2] == joined[2]
-    # The first item had nothing to compare with.
-    assert lines[heads[0] + 1] == "  decision: new story: no candidate"
+        assert best[1] == rec["story"] and abs(100 * float(best[2]) - int(joined[2])) <= 0.51
+    # The first item had nothing to compare with; the seed story's later reports were joined and say why.
+    assert lines[heads[0] + 1] == "  new story: no earlier story in the window shares enough content"
+    assert any(rec["event"] == "update" for rec in recs)
 
 
 def test_explanations_strip_control_characters() -> None:

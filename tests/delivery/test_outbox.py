@@ -21,11 +21,11 @@ from newswatch.delivery.notify.webhook import SIGNATURE_HEADER, JsonWebhookNotif
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
-from newswatch.stories import BatchStories, default_model
+from newswatch.stories import BatchStories
 from tests.slackstub import GOOD_TOKEN, SlackStub
-from tests.stories.items import hand_profile
+from tests.stories.items import body_model, hand_profile
 
-STORIES = BatchStories({}, default_model())
+STORIES = BatchStories({}, body_model())
 PACE = 0.02
 
 
@@ -231,7 +231,7 @@ async def test_slack_webhook_posts_alerts_and_skips_updates(store: Store) -> Non
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    feats = hand_profile(("0:a", "1:b", "2:c"), {"hamas": 1.0}, published=1.0)
+    feats = hand_profile(("0:a", "1:b", "2:c"), {"hamas": 0.8, "boehler": 0.6}, published=1.0)
     try:
         for i in range(2):  # two copies of one story: an alert and an update
             record = {"event": None, "watch": "w", "story": None, "title": f"copy {i}", "url": f"https://x.example/{i}",

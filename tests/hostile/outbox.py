@@ -9,9 +9,10 @@ from newswatch.delivery.notify.base import Notifier
 from newswatch.delivery.outbox import Delivery
 from newswatch.delivery.report import DeliveryPolicy
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
-from newswatch.stories import BatchStories, ItemProfile, default_model
+from newswatch.stories import BatchStories, ItemProfile
+from tests.stories.items import body_model
 
-STORIES = BatchStories({}, default_model())
+STORIES = BatchStories({}, body_model())
 NEWS = "slack:#news"
 
 

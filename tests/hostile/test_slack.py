@@ -246,7 +246,7 @@ async def test_hourly_digest_waits_out_a_failure_instead_of_hammering_slack(
 async def test_hostile_update_reply_and_edit_stay_within_limits(
     store: Store, slack: SlackStub, notifier: SlackNotifier
 ) -> None:
-    feats = hand_profile(("0:a", "1:b"), {"zarquon": 1.0}, published=1.0)
+    feats = hand_profile(("0:a", "1:b"), {"zarquon": 0.8, "talks": 0.6}, published=1.0)
     await queue(store, record("parent", **HOSTILE["long-word"]), "p", feats=feats)
     await queue(store, record("copy", url=LONG_URL, source="<!channel> " + "S" * 5000), "c", feats=feats)
     await deliver(store, notifier)
@@ -272,7 +272,7 @@ async def test_a_refused_edit_falls_back_to_plain_text_and_keeps_the_reply(
         return None
 
     slack.interceptor = refuse_block_edits
-    feats = hand_profile(("0:a", "1:b"), {"zarquon": 1.0}, published=1.0)
+    feats = hand_profile(("0:a", "1:b"), {"zarquon": 0.8, "talks": 0.6}, published=1.0)
     for case in ("parent", "copy"):
         await queue(store, record(case), case, feats=feats)
     await deliver(store, notifier)

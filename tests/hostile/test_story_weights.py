@@ -80,17 +80,18 @@ async def test_a_reload_keeps_the_running_weights(
     tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     retrained = json.loads(SHIPPED)
-    retrained["threshold"] = 0.5
+    # A threshold the shipped weights do not have, with its "possibly related" band below it.
+    threshold = 0.77 if default_model().threshold != 0.77 else 0.78
+    retrained["threshold"], retrained["related"] = threshold, threshold / 2
     (tmp_path / "retrained.json").write_text(json.dumps(retrained), encoding="utf-8")
     cfg = write_config(tmp_path, store_url, "stories: {weights: retrained.json}")
     caplog.set_level(logging.INFO, logger="newswatch")
     async with open_app(load_config(cfg)) as app:
-        assert app.pipeline.recorder._model.threshold == 0.5
+        assert app.pipeline.recorder._model.threshold == threshold
         cfg.write_text(cfg.read_text(encoding="utf-8").replace("stories: {weights: retrained.json}", ""))
         assert await reload_config(cfg, app, Scheduler(app.pipeline, app.tasks)) is True
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert "config reload: stories.weights takes effect only after a restart" in warned
-        assert (
-            app.pipeline.recorder._model.threshold == 0.5
-        )  # still the running file's, not the shipped one's
-        assert default_model().threshold != 0.5
+        # Still the running file's, not the shipped one's.
+        assert app.pipeline.recorder._model.threshold == threshold
+        assert app.pipeline.recorder._model.related == pytest.approx(threshold / 2)

@@ -16,6 +16,9 @@ from newswatch.cli import EXIT_OK, main
 from tests.conftest import RedisServer
 
 ARCHIVE = Path(__file__).parents[1] / "fixtures" / "archive"
+# How the lines under an "explain" head begin (the console notifier prints its own indented lines too).
+REASONS = ("  new story", "  joined story ")
+EXPLAINED = (*REASONS, "  candidate ", "  decision: ", "  ... ")
 CONFIG = """
 store: {store}
 max_item_age: null
@@ -45,7 +48,7 @@ def replay(
     printed = capsys.readouterr().out
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return [(r["url"], r["story"]) for r in recs], "\n".join(
-        line for line in printed.splitlines() if line.startswith(("explain ", "  decision:", "  candidate "))
+        line for line in printed.splitlines() if line.startswith(("explain ", *EXPLAINED))
     )
 
 
@@ -63,5 +66,9 @@ def test_one_archive_makes_the_same_stories_on_sqlite_and_redis(
     assert on_redis == on_sqlite
     assert explained_redis == explained_sqlite
     assert explained_sqlite.count("explain ") == 12
+    # Each explanation leads with its reason, the same on both stores.
+    lines = explained_sqlite.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("explain ")]
+    assert all(lines[i + 1].startswith(REASONS) for i in heads), explained_sqlite
     # Stories are not all one: the stream is split somewhere, and joined somewhere.
     assert 1 < len({story for _, story in on_sqlite}) < 12

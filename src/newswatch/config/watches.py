@@ -28,6 +28,9 @@ class WatchConfig(Strict):
     channel: str | None = None  # overrides notify.slack.channel
     digest: Literal["hourly", "daily"] | None = None  # low-priority watch: one digest message per period
     story_window: Duration | None = None  # overrides stories.window for this watch
+    # A report a little too far from an earlier story to join it opens a new alert "possibly related" to that
+    # story (true), or a plain new alert (false); None: stories.related.
+    related: bool | None = None
     # Which notify targets this watch uses (None: every one configured); names from TARGET_KINDS.
     targets: list[str] | None = None
     # Only items in these languages (ISO 639-1 codes, "pt", "es"), as detected on the item's text.

@@ -86,9 +86,7 @@ class Event:
     story: str
     event: str  # "alert" opens a story; "update" is a later distinct item of it
     entries: tuple[str, ...] = ()  # outbox entry ids queued for it
-    reason: str | None = (
-        None  # one line on why the story decision opened or joined (shown by `newswatch why`)
-    )
+    reason: str | None = None  # one line on why the story decision opened or joined (`newswatch why`)
 
 
 @dataclass(frozen=True, slots=True)

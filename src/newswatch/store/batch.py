@@ -77,10 +77,23 @@ class BatchPlan:
         """The result of each sighting, given the outbox entry ids the store queued for each claim."""
         events: list[list[Event]] = [[] for _ in self.seen]
         for claim, ids in zip(self.claims, entries, strict=True):
-            events[claim.index].append(Event(claim.watch, claim.story_id, claim.event, tuple(ids)))
+            reason = claim.placement.reason if claim.placement is not None else None
+            events[claim.index].append(Event(claim.watch, claim.story_id, claim.event, tuple(ids), reason))
         return [
             Recorded(item_id, seen, tuple(ev)) for (item_id, seen), ev in zip(self.seen, events, strict=True)
         ]
+
+
+def story_fields(placement: Placement | None) -> dict[str, Any]:
+    """What an alert record says of its story decision: ``reason``, one line; ``related``, for a new story
+    possibly related to an earlier one, that story's id and its first report's title and URL."""
+    if placement is None:
+        return {}
+    fields: dict[str, Any] = {"reason": placement.reason}
+    rel = placement.related
+    if rel is not None:
+        fields["related"] = {"story": rel.story_id, "title": rel.title, "url": rel.url}
+    return fields
 
 
 def queries(sighted: Sighted, stories: BatchStories) -> dict[str, StoryQuery]:
@@ -141,10 +154,11 @@ def plan_batch(
                 # batch itself still count; nothing else was read.
                 view = known.views.get(claim.watch) or StoryView((None,) * len(claim.features.bands), ())
                 placement = stories.place(
-                    claim.watch, new_story_id(claim.watch, item_id), claim.features, s.at, view, now
-                )
+                    claim.watch, new_story_id(claim.watch, item_id), claim.features, s.at, view, now,
+                    title=str(claim.record.get("title", "")), url=str(claim.record.get("url", "")),
+                )  # fmt: skip
                 story, event = placement.story_id, "alert" if placement.is_new else "update"
-            record = {**claim.record, "event": event, "story": story}
+            record = {**claim.record, "event": event, "story": story, **story_fields(placement)}
             plan.claims.append(
                 ClaimWrite(index, claim.watch, item_id, story, event, record, claim.targets, s.ttl, placement)
             )

@@ -1,20 +1,24 @@
-"""The learned story decision: which candidate story an item joins, or whether it opens a new one.
+"""The story decision: which candidate story an item joins, whether it opens a new one, and when to say that a
+new story is possibly related to an earlier one.
 
 This module owns the fitted weights (``weights.json`` beside it, written by ``benchmarks/train_stories.py``)
-and the pure functions that apply them with plain Python: no scikit-learn at run time.
+and the pure function that applies them with plain Python: no scikit-learn at run time.
 
-Two models, after Miranda et al. (2018):
+How an item is placed:
 
-* the **join model** scores every candidate story in the story window from its pair signals (a linear score,
-  the logit of "this item belongs to this story"); a candidate that shares no band and less than
-  ``params.min_body`` body cosine is not scored; the best-scoring candidate is the only one considered;
-* the **new-story model** decides whether to join that best candidate or open a new story, from the best
-  candidate's signals, its score and its margin over the runner-up; it joins when its probability reaches
-  the fitted ``threshold``.  A weights file may instead say ``"new": null`` (the shipped one does: the
-  cross-validation preferred it): join when the join model's own probability reaches the threshold.
+1. Each candidate story in the story window is compared **member by member** (its first report and its latest
+   ones, :mod:`~newswatch.stories.record`); a member below the content floor (:mod:`~newswatch.stories.signals`)
+   is not scored, so a story with nothing but a number, a name or a band in common is never joined.
+2. A member's score is a logistic model of the pair signals, each weight constrained to the sign of its
+   evidence; the story's score is its best member's (single link over a bounded set of members: a story's pull
+   does not grow with its size).
+3. The best story is joined when its probability reaches ``threshold``.  Below it, down to ``related``, the item
+   opens a new story that says it is **possibly related** to that one: a join that close is too uncertain to
+   hide in a thread, and too likely to ignore.  ``related`` is where, in the cross-validation, a pair scored so
+   is as likely to be the same event as not (below it, "related" would mislead more often than it helps).
 
-A cold profile (every term weighed alike: too few items seen to know which words are common) is compared with
-``cold_threshold``, chosen for such profiles when the weights were fitted.
+The same threshold applies from the first item of a fresh store: profiles are weighed with prior document
+frequencies from the start (:mod:`~newswatch.stories.profile`).
 """
 
 from __future__ import annotations
@@ -32,49 +36,63 @@ from typing import Any
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
 from newswatch.stories.record import StoryRecord
-from newswatch.stories.signals import SIGNALS, ItemSignals
+from newswatch.stories.signals import SIGNALS, SIGNS, ItemSignals
 
 __all__ = [
-    "NEW_INPUTS",
     "Candidate",
     "Decision",
-    "Linear",
     "Scored",
     "StoryModel",
     "decide",
     "default_model",
-    "explain",
     "load_model",
+    "logit",
+    "sigmoid",
 ]
 
-NEW_INPUTS: tuple[str, ...] = ("join_score", "margin", *SIGNALS)
-MAX_MARGIN = 10.0  # the margin of a lone candidate, and the cap of any margin (in logits)
 
-
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-@dataclass(frozen=True, slots=True)
-class Linear:
-    """``intercept + coef . x`` over raw (unscaled) inputs."""
-
-    coef: tuple[float, ...]
-    intercept: float
-
-    def __call__(self, x: Sequence[float]) -> float:
-        total: float = sum(map(mul, self.coef, x))
-        return self.intercept + total
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
 
 
 @dataclass(frozen=True, slots=True)
 class StoryModel:
+    """Fitted weights (``coef`` over :data:`SIGNALS`, raw inputs) and the two thresholds, with the sizes they were
+    fitted with.  ``related`` equal to ``threshold``: no "possibly related" band."""
+
     params: StoryParams
-    join: Linear
-    new: Linear | None
+    coef: tuple[float, ...]
+    intercept: float
     threshold: float
+    related: float
     meta: dict[str, Any]
-    cold_threshold: float
+
+    def __post_init__(self) -> None:
+        if len(self.coef) != len(SIGNALS):
+            raise ValueError(f"{len(self.coef)} weights for {len(SIGNALS)} signals")
+        for name, c, sign in zip(SIGNALS, self.coef, SIGNS, strict=True):
+            if c * sign < 0:
+                raise ValueError(f"the weight of {name} must be {'>=' if sign > 0 else '<='} 0, got {c}")
+        for name, value in (("threshold", self.threshold), ("related", self.related)):
+            if not 0.0 < value <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        if self.related > self.threshold:
+            raise ValueError(f"related ({self.related}) must not exceed threshold ({self.threshold})")
+
+    def score(self, x: Sequence[float]) -> float:
+        """The logit of "same event" for one member's signals."""
+        total: float = sum(map(mul, self.coef, x))
+        return self.intercept + total
+
+    @property
+    def band(self) -> float:
+        """Width of the "possibly related" band in logits (kept when a deployment moves the threshold)."""
+        return logit(self.threshold) - logit(self.related)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StoryModel:
@@ -82,20 +100,32 @@ class StoryModel:
         try:
             if tuple(d["signals"]) != SIGNALS:
                 raise ValueError(f"fitted for signals {d['signals']}, this code computes {list(SIGNALS)}")
-            join = _linear(d["join"])
-            new = None if d["new"] is None else _linear(d["new"])
-            if len(join.coef) != len(SIGNALS) or (new is not None and len(new.coef) != len(NEW_INPUTS)):
-                raise ValueError("the coefficient count does not match the signals")
             threshold = float(d["threshold"])
-            cold = float(d.get("cold_threshold", threshold))
-            for name, value in (("threshold", threshold), ("cold_threshold", cold)):
-                if not 0.0 < value < 1.0:
-                    raise ValueError(f"{name} must be in (0, 1), got {value}")
-            return cls(StoryParams(**d["params"]), join, new, threshold, dict(d.get("meta", {})), cold)
+            return cls(
+                StoryParams(**d["params"]),
+                tuple(float(c) for c in d["coef"]),
+                float(d["intercept"]),
+                threshold,
+                float(d.get("related", threshold)),
+                dict(d.get("meta", {})),
+            )
         except KeyError as exc:
             raise ValueError(f"no {exc} in the weights") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(str(exc)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {
+            "signals": list(SIGNALS),
+            "params": asdict(self.params),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "related": self.related,
+            "meta": self.meta,
+        }
 
     @classmethod
     def load(cls, path: str | Path) -> StoryModel:
@@ -111,15 +141,15 @@ class StoryModel:
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
 
-    def tuned(self, *, threshold: float | None = None, window_s: float | None = None) -> StoryModel:
-        """This model with the deployment's threshold (for warm profiles) and story window (None keeps the
-        fitted one)."""
+    def tuned(
+        self, *, threshold: float | None = None, window_s: float | None = None, related: bool = True
+    ) -> StoryModel:
+        """This model with the deployment's threshold (None keeps the fitted one; the "possibly related" band
+        keeps its width in logits), story window (None keeps it) and "possibly related" alerts on or off."""
         params = self.params if window_s is None else replace(self.params, window_s=window_s)
-        return replace(self, params=params, threshold=self.threshold if threshold is None else threshold)
-
-
-def _linear(d: dict[str, Any]) -> Linear:
-    return Linear(tuple(float(c) for c in d["coef"]), float(d["intercept"]))
+        t = self.threshold if threshold is None else threshold
+        r = sigmoid(logit(t) - self.band) if related else t
+        return replace(self, params=params, threshold=t, related=min(r, t))
 
 
 @functools.lru_cache(maxsize=8)
@@ -145,25 +175,43 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
+    """One candidate story, as the decision saw it.
+
+    ``signals``: of its best-scoring member (``member``: its index in the record), () when the story is out of
+    the window or no member passed the content floor; ``score``: that member's logit, -inf then.
+    """
+
     story_id: str
-    signals: tuple[float, ...]  # values of SIGNALS; () when out of the window or not comparable
-    score: float  # join model logit; -inf when out of the window or not comparable
+    signals: tuple[float, ...]
+    score: float
     in_window: bool
+    member: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Join ``story_id``, or open a new story when it is None.
+    """Join ``story_id``, or open a new story when it is None (``related``: the story it is possibly related to).
 
-    ``best``: the best-scoring candidate in the window (None when there was none); ``p_join``: the probability
-    of joining it that the decision compared with ``threshold``; ``scored``: every candidate, in input order.
+    ``best``: the record of the best-scoring comparable candidate (None when there was none); ``p_join``: the
+    probability of joining it, compared with ``threshold`` and ``related_threshold``; ``scored``: every
+    candidate, in input order.
     """
 
     story_id: str | None
-    best: str | None
+    related: str | None
+    best: StoryRecord | None
     p_join: float
     threshold: float
+    related_threshold: float
     scored: tuple[Scored, ...]
+    words: tuple[str, ...] = ()  # informative words the item shares with the best candidate's closest member
+    names: tuple[str, ...] = ()  # and the names
+
+    @property
+    def best_scored(self) -> Scored | None:
+        if self.best is None:
+            return None
+        return next(s for s in self.scored if s.story_id == self.best.story_id)
 
 
 def decide(
@@ -174,62 +222,35 @@ def decide(
     sig = ItemSignals(item, m.params)
     window = m.params.window_s
     scored: list[Scored] = []
-    best_i = -1
+    best: StoryRecord | None = None
     best_key: tuple[float, int, float, str] | None = None
-    second = -math.inf
     for c in candidates:
         rec = c.record
         if not rec.in_window(at, window):
             scored.append(Scored(rec.story_id, (), -math.inf, False))
             continue
-        x = sig(rec, c.band_hits)
-        if x is None:  # not comparable: nothing in common worth scoring
-            scored.append(Scored(rec.story_id, (), -math.inf, True))
+        top_z, top_j = -math.inf, -1
+        top_x: tuple[float, ...] = ()
+        for j, member in enumerate(rec.members):
+            x = sig(member)
+            if x is None:
+                continue
+            z = m.score(x)
+            if z > top_z:
+                top_z, top_x, top_j = z, tuple(x), j
+        scored.append(Scored(rec.story_id, top_x, top_z, True, top_j))
+        if top_j < 0:
             continue
-        z = m.join(x)
-        scored.append(Scored(rec.story_id, tuple(x), z, True))
-        key = (z, c.band_hits, rec.latest, rec.story_id)  # ties: more band hits, then the most recent story
+        key = (top_z, c.band_hits, rec.latest, rec.story_id)  # ties: more band hits, then the latest story
         if best_key is None or key > best_key:
-            if best_key is not None:
-                second = max(second, best_key[0])
-            best_key, best_i = key, len(scored) - 1
-        else:
-            second = max(second, z)
-    threshold = m.threshold if item.warm else m.cold_threshold
-    if best_key is None:
-        return Decision(None, None, 0.0, threshold, tuple(scored))
-    best = scored[best_i]
-    if m.new is None:
-        p = _sigmoid(best.score)
-    else:
-        margin = min(MAX_MARGIN, best.score - second)
-        p = _sigmoid(m.new([best.score, margin, *best.signals]))
-    chosen = best.story_id if p >= threshold else None
-    return Decision(chosen, best.story_id, p, threshold, tuple(scored))
-
-
-def explain(decision: Decision) -> dict[str, Any]:
-    """Why an item joined a story or opened one: the decision, and every candidate's signals and score.
-
-    Plain data (JSON-able), best candidate first, for ``newswatch replay --explain`` to print.
-    """
-    rows = sorted(decision.scored, key=lambda s: -s.score)
-    return {
-        "decision": "join" if decision.story_id is not None else "new story",
-        "story": decision.story_id,
-        "best_candidate": decision.best,
-        "p_join": round(decision.p_join, 4),
-        "threshold": decision.threshold,
-        "candidates": [
-            {
-                "story": s.story_id,
-                "in_window": s.in_window,
-                # False: no shared band and a body cosine under the floor, so not scored
-                "comparable": bool(s.signals),
-                "score": round(s.score, 4) if s.signals else None,
-                "p_same": round(_sigmoid(s.score), 4) if s.signals else None,
-                "signals": {k: round(v, 4) for k, v in zip(SIGNALS, s.signals, strict=False)},
-            }
-            for s in rows
-        ],
-    }
+            best_key, best = key, rec
+    if best is None or best_key is None:
+        return Decision(None, None, None, 0.0, m.threshold, m.related, tuple(scored))
+    p = sigmoid(best_key[0])
+    joined = best.story_id if p >= m.threshold else None
+    related = best.story_id if joined is None and p >= m.related else None
+    closest = next(s.member for s in scored if s.story_id == best.story_id)
+    words, names = sig.shared_with(best.members[closest])
+    return Decision(
+        joined, related, best, p, m.threshold, m.related, tuple(scored), tuple(words), tuple(names)
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from newswatch.stories.explain import reason
 from newswatch.stories.model import Candidate, Decision, StoryModel, decide
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import ItemProfile
@@ -60,6 +61,8 @@ class Placement:
     post: tuple[str, ...]  # terms the story is indexed under, scored by ``record.latest``
     expires: float  # epoch seconds after which no item can join the story any more
     trim: float  # postings older than this (two windows before the item) leave the terms posted to
+    reason: str = ""  # one line saying why (see newswatch.stories.explain.reason)
+    related: StoryRecord | None = None  # a new story's possibly related earlier story
 
 
 def story_query(features: ItemProfile, at: float, params: StoryParams) -> StoryQuery:
@@ -120,8 +123,12 @@ class BatchStories:
         at: float,
         view: StoryView,
         now: float,
+        *,
+        title: str = "",
+        url: str = "",
     ) -> Placement:
-        """Decide the story of one item in ``watch`` (``new_id`` names it if it opens one)."""
+        """Decide the story of one item in ``watch`` (``new_id`` names it if it opens one; ``title`` and
+        ``url``: the item's, kept by a story it opens)."""
         m = self.model(watch)
         p = m.params
         overlay = self._overlays.setdefault(watch, _Overlay())
@@ -133,7 +140,7 @@ class BatchStories:
         existing = next((c.record for c in candidates if c.record.story_id == chosen), None)
         old_terms: tuple[str, ...]
         if existing is None:
-            record, old_terms = StoryRecord.new(new_id, features, at, p), ()
+            record, old_terms = StoryRecord.new(new_id, features, at, p, title=title, url=url), ()
         else:
             record, old_terms = existing.absorb(features, at, p), tuple(existing.index_terms(p.index_terms))
         post = tuple(record.index_terms(p.index_terms))
@@ -152,6 +159,8 @@ class BatchStories:
             post=post,
             expires=max(now, record.latest) + 2 * p.window_s,
             trim=at - 2 * p.window_s,
+            reason=reason(decision),
+            related=decision.best if decision.related is not None else None,
         )
 
     def _candidates(
@@ -167,7 +176,7 @@ class BatchStories:
             try:
                 record = decoded(raw)
             except ValueError:
-                continue  # a record of the format before the learned model: no candidate; it expires unread
+                continue  # a record of an earlier format: no candidate; it expires unread
             stories[record.story_id] = overlay.records.get(record.story_id, record)
         if overlay.records:
             since = at - p.window_s

@@ -1,9 +1,10 @@
-"""The worker-side half of an item's profile: its terms and its near-duplicate fingerprint.
+"""The worker-side half of an item's profile: its language, its terms and its near-duplicate fingerprint.
 
-Owns :func:`sketch` (CPU-heavy, pure, run in the worker processes) and the MinHash LSH band keys over word
-3-shingles of the body's first bytes: datasketch's MinHash fed 32-bit polynomial shingle hashes read off numpy
-prefix sums, so no string is built per shingle.  The constants are fixed so band keys from different processes
-and runs agree.
+Owns :func:`sketch` (CPU-heavy, pure, run in the worker processes): the item's language
+(:mod:`~newswatch.stories.lexicon`), its terms without that language's function words, each term's prior
+document probability in that language, and the MinHash LSH band keys over word 3-shingles of the body's first
+bytes: datasketch's MinHash fed 32-bit polynomial shingle hashes read off numpy prefix sums, so no string is
+built per shingle.  The constants are fixed so band keys from different processes and runs agree.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from newswatch.models import Item
+from newswatch.stories.lexicon import DETECT_CHARS, ELIDING, Lexicon, elided, language_of, lexicon
 from newswatch.stories.params import StoryParams
 from newswatch.stories.profile import DocFreqLike, ItemProfile, ItemSketch, weigh
-from newswatch.stories.tokens import START, normalise, term_codes
+from newswatch.stories.tokens import NAME, PLAIN, START, normalise, term_codes
 
 __all__ = ["band_keys", "item_profile", "sketch"]
 
@@ -51,7 +53,7 @@ MinHash = _import_minhash()
 
 
 def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> ItemSketch:
-    """The item's terms and near-duplicate fingerprint; pure and process-independent.
+    """The item's language, terms and near-duplicate fingerprint; pure and process-independent.
 
     ``entities``: ids of watchlist entities that matched the item (through any alias), when the caller knows
     them; they become names keyed ``entity:<id>``.
@@ -59,14 +61,17 @@ def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> Ite
     # Title and body are normalised apart (the title alone makes the title vector, the body alone the
     # fingerprint) and joined: the same bytes as normalising the whole text, since a line break starts a
     # sentence either way.
-    title_n = normalise(item.title[: params.max_title_chars]) if item.title else b""
+    title_text = item.title[: params.max_title_chars]
     body = "\n".join(part for part in (item.summary, item.content) if part)[: params.max_chars]
+    lex = lexicon(language_of(f"{title_text}\n{body[:DETECT_CHARS]}"))
+    title_n = normalise(title_text) if title_text else b""
     body_n = normalise(body) if body else b""
     terms, counts, kinds = _terms(title_n + b" " + body_n if title_n and body_n else title_n or body_n)
+    terms, counts, kinds, prior, became = _in_language(terms, counts, kinds, lex)
     title: tuple[str, ...] = ()
     if title_n:
         codes, vocab = term_codes(title_n)
-        title = tuple(sorted({vocab[c >> 2] for c in codes.tolist()}))
+        title = tuple(sorted({became[t] for t in (vocab[c >> 2] for c in codes.tolist()) if t in became}))
     return ItemSketch(
         terms=terms,
         counts=counts,
@@ -77,6 +82,53 @@ def sketch(item: Item, params: StoryParams, entities: Iterable[str] = ()) -> Ite
         bands=band_keys(body_n or title_n, params.bands, params.rows),
         entities=tuple(sorted({f"entity:{e}" for e in entities})),
         published=item.published.timestamp() if item.published is not None else None,
+        prior=prior,
+        lang=lex.lang,
+    )
+
+
+# A capitalised word that its language uses this commonly is a capitalised common noun (German writes every noun
+# so) or a name everybody uses (a capital city): no more telling than a plain word, so it is weighed as one.
+COMMON_NAME_P = 0.05
+# Languages that capitalise every noun: there a capital is no evidence of a name at all.
+NOUNS_CAPITALISED = frozenset({"de", "lb"})
+
+
+def _in_language(
+    terms: tuple[str, ...], counts: tuple[int, ...], kinds: bytes, lex: Lexicon
+) -> tuple[tuple[str, ...], tuple[int, ...], bytes, tuple[float, ...], dict[str, str]]:
+    """The terms in the item's language: function words dropped, names demoted where the language uses the word
+    commonly, plain words stemmed (forms of one word merged), each with its prior document probability; and
+    what each original term became (for the title's terms)."""
+    common = 0.0 if lex.lang in NOUNS_CAPITALISED else COMMON_NAME_P
+    words = [elided(t) for t in terms] if lex.lang in ELIDING else list(terms)
+    keep = [i for i, t in enumerate(words) if t not in lex.function]
+    # An acronym keeps its capitals ("US"): no function word, weighed by its lower-case word's prior.
+    kept_kinds = [
+        PLAIN if kinds[i] == NAME and lex.p_doc(words[i].lower()) >= common else kinds[i] for i in keep
+    ]
+    plain = [words[i] for i, k in zip(keep, kept_kinds, strict=True) if k == PLAIN]
+    stemmed = dict(zip(plain, lex.stems(plain), strict=True))
+    merged: dict[str, list[int]] = {}  # term -> [count, kind]
+    became: dict[str, str] = {}
+    for i, kind in zip(keep, kept_kinds, strict=True):
+        term = stemmed.get(words[i], words[i]) if kind == PLAIN else words[i]
+        if term in lex.function:
+            continue
+        became[terms[i]] = term
+        entry = merged.get(term)
+        if entry is None:
+            merged[term] = [counts[i], kind]
+        else:
+            entry[0] += counts[i]
+            entry[1] = max(entry[1], kind)
+    out = sorted(merged)
+    return (
+        tuple(out),
+        tuple(merged[t][0] for t in out),
+        bytes(merged[t][1] for t in out),
+        tuple(lex.p_doc(t if t.islower() else t.lower()) for t in out),
+        became,
     )
 
 

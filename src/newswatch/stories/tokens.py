@@ -15,18 +15,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_terms", "term_codes"]
+__all__ = ["NAME", "NUMBER", "PLAIN", "START", "YEAR", "normalise", "selection_terms", "stem", "term_codes"]
 
 PLAIN, NAME, NUMBER, YEAR = 0, 1, 2, 3
 
-# A short English stop list: function words and reporting verbs carry no event information.
+# A short English stop list: function words, reporting verbs and calendar words carry no event information
+# (other languages' come from their lexicon, newswatch.stories.lexicon).
 _STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having he
 her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now
 of off on once only or other our ours ourselves out over own same she should so some such than that the their
 theirs them themselves then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your yours yourself yourselves said says say told according one
-two new last first year years yesterday today week since may might must shall us mr mrs ms via per around"""
+two new last first year years yesterday today week since may might must shall us mr mrs ms via per around
+monday tuesday wednesday thursday friday saturday sunday january february april june july august september
+october november december"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines.
 _NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday update refile".split())
@@ -112,28 +115,38 @@ def _classify(raw: bytes) -> tuple[str, int]:
         return word, NUMBER
     lower = word.lower()
     if len(word) >= 2 and word.isupper():
-        return lower, NAME  # an acronym is a name wherever it stands ("US" is not "us")
+        return word, NAME  # an acronym is a name wherever it stands, and keeps its capitals: "US" is not "us"
     if lower in _STOPWORDS or len(lower) < 2:
         return "", PLAIN
     if word[0].isupper() and not start and lower not in _NOT_NAMES:
         return lower, NAME  # names are never stemmed: "Hamas" must not become "hama"
+    return stem(lower), PLAIN
+
+
+def stem(lower: str) -> str:
+    """A plain word's term: English plurals folded to the singular ("hostages" -> "hostage")."""
     if len(lower) > 4 and lower.endswith("ies"):
-        lower = lower[:-3] + "y"
-    elif len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
-        lower = lower[:-1]
-    return lower, PLAIN
+        return lower[:-3] + "y"
+    if len(lower) > 3 and lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        return lower[:-1]
+    return lower
 
 
-def selection_terms(written: Iterable[str]) -> frozenset[str]:
-    """The terms of words a watch matched (as written in the item), in every form an item's text may have
-    given them: a word mid-sentence in capitals is a name and keeps its form, elsewhere it is stemmed."""
+def selection_terms(written: Iterable[str], lang: str = "") -> frozenset[str]:
+    """The terms of words a watch matched (as written in the item), in every form an item's text in ``lang`` may
+    have given them: a word mid-sentence in capitals is a name and keeps its form, elsewhere it is a plain word,
+    stemmed as the item's plain words are (:func:`newswatch.stories.lexicon.plain_terms`)."""
+    from newswatch.stories.lexicon import plain_terms
+
     out: set[str] = set()
     for raw in normalise(" ".join(written)).replace(START, b" ").split():
         word = raw.decode("utf-8", "replace")
         for form in {word, word.lower(), word[:1].upper() + word[1:]}:
-            term, _ = _classify(form.encode("utf-8"))
+            term, kind = _classify(form.encode("utf-8"))
             if term:
                 out.add(term)
+                if kind == PLAIN or term.isupper():
+                    out.update(plain_terms([term.lower()], lang))
     return frozenset(out)
 
 
