@@ -115,3 +115,31 @@ def test_digest_lists_forty_and_counts_the_rest() -> None:
     body = "\n".join(b["text"]["text"] for b in message.blocks)
     assert "*95 alerts* — flood" in body and "… and 55 more" in body
     assert [int(n) for n in re.findall(r"x\.example/(\d+)\|", body)] == list(range(40))
+
+
+@settings(max_examples=150, deadline=None)
+@given(hostile_text, hostile_text)
+def test_a_possibly_related_alert_names_the_earlier_story_within_slacks_limits(title: str, url: str) -> None:
+    record = {"title": "Regulator opens probe", "url": "https://b.example/probe", "source": "Wire", "watch": "air",
+              "event": "alert", "related": {"story": "s-1", "title": title, "url": url}}  # fmt: skip
+    msg = build_message(record)
+    accepted(msg.text, msg.blocks)
+    lines = [e["text"] for b in msg.blocks if b["type"] == "context" for e in b["elements"]]
+    said = [t for t in lines if t.startswith("Possibly related to an earlier story: ")]
+    assert len(said) == (1 if title or url else 0)  # nothing to name: no line
+    assert all(not mrkdwn_problems(t) for t in said)
+
+
+def test_a_possibly_related_alert_links_the_earlier_story_escaped() -> None:
+    record = {"title": "Regulator opens probe", "url": "https://b.example/probe", "source": "Wire", "watch": "air",
+              "event": "alert",
+              "related": {"story": "s-1", "title": "Door <plug> & bolts", "url": "https://a.example/x?a=1&b=2"}}  # fmt: skip
+    blocks = build_message(record).blocks
+    texts = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert (
+        "Possibly related to an earlier story: <https://a.example/x?a=1&amp;b=2|Door &lt;plug&gt; &amp; bolts>"
+        in texts
+    )
+    without = {k: v for k, v in record.items() if k != "related"}
+    assert not any("Possibly related" in t for b in build_message(without).blocks if b["type"] == "context"
+                   for t in (e["text"] for e in b["elements"]))  # fmt: skip

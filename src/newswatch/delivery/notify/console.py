@@ -39,6 +39,11 @@ class ConsoleNotifier:
             lines = [f"[{event}] {watch}: {title}", f"    {source} · {when} · {url}"]
             if record.get("matched"):
                 lines.append(f"    matched: {', '.join(_safe(term) for term in record['matched'])}")
+            related = record.get("related")
+            if isinstance(related, dict):
+                lines.append(
+                    f"    possibly related to: {_safe(related.get('title'))} · {_safe(related.get('url'))}"
+                )
         out.write("\n".join(lines) + "\n")
         out.flush()
         return None

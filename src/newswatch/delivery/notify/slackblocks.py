@@ -57,6 +57,15 @@ def build_message(
     if sources > 1:
         context += f" · *{sources} sources* (see thread)"
     blocks: list[dict[str, Any]] = [_section(f"*{head}*"), _context(context)]
+    related = record.get("related")
+    if isinstance(related, Mapping) and (related.get("title") or related.get("url")):
+        # A new event close to an earlier story: said here rather than hidden in that story's thread.
+        lead = "Possibly related to an earlier story: "
+        earlier = link_or_text(
+            one_line(related.get("url")), one_line(related.get("title")) or "(untitled)",
+            SLACK_SECTION_TEXT_MAX - units(lead), SLACK_TITLE_CHARS,
+        )  # fmt: skip
+        blocks.append(_context(lead + earlier))
     snippet, hits = _snippet(record, one_line(record.get("title")))
     if snippet.strip():
         # `>` quotes the snippet: one unit of the section's budget.
