@@ -33,16 +33,7 @@ def gold(name: str) -> dict[str, str]:
         ("pt_day.jsonl", "sqlite"),
         ("pt_day.jsonl", "redis"),
         ("es_day.jsonl", "sqlite"),
-        pytest.param(
-            "fr_day.jsonl",
-            "sqlite",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="src: 4 false joins with the provisional weights: a minister's bike plan threaded under the "
-                "censure vote she survived (p 0.81), and a president's state visit under his new chief of staff "
-                'on the names and the elision "d\'état" alone (see test_french_elided_function_words_are_no_content)',
-            ),
-        ),
+        ("fr_day.jsonl", "sqlite"),
         ("de_day.jsonl", "sqlite"),
     ],
 )

@@ -224,12 +224,6 @@ def test_a_story_pull_does_not_grow_with_its_size(m: StoryModel) -> None:
     assert seen == sorted(seen, reverse=True), seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src (stories/plan.py, store band index): band keys are the story's, not its members': every report a "
-    "story took in leaves its band keys pointing at it, so a probe sharing an outlet's boilerplate with many "
-    "of them gets more 'dup' the bigger the story, credited to whichever member passed the content floor",
-)
 @pytest.mark.parametrize("m", [PULL, default_model()], ids=["explicit weights", "shipped weights"])
 def test_a_story_pull_does_not_grow_through_the_band_keys_of_its_reports(m: StoryModel) -> None:
     """The same with one outlet's boilerplate (common words only) at the top of every report: the probe's

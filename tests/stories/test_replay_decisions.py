@@ -138,14 +138,6 @@ entities:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src (stories/plan.py story_query, record.py index_terms): a story is found only through the item's "
-    "12 heaviest body terms against the story's 12 index terms, or a band key; without the words the watch "
-    "matched, the seed story's Gulf Daily Review rewrite shares 3 key words and 3 names with the first report "
-    "and passes the content floor, yet no candidate is read: the seed scenario splits (tests/cli/test_replay.py, "
-    "tests/test_e2e.py fail on it)",
-)
 def test_a_report_above_the_content_floor_finds_the_story(
     tmp_path: Path, fresh_store: Callable[[], str]
 ) -> None:

@@ -22,6 +22,7 @@ from newswatch.stories import (
     default_model,
     weigh,
 )
+from newswatch.stories.lexicon import plain_terms
 from newswatch.stories.sketch import item_profile, sketch
 from newswatch.stories.tokens import NAME, NUMBER, PLAIN, YEAR
 from tests.stories.items import CAIRO, COPY, RELEASE, REWRITE, T0, TALKS, P, model
@@ -179,19 +180,28 @@ def test_profiles_are_picklable_and_records_round_trip_exactly() -> None:
 def test_names_numbers_and_years_are_told_apart() -> None:
     found = kinds("Officials said the envoy met Hamas about 24 hostages in 2025.")
     assert found["hamas"] == NAME
-    assert found["hostage"] == PLAIN  # plurals fold; names never do
+    assert found["hostag"] == PLAIN  # plain words are stemmed ("hostages" -> "hostag"); names never are
     assert found["24"] == NUMBER and found["2025"] == YEAR
-    assert "officials" not in found and found["official"] == PLAIN  # capitalised at a sentence start only
+    assert "officials" not in found and found["offici"] == PLAIN  # capitalised at a sentence start only
+
+
+US_TEXT = "Officials said the U.S. envoy met Hamas, and the US Treasury agreed. They told us nothing."
+
+
+def test_the_us_acronym_is_a_term_of_its_own_not_the_pronoun() -> None:
+    found = kinds(US_TEXT)
+    assert "US" in found  # "U.S." and "US": one acronym, which keeps its capitals and is no function word
+    assert "us" not in found  # the pronoun is one
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="src (stories/sketch.py _in_language): a language's function words are dropped whatever their kind, "
-    "so the acronym US (English's pronoun 'us') is no term, no name and no evidence",
+    reason="src (stories/sketch.py _in_language): an acronym is weighed by its lower-case word's prior, and for "
+    "US that is the pronoun's (lexicon('en').p_doc('us') 0.28 >= COMMON_NAME_P 0.05), so the acronym US is "
+    "demoted to a plain word: no name, no evidence",
 )
 def test_the_us_acronym_is_a_name_not_the_pronoun() -> None:
-    found = kinds("Officials said the U.S. envoy met Hamas, and the US Treasury agreed.")
-    assert found["us"] == NAME
+    assert kinds(US_TEXT)["US"] == NAME
 
 
 def test_invalid_params_are_rejected() -> None:
@@ -252,12 +262,15 @@ def test_the_first_item_of_a_fresh_store_is_weighed_like_the_thousandth() -> Non
     """No cold start: the prior tells common words from telling ones before the stream has taught anything, as
     the stream does once it has."""
     sk = sketch(TALKS, P)
-    telling, common = {"envoy", "captive", "boehler", "leavitt"}, {"house", "official", "week", "washington"}
+    # As the item spells them: plain words stemmed ("captives" -> "captiv"), names as they are.
+    telling = {*plain_terms(["envoy", "captive"], "en"), "boehler", "leavitt"}
+    common = {*plain_terms(["house", "official", "week"], "en"), "washington"}
+    assert (telling | common) <= set(sk.terms)
     fresh = {t for t, _ in weigh(sk, DocFreq().with_batch([sk.terms]), P).evidence}
     assert telling <= fresh and common.isdisjoint(fresh)
     seasoned = DocFreq()
     for i in range(3000):  # three thousand reports, none of them about these talks
-        seasoned.add(("house", "official", "week", "washington", f"other{i % 700}"))
+        seasoned.add((*sorted(common), f"other{i % 700}"))
     learned = {t for t, _ in weigh(sk, seasoned, P).evidence}
     assert telling <= learned and common.isdisjoint(learned)
 
