@@ -37,7 +37,9 @@ from storysim import (
 )
 
 MIN_PRECISION = 0.97  # the target on the training kinds: a margin over the 0.95 a held-out kind must keep
-FLOORS = (1.5, 2.0)
+FLOORS = (
+    1.5,
+)  # a word and a name at least; 2.0 was also tried (folds chose either; kept the one the design states)
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)
 # Kinds that train the weights but do not choose thresholds: UCI's gold stories are an aggregator's, which files
 # identical headlines under different stories, so its precision stays near 0.97 at every threshold and would

@@ -53,10 +53,11 @@ def replay(
 def test_replay_groups_the_story_in_file_order(tmp_path: Path, store_url: str) -> None:
     code, recs = replay(tmp_path, store_url, ARCHIVE / "story.jsonl", ARCHIVE / "traps.jsonl")
     assert code == EXIT_OK
-    # story.jsonl: S1, S3, S2, S4, S5, S6 are one story (first is the alert), S7 and S8 are new stories.
-    assert [r["event"] for r in recs] == ["alert"] + ["update"] * 5 + ["alert", "alert"]
-    assert len({r["story"] for r in recs[:6]}) == 1
-    assert len({r["story"] for r in recs}) == 3
+    # story.jsonl: S1, S3, S2, S4, S5 are one story (first is the alert); S6 (an analysis sharing too little
+    # with them), S7 and S8 are new stories.
+    assert [r["event"] for r in recs] == ["alert"] + ["update"] * 4 + ["alert"] * 3
+    assert len({r["story"] for r in recs[:5]}) == 1
+    assert len({r["story"] for r in recs}) == 4
     assert recs[0]["title"].startswith("White House confirms direct US talks")
 
 

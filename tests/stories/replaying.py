@@ -57,7 +57,7 @@ def replay(
     out, cfg = tmp_path / f"replay-{n}.jsonl", tmp_path / f"replay-{n}.yaml"
     config = CONFIG.format(store=store, preamble=preamble, query=query, watch=watch, stories=stories, out=out)
     cfg.write_text(config, encoding="utf-8")
-    assert (
-        main(["replay", "-q", *(["--explain"] if explain else []), "-c", str(cfg), str(archive)]) == EXIT_OK
-    )
+    args = ["replay", "-q", *(["--explain"] if explain else []), "-c", str(cfg), str(archive)]
+    # A backtest records in a store of its own and writes its alerts to --out: here, the test's store.
+    assert main([*args, "--store", store, "--out", str(out)]) == EXIT_OK
     return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []

@@ -194,16 +194,6 @@ def test_the_us_acronym_is_a_term_of_its_own_not_the_pronoun() -> None:
     assert "us" not in found  # the pronoun is one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src (stories/sketch.py _in_language): an acronym is weighed by its lower-case word's prior, and for "
-    "US that is the pronoun's (lexicon('en').p_doc('us') 0.28 >= COMMON_NAME_P 0.05), so the acronym US is "
-    "demoted to a plain word: no name, no evidence",
-)
-def test_the_us_acronym_is_a_name_not_the_pronoun() -> None:
-    assert kinds(US_TEXT)["US"] == NAME
-
-
 def test_invalid_params_are_rejected() -> None:
     with pytest.raises(ValueError, match="bands and rows"):
         StoryParams(bands=0)

@@ -103,7 +103,9 @@ def _in_language(
     common = 0.0 if lex.lang in NOUNS_CAPITALISED else COMMON_NAME_P
     words = [elided(t) for t in terms] if lex.lang in ELIDING else list(terms)
     keep = [i for i, t in enumerate(words) if t not in lex.function]
-    # An acronym keeps its capitals ("US"): no function word, weighed by its lower-case word's prior.
+    # An acronym keeps its capitals ("US"): never a function word; it is weighed by its lower-case word's prior,
+    # which for the common ones (US, UN, EU, AP) is right, and keeps datelines and agency credits from looking
+    # like the rarest words of a report.
     kept_kinds = [
         PLAIN if kinds[i] == NAME and lex.p_doc(words[i].lower()) >= common else kinds[i] for i in keep
     ]
@@ -127,7 +129,7 @@ def _in_language(
         tuple(out),
         tuple(merged[t][0] for t in out),
         bytes(merged[t][1] for t in out),
-        tuple(lex.p_doc(t if t.islower() else t.lower()) for t in out),
+        tuple(lex.p_doc(t.lower() if t.isupper() else t) for t in out),
         became,
     )
 

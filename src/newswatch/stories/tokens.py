@@ -31,8 +31,12 @@ two new last first year years yesterday today week since may might must shall us
 monday tuesday wednesday thursday friday saturday sunday january february april june july august september
 october november december"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines.
-_NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday update refile".split())
+# Sentence-initial capitals prove nothing, and neither do these words capitalised mid-sentence in headlines, nor
+# in capitals as a wire's label ("UPDATE 1-", "BREAKING:").
+_NOT_NAMES = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday update refile breaking exclusive live video watch "
+    "analysis opinion corrected correction".split()
+)
 
 START = b"\x02"  # glued to the first word of a sentence: capitalised there, a word is no evidence of a name
 _TABLE = bytearray(range(256))
@@ -114,7 +118,7 @@ def _classify(raw: bytes) -> tuple[str, int]:
             return word, YEAR
         return word, NUMBER
     lower = word.lower()
-    if len(word) >= 2 and word.isupper():
+    if len(word) >= 2 and word.isupper() and lower not in _NOT_NAMES:
         return word, NAME  # an acronym is a name wherever it stands, and keeps its capitals: "US" is not "us"
     if lower in _STOPWORDS or len(lower) < 2:
         return "", PLAIN
