@@ -58,7 +58,9 @@ async def test_replay_posts_nothing_and_leaves_the_configs_store_and_files_alone
     assert not (tmp_path / "alerts.jsonl").exists()
     assert await untouched(store_url)
     out = capsys.readouterr().out
-    assert out.count("[ALERT] talks:") == 3  # the backtest's own output: the console
+    # The backtest's own output, the console: the talks story (1 alert, 4 updates), the analysis piece, the envoy's
+    # remarks and the release, each an alert of its own.
+    assert out.count("[ALERT] talks:") == 4
 
 
 async def test_replay_out_writes_the_records_to_a_file_of_its_own(
@@ -73,7 +75,7 @@ async def test_replay_out_writes_the_records_to_a_file_of_its_own(
         )
         assert slack.calls == []
     recs = records(out)
-    assert [r["event"] for r in recs].count("alert") == 3 and len(recs) == 8
+    assert [r["event"] for r in recs].count("alert") == 4 and len(recs) == 8
     assert "[ALERT]" not in capsys.readouterr().out  # the file takes them; the console stays quiet
     assert await untouched(store_url)
 
