@@ -4,11 +4,14 @@ and reading a batch asks for the sightings' own (item, text) pairs only.  Every 
 from __future__ import annotations
 
 import sqlite3
+from importlib import resources
+from pathlib import Path
 
 from newswatch import constants as C
-from newswatch.store import Seen, Store
+from newswatch.store import Seen, Sighted, Sighting, Store
+from newswatch.store.sqlite_batch import read_facts
 from tests.store.test_atomic import raw
-from tests.store.test_store import TTL, observe
+from tests.store.test_store import NOW, STORIES, TTL, observe
 
 
 def texts_kept(store_url: str, item_id: str) -> list[str]:
@@ -55,3 +58,25 @@ async def test_texts_of_a_store_from_before_the_bound_are_pruned_too(store: Stor
     kept = texts_kept(store_url, first.item_id)
     assert len(kept) <= 2 * C.ITEM_TEXTS_KEPT
     assert {f"fp-new-{i}" for i in range(1, C.ITEM_TEXTS_KEPT + 1)} <= set(kept)
+
+
+def test_sqlite_reads_only_the_texts_asked_about(tmp_path: Path) -> None:
+    """The batch read looks up each (item, text) pair by the primary key; it never reads an item's texts whole."""
+    db = sqlite3.connect(tmp_path / "state.db")
+    db.executescript((resources.files("newswatch.store") / "schema.sql").read_text(encoding="utf-8"))
+    db.execute("INSERT INTO item_keys VALUES ('guid:live', 'guid:live', 1e12)")
+    db.execute("INSERT INTO items VALUES ('guid:live', 100, 1e12)")
+    db.executemany("INSERT INTO item_texts VALUES ('guid:live', ?)", [(f"fp-{i}",) for i in range(50)])
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    batch = [Sighted(Sighting(("guid:live",), fp, 100, TTL, NOW)) for fp in ("fp-49", "fp-new")]
+    facts = read_facts(db, batch, STORIES, NOW)
+    db.set_trace_callback(None)
+    assert [f.fp_known for f in facts] == [True, False]
+    reads = [sql for sql in statements if "item_texts" in sql]
+    assert reads
+    for sql in reads:
+        plan = " ".join(str(row[3]) for row in db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN t" not in plan and "SCAN item_texts" not in plan, plan
+        assert "item_id=? AND fp=?" in plan, plan
+    db.close()

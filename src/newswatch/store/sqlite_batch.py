@@ -61,7 +61,9 @@ def read_facts(
         rows = ",".join(["(?, ?)"] * len(asked))
         texts.update(
             db.execute(
-                f"SELECT item_id, fp FROM item_texts WHERE (item_id, fp) IN (VALUES {rows})",
+                # CROSS JOIN from the pairs: one primary-key lookup each ("(item_id, fp) IN (VALUES …)" scans).
+                f"SELECT t.item_id, t.fp FROM (VALUES {rows}) AS v CROSS JOIN item_texts AS t "
+                "ON t.item_id = v.column1 AND t.fp = v.column2",
                 [v for pair in asked for v in pair],
             )
         )
