@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 # Store key layout (Redis; the SQLite store uses the same names as table keys).
 KEY_PREFIX = "nw:"
-ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/url: hash) -> item id
+ITEM_KEY_PREFIX = KEY_PREFIX + "key:"  # identity key (guid:/link:/url:/ftext:/text: hash) -> item id
 ITEM_PREFIX = KEY_PREFIX + "item:"  # item id -> hash of text fingerprints and longest text length
+# Text fingerprints kept per item, the most recently first seen: a live item whose text changes every poll
+# ("1234 comments so far") stores a bounded set (SQLite keeps this many, Redis between this and twice as many).
+ITEM_TEXTS_KEPT = 32
 FEED_PREFIX = KEY_PREFIX + "feed:"  # feed url -> fetch state (validators, errors, next poll)
 # One watch's state, all under the hash tag {watch} (one cluster slot per watch): "alerted:<item id>" -> story id
 # once the watch reported the item, "rec:"/"band:"/"term:" story records and indexes, "ver" its version.

@@ -11,7 +11,7 @@ import feedparser
 import pytest
 
 from newswatch.feeds.parse import FeedParseError, ParsedFeed, parse_date, parse_feed
-from newswatch.feeds.text import canonical_url, item_keys
+from newswatch.feeds.text import canonical_url, item_keys, text_fingerprint
 
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)
 
@@ -83,10 +83,12 @@ def test_rss2_items() -> None:
     assert first.summary == "The White House confirmed direct talks.\nEnvoy Adam Boehler led them."
     assert first.source == "Radio Example – World"
     assert first.feed_url == "https://radio.example.cu/rss/world.xml"
-    assert first.keys == item_keys("radio-2025-0305-001", first.url, first.feed_url)
+    first_fp = text_fingerprint(first.title, first.summary, first.content)
+    assert first.keys == item_keys("radio-2025-0305-001", first.url, first.feed_url, first_fp)
     # A relative link is resolved against the feed's URL; content:encoded becomes content, said once.
     assert second.url == "https://radio.example.cu/local/harbour"
-    assert second.guid is None and second.keys == item_keys(None, second.url, second.feed_url)
+    second_fp = text_fingerprint(second.title, second.summary, second.content)
+    assert second.guid is None and second.keys == item_keys(None, second.url, second.feed_url, second_fp)
     assert (second.summary, second.content) == ("", "Ships returned on Thursday.")
 
 

@@ -13,6 +13,7 @@ from newswatch.feeds.text import (
     strip_source_suffix,
     text_fingerprint,
 )
+from newswatch.feeds.text import url_key as text_url_key
 
 
 @pytest.mark.parametrize(
@@ -103,17 +104,39 @@ def test_item_keys() -> None:
     url = "https://example.org/a"
     feed = "https://example.org/feed.xml"
     sha = hashlib.sha256
+    url_key = "url:" + sha(url.encode()).hexdigest()
     # A GUID is keyed together with its feed; the canonical URL alone.
     assert item_keys("urn:uuid:1", url, feed) == (
         "guid:" + sha(b"https://example.org/feed.xml\nurn:uuid:1").hexdigest(),
-        "url:" + sha(url.encode()).hexdigest(),
+        url_key,
     )
-    assert item_keys(None, url, feed) == ("url:" + sha(url.encode()).hexdigest(),)
-    assert item_keys("  ", url, feed) == ("url:" + sha(url.encode()).hexdigest(),)
+    # Without a GUID the item's own feed's key is of the feed and the URL: a copy in another feed folds into
+    # the item through the url: key (issue 21).
+    link_key = "link:" + sha(b"https://example.org/feed.xml\nhttps://example.org/a").hexdigest()
+    assert item_keys(None, url, feed) == (link_key, url_key)
+    assert item_keys("  ", url, feed) == (link_key, url_key)
     assert item_keys("g", "", feed) == ("guid:" + sha(b"https://example.org/feed.xml\ng").hexdigest(),)
     # The same GUID in two feeds is two items; the same URL in two feeds is one.
     other = item_keys("urn:uuid:1", url, "https://other.example/rss")
-    assert other[0] != item_keys("urn:uuid:1", url, feed)[0] and other[1] == item_keys(None, url, feed)[0]
+    assert other[0] != item_keys("urn:uuid:1", url, feed)[0] and other[1] == item_keys(None, url, feed)[1]
+    assert item_keys(None, url, "https://other.example/rss")[0] != link_key
+    assert url_key == text_url_key(url)
+
+
+def test_item_keys_end_with_the_feeds_text() -> None:
+    """The same feed with the same text is the same report, whatever GUID or link it carries (issue 21)."""
+    feed = "https://example.org/feed.xml"
+    fp = text_fingerprint("Talks resume", "In Doha.", "")
+    a = item_keys(None, "https://example.org/a?rsskey=101", feed, fp)
+    b = item_keys(None, "https://example.org/a?rsskey=102", feed, fp)
+    c = item_keys("guid-7", "https://example.org/a?rsskey=103", feed, fp)
+    assert a[-1] == b[-1] == c[-1] == "ftext:" + hashlib.sha256(f"{feed}\n{fp}".encode()).hexdigest()
+    assert len({a[0], b[0], c[0]}) == 3
+    # Another feed's same text is another source's report; an empty text is no identity; no link nor GUID: text.
+    assert item_keys(None, "https://example.org/a?rsskey=101", "https://other.example/rss", fp)[-1] != a[-1]
+    empty = text_fingerprint("", "", "")
+    assert not any(k.startswith("ftext:") for k in item_keys(None, "https://example.org/a", feed, empty))
+    assert item_keys(None, "", feed, fp) == ("text:" + fp,)
 
 
 def test_text_fingerprint_ignores_whitespace_only() -> None:

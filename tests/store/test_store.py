@@ -42,10 +42,31 @@ async def test_new_then_same(store: Store) -> None:
 async def test_any_shared_key_is_the_same_item(store: Store) -> None:
     # The aggregator copy has no GUID: its canonical URL alone must find the publisher's item.
     pub = await observe(store, ("guid:g", "url:u"), "fp-full", 900, TTL)
-    agg = await observe(store, ("url:u",), "fp-short", 200, TTL)
+    agg = await observe(store, ("link:agg", "url:u"), "fp-short", 200, TTL)
     assert pub.seen is Seen.NEW
     assert agg.item_id == pub.item_id
-    assert agg.seen is Seen.SAME  # shorter, different text: nothing to match again
+    # Folded in from another feed: its text is matched (a copy's length never outranks where it came from),
+    # and seen again it is the same.
+    assert agg.seen is Seen.CHANGED
+    assert (await observe(store, ("link:agg", "url:u"), "fp-short", 200, TTL)).seen is Seen.SAME
+
+
+async def test_shorter_text_from_the_items_own_feed_is_the_same(store: Store) -> None:
+    await observe(store, ("guid:g", "url:u"), "fp-full", 900, TTL)
+    assert (await observe(store, ("guid:g", "url:u"), "fp-teaser", 200, TTL)).seen is Seen.SAME
+
+
+async def test_a_longer_copy_from_another_feed_does_not_hide_the_items_own_text(store: Store) -> None:
+    # Issue 21: an aggregator's longer, unrelated copy under the wire story's URL recorded first.  The wire's
+    # own text is new, and the copy's length does not become the item's: the wire's later edit is matched too.
+    agg = await observe(store, ("link:agg", "url:u"), "fp-briefing", 1600, TTL)
+    wire = await observe(store, ("link:wire", "url:u"), "fp-wire", 300, TTL)
+    assert (agg.seen, wire.seen, wire.item_id) == (Seen.NEW, Seen.CHANGED, agg.item_id)
+    assert (await observe(store, ("link:wire", "url:u"), "fp-wire", 300, TTL)).seen is Seen.SAME
+    # The other way round: the copy recorded after the wire's item does not raise its length either.
+    await observe(store, ("link:wire2", "url:v"), "fp-wire2", 300, TTL)
+    assert (await observe(store, ("link:agg2", "url:v"), "fp-briefing2", 1600, TTL)).seen is Seen.CHANGED
+    assert (await observe(store, ("link:wire2", "url:v"), "fp-wire2-edit", 310, TTL)).seen is Seen.CHANGED
 
 
 async def test_longer_text_is_matched_again_once(store: Store) -> None:

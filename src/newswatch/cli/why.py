@@ -21,7 +21,7 @@ from newswatch.config import Config, LoadedConfig, format_duration
 from newswatch.cpu import same_text
 from newswatch.delivery.digests import DIGEST_MARK, HELD_PERIOD, digest_due
 from newswatch.delivery.effects import Verdict, candidates, verdict
-from newswatch.feeds.text import http_url, item_keys
+from newswatch.feeds.text import http_url, url_key
 from newswatch.models import Item
 from newswatch.shared.terminal import strip_controls
 from newswatch.store.base import OutboxEntry, Store, thread_key
@@ -32,7 +32,7 @@ async def why(loaded: LoadedConfig, url: str) -> int:
     if not canonical:
         print(f"newswatch: why: {url!r} is not an http(s) URL", file=sys.stderr)
         return EXIT_CONFIG
-    key = item_keys(None, canonical, "")[0]
+    key = url_key(canonical)
 
     async def look(store: Store) -> list[str]:
         return await explain_item(loaded.config, store, canonical, key)

@@ -137,7 +137,7 @@ def archive_item(obj: object, origin: str, default_source: str, now: datetime | 
     published = _date(obj.get("published"), now or datetime.now(UTC))
     source = strip_controls(str(obj.get("source") or default_source))
     feed = strip_controls(str(obj.get("feed") or "")) or f"archive:{source}"
-    keys = item_keys(guid, canonical, feed)
+    keys = item_keys(guid, canonical, feed, text_fingerprint(title, summary, content))
     return Item(
         title=title,
         url=canonical,
@@ -148,7 +148,7 @@ def archive_item(obj: object, origin: str, default_source: str, now: datetime | 
         published=published,
         link=url,
         feed_url=feed if exact else origin,
-        keys=keys or ("text:" + text_fingerprint(title, summary, content),),
+        keys=keys,
     )
 
 

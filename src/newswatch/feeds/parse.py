@@ -162,7 +162,7 @@ def _items(entries: list[Any], feed_url: str, source: str, now: datetime) -> lis
         url = http_url(link, base)
         if not url and guid:
             url = http_url(guid)
-        keys = item_keys(guid, url, feed_url) or ("text:" + text_fingerprint(title, summary, content),)
+        keys = item_keys(guid, url, feed_url, text_fingerprint(title, summary, content))
         items.append(
             Item(
                 title=title,

@@ -26,6 +26,7 @@ __all__ = [
     "plain_text",
     "strip_source_suffix",
     "text_fingerprint",
+    "url_key",
 ]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -244,21 +245,41 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def item_keys(guid: str | None, canonical: str, feed: str) -> tuple[str, ...]:
-    """Dedupe keys of an item: ``guid:<sha256>`` of ``feed`` and the GUID when there is one, then
-    ``url:<sha256>`` of the canonical URL.
+def item_keys(guid: str | None, canonical: str, feed: str, fingerprint: str = "") -> tuple[str, ...]:
+    """Dedupe keys of an item, its own feed's first, in the order the store looks them up.
 
-    A GUID is only unique within the feed that numbers its items ("1001" in two outlets' feeds is two
-    articles), so it identifies an item within ``feed`` only, and a feed claiming another feed's GUIDs
-    matches nothing of it; across feeds the canonical URL is the identity.  An empty canonical URL gives no
-    ``url:`` key (every link-less item would otherwise be one item).
+    1. ``guid:<sha256>`` of ``feed`` and the GUID when there is one, else ``link:<sha256>`` of ``feed`` and the
+       canonical URL: the item's identity within the feed that carries it.  A GUID is only unique within the
+       feed that numbers its items ("1001" in two outlets' feeds is two articles), and a feed claiming another
+       feed's GUIDs matches nothing of it.
+    2. ``url:<sha256>`` of the canonical URL (:func:`url_key`): across feeds the canonical URL is the
+       identity, so another feed's copy of the link folds into the item first seen under it.
+    3. ``ftext:<sha256>`` of ``feed`` and ``fingerprint`` (:func:`text_fingerprint` of the item's text, when
+       given and the text is not empty): the same feed with the same text is the same report, whatever new
+       GUID or link token it carries (issue 21).
+
+    An empty canonical URL gives no ``link:`` or ``url:`` key (every link-less item would otherwise be one
+    item); an item with neither a GUID nor a URL is known by ``text:<fingerprint>`` alone, across feeds.
+    The item's id in the store is the first key it was recorded under; a sighting whose item id is none of its
+    own keys was folded into another feed's item (:func:`newswatch.store.batch.plan_batch`).
     """
     keys: list[str] = []
     if guid and guid.strip():
         keys.append("guid:" + _sha256(f"{feed}\n{guid.strip()}"))
+    elif canonical:
+        keys.append("link:" + _sha256(f"{feed}\n{canonical}"))
     if canonical:
-        keys.append("url:" + _sha256(canonical))
+        keys.append(url_key(canonical))
+    if not keys:
+        return ("text:" + fingerprint,) if fingerprint else ()
+    if fingerprint and fingerprint != _EMPTY_TEXT:
+        keys.append("ftext:" + _sha256(f"{feed}\n{fingerprint}"))
     return tuple(keys)
+
+
+def url_key(canonical: str) -> str:
+    """The cross-feed key of a canonical URL (``url:<sha256>``), as :func:`item_keys` gives it."""
+    return "url:" + _sha256(canonical)
 
 
 def text_fingerprint(title: str, summary: str, content: str) -> str:
@@ -269,6 +290,9 @@ def text_fingerprint(title: str, summary: str, content: str) -> str:
     """
     text = "\n".join((title, summary, content))
     return _sha256(collapse_whitespace(unicodedata.normalize("NFKC", text)))
+
+
+_EMPTY_TEXT = text_fingerprint("", "", "")  # an item without words: its text tells it from nothing
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class ItemFacts:
 
     key_ids: tuple[str | None, ...]  # the item id each of the sighting's keys points at, in key order
     fp_known: bool = False  # the item found under the first known key has this fingerprint recorded
-    max_len: int = 0  # and this longest text length
+    max_len: int = 0  # and this longest text length (of texts its own feed gave, see plan_batch)
     alerted: Mapping[str, str] = field(
         default_factory=dict
     )  # claiming watch -> story, if it reported the item
@@ -46,6 +46,7 @@ class ItemWrite:
     max_len: int
     new: bool  # forget what an expired item of the same id left behind
     ttl: float
+    fresh: bool = True  # the fingerprint is not among the item's known texts: the store adds it (and prunes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +120,26 @@ def plan_batch(
             raise ValueError("an item needs at least one identity key")
         ids = [key_ids.get(k, read) for k, read in zip(s.keys, known.key_ids, strict=True)]
         item_id = next((i for i in ids if i is not None), None)
+        fp_known = False
         if item_id is None:
             item_id, seen, max_len = s.keys[0], Seen.NEW, 0
         else:
             read_here = item_id == known.item_id  # what the store read is about this item
             fps, max_len = texts.get(item_id) or (set(), known.max_len if read_here else 0)
             fp_known = s.fingerprint in fps or (read_here and known.fp_known)
-            seen = Seen.SAME if fp_known or s.length < max_len else Seen.CHANGED
+            # A copy folded in from another feed (the item's id is none of its keys) is new text unless its
+            # fingerprint is known: a copy's length never outranks where it came from (issue 21).
+            shorter = s.length < max_len and item_id in s.keys
+            seen = Seen.SAME if fp_known or shorter else Seen.CHANGED
+        # Only the item's own feed's texts set the length a later text must reach to be matched again.
+        length = max(max_len, s.length) if item_id in s.keys else max_len
         new = seen is Seen.NEW and item_id not in texts
         for key in s.keys:
             key_ids[key] = item_id
         fps = texts[item_id][0] if item_id in texts else set()
         fps.add(s.fingerprint)
-        texts[item_id] = (fps, max(max_len, s.length))
-        plan.items.append(ItemWrite(item_id, s.keys, s.fingerprint, max(max_len, s.length), new, s.ttl))
+        texts[item_id] = (fps, length)
+        plan.items.append(ItemWrite(item_id, s.keys, s.fingerprint, length, new, s.ttl, not fp_known))
         plan.seen.append((item_id, seen))
         if seen is Seen.SAME:
             continue

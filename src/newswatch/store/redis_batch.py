@@ -105,6 +105,7 @@ def commit_request(
         "entry_prefix": C.OUTBOX_ENTRY_PREFIX,
         "queue_prefix": C.OUTBOX_QUEUE_PREFIX,
         "targets_key": C.OUTBOX_TARGETS_KEY,
+        "kept": C.ITEM_TEXTS_KEPT,
         "expect": {
             "items": expect,
             "vers": [[watch_prefix(w), n] for w, n in versions.items() if w in plan.watches],

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
 from newswatch import constants as C
 from newswatch.store.base import Recorded, Sighted, StoreError
@@ -50,6 +51,7 @@ class RedisClusterStore(RedisStore):
         super().__init__(client, url=url, cluster=True)
         self._watch_read = client.register_script(_lua("watch_read"))
         self._watch_commit = client.register_script(_lua("watch_commit"))
+        self._item_text = client.register_script(_lua("item_text"))
         self._swept = float("-inf")
 
     @classmethod
@@ -217,17 +219,26 @@ class RedisClusterStore(RedisStore):
             await self._call(self._r.hdel(prefix + "staged", *(i for i, _, _ in staged)))
 
     async def _write_items(self, items: list[dict[str, Any]]) -> None:
-        """Step 4: the items' keys and texts, one slot each."""
-        pipe = self._r.pipeline(transaction=False)
-        for it in items:
-            for k in it["keys"]:
-                pipe.set(k, it["id"], px=it["ttl"])
-            ik = C.ITEM_PREFIX + it["id"]
-            if it["new"]:
-                pipe.delete(ik)
-            pipe.hset(ik, mapping={"fp:" + it["fp"]: 1, "len": it["len"]})
-            pipe.pexpire(ik, it["ttl"])
-        await self._call(pipe.execute())
+        """Step 4: the items' keys and texts, one slot each (``item_text.lua`` keeps each item's texts bounded).
+
+        Every write is idempotent, so when a node did not know the script yet (a new or restarted master) the
+        script is loaded on every master and the whole step written again."""
+        for attempt in range(2):
+            pipe = self._r.pipeline(transaction=False)
+            for it in items:
+                for k in it["keys"]:
+                    pipe.set(k, it["id"], px=it["ttl"])
+                args = [it["fp"], it["len"], it["ttl"], int(it["new"]), C.ITEM_TEXTS_KEPT]
+                await self._item_text(keys=[C.ITEM_PREFIX + it["id"]], args=args, client=pipe)
+            try:
+                await pipe.execute()
+                return
+            except NoScriptError:
+                if attempt:
+                    raise StoreError(f"Redis store {self._url}: item_text.lua is not loaded") from None
+            except RedisError as exc:
+                raise StoreError(f"Redis store {self._url}: {type(exc).__name__}: {exc}") from None
+            await self._call(self._r.script_load(self._item_text.script))
 
     async def outbox_targets(self) -> list[str]:
         if time.monotonic() - self._swept >= SWEEP_S:

@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 
+from newswatch import constants as C
 from newswatch.store.base import Sighted
 from newswatch.store.batch import BatchPlan, ItemFacts, queries
 from newswatch.stories import BatchStories, Placement, StoryQuery, StoryView, rank
@@ -45,12 +46,30 @@ def read_facts(
         )
     ids = list({key_ids[k] for k in keys if k in key_ids})
     max_lens: dict[str, int] = {}
-    texts: set[tuple[str, str]] = set()
     alerted: dict[tuple[str, str], str] = {}
+    # Only the (item, text) pairs asked about: a live item keeps up to ITEM_TEXTS_KEPT texts (issue 21).
+    pairs = list(
+        dict.fromkeys(
+            (item_id, s.sighting.fingerprint)
+            for s in batch
+            if (item_id := next((key_ids[k] for k in s.sighting.keys if k in key_ids), None)) is not None
+        )
+    )
+    texts: set[tuple[str, str]] = set()
+    for start in range(0, len(pairs), _MAX_VARIABLES // 2):
+        asked = pairs[start : start + _MAX_VARIABLES // 2]
+        rows = ",".join(["(?, ?)"] * len(asked))
+        texts.update(
+            db.execute(
+                # CROSS JOIN from the pairs: one primary-key lookup each ("(item_id, fp) IN (VALUES …)" scans).
+                f"SELECT t.item_id, t.fp FROM (VALUES {rows}) AS v CROSS JOIN item_texts AS t "
+                "ON t.item_id = v.column1 AND t.fp = v.column2",
+                [v for pair in asked for v in pair],
+            )
+        )
     for part in _chunks(ids):
         marks = _marks(part)
         max_lens.update(db.execute(f"SELECT item_id, max_len FROM items WHERE item_id IN ({marks})", part))
-        texts.update(db.execute(f"SELECT item_id, fp FROM item_texts WHERE item_id IN ({marks})", part))
         for watch, item_id, story in db.execute(
             f"SELECT watch, item_id, story FROM alerted WHERE item_id IN ({marks}) AND expires > ?",
             (*part, now),
@@ -126,10 +145,20 @@ def apply_plan(db: sqlite3.Connection, plan: BatchPlan, now: float) -> list[list
         "SET max_len = excluded.max_len, expires = excluded.expires",
         [(w.item_id, w.max_len, now + w.ttl) for w in plan.items],
     )
-    db.executemany(
-        "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)",
-        [(w.item_id, w.fingerprint) for w in plan.items],
-    )
+    # Texts of an item in the order they were first seen (rowid); past ITEM_TEXTS_KEPT the oldest go, so a live
+    # item whose text changes every poll keeps a bounded set (issue 21).
+    for w in plan.items:
+        if (
+            w.fresh
+            and db.execute(
+                "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (w.item_id, w.fingerprint)
+            ).rowcount
+        ):
+            db.execute(
+                "DELETE FROM item_texts WHERE item_id = ? AND rowid NOT IN "
+                "(SELECT rowid FROM item_texts WHERE item_id = ? ORDER BY rowid DESC LIMIT ?)",
+                (w.item_id, w.item_id, C.ITEM_TEXTS_KEPT),
+            )
     entries: list[list[str]] = []
     for c in plan.claims:
         if c.placement is not None:

@@ -1,5 +1,5 @@
 -- Apply a batch plan (see newswatch/store/batch.py: BatchPlan) if nothing it was decided on has changed.
--- ARGV[1]: JSON {item_prefix, seq_key, entry_prefix, queue_prefix, targets_key,
+-- ARGV[1]: JSON {item_prefix, seq_key, entry_prefix, queue_prefix, targets_key, kept (texts per item),
 --   expect: {items: [{keys, ids, fp, fp_known, len}], vers: [[watch prefix, n]]},
 --   items: [{id, keys, fp, len, new, ttl}],
 --   places: [{prefix, sid, rec, ttl, bands, unpost, post, latest, trim}],
@@ -42,6 +42,7 @@ end
 
 -- Every key written and every argument, checked before the first write.
 str(a.item_prefix, 'item_prefix'); str(a.entry_prefix, 'entry_prefix'); str(a.queue_prefix, 'queue_prefix')
+positive(a.kept, 'kept')
 counter(str(a.seq_key, 'seq_key'))
 want(str(a.targets_key, 'targets_key'), 'set')
 for _, it in ipairs(list(a.items, 'items')) do
@@ -72,7 +73,7 @@ for _, it in ipairs(a.items) do
   for _, k in ipairs(it.keys) do redis.call('SET', k, it.id, 'PX', it.ttl) end
   local ik = a.item_prefix .. it.id
   if it.new then redis.call('DEL', ik) end
-  redis.call('HSET', ik, 'fp:' .. it.fp, 1, 'len', it.len)
+  add_text(ik, it.fp, it.len, a.kept)
   redis.call('PEXPIRE', ik, it.ttl)
 end
 for _, p in ipairs(a.places) do

@@ -38,3 +38,24 @@ local function fence_holds()
   local h = redis.call('GET', KEYS[2])
   return (not h) or h == ARGV[1]
 end
+
+-- Record one text of an item, in its hash `ik`: field fp:<fingerprint> holds the order the text was first seen
+-- in (field fpn counts them; texts stored before this hold 1, the oldest), field len the longest length.  Past twice
+-- `kept` texts the oldest go, down to `kept` (one prune per `kept` new texts), so a live item whose text changes
+-- every poll keeps a bounded hash (issue 21; newswatch.constants.ITEM_TEXTS_KEPT).  The caller checked the
+-- key is a hash.
+local function add_text(ik, fp, len, kept)
+  local field = 'fp:' .. fp
+  if redis.call('HEXISTS', ik, field) == 0 then
+    redis.call('HSET', ik, field, redis.call('HINCRBY', ik, 'fpn', 1) + 1)  -- from 2: after every 1
+    if redis.call('HLEN', ik) > 2 * kept + 2 then
+      local all, texts = redis.call('HGETALL', ik), {}
+      for i = 1, #all, 2 do
+        if string.sub(all[i], 1, 3) == 'fp:' then table.insert(texts, {all[i], tonumber(all[i + 1]) or 0}) end
+      end
+      table.sort(texts, function(x, y) return x[2] > y[2] end)
+      for i = kept + 1, #texts do redis.call('HDEL', ik, texts[i][1]) end
+    end
+  end
+  redis.call('HSET', ik, 'len', len)
+end
