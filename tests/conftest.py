@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from newswatch.store import Store, open_store
+from tests import children
 
 
 def free_port() -> int:
@@ -128,6 +129,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for var in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_workers() -> Iterator[None]:
+    # A test that failed before stopping its `newswatch run` children must not leave them working on the next
+    # tests' Redis (tests/children.py).
+    yield
+    children.kill_leftovers()
 
 
 @pytest.fixture(autouse=True)

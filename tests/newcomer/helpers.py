@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from newswatch.feeds.text import http_url, item_keys
+from newswatch.feeds.text import http_url
+from newswatch.feeds.text import url_key as _url_key
 
 
 def rss(title: str, items: Sequence[dict[str, Any]]) -> str:
@@ -33,7 +34,7 @@ def rss(title: str, items: Sequence[dict[str, Any]]) -> str:
 
 
 def url_key(url: str) -> str:
-    return item_keys(None, http_url(url), "")[0]
+    return _url_key(http_url(url))
 
 
 def records(path: Path) -> list[dict[str, Any]]:

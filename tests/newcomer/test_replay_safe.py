@@ -85,6 +85,6 @@ async def test_replay_notify_and_store_do_what_replay_did_before(tmp_path: Path,
         cfg = write_config(tmp_path, store_url, slack)
         args = ["replay", "-c", str(cfg), str(ARCHIVE), "--notify", "--store", store_url]
         assert await asyncio.to_thread(main, args) == EXIT_OK
-        assert len(slack.posts) == 8  # three alerts and five thread replies
+        assert len(slack.posts) == 8  # four alerts and four thread replies
     assert len(records(tmp_path / "alerts.jsonl")) == 8
     assert not await untouched(store_url)  # asked for: the items are now seen in that store

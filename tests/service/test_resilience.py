@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import children
 from tests.conftest import RedisServer
 from tests.feedserver import FeedServer
 from tests.slackstub import GOOD_TOKEN, SlackStub
@@ -67,10 +68,12 @@ async def start(cfg: Path, *args: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (cfg.parent / "newswatch.log").open("ab")
     try:
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "newswatch.cli", "run", "-c", str(cfg), *args,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log, env=env, start_new_session=True,
         )  # fmt: skip
+        children.started(proc.pid)
+        return proc
     finally:
         log.close()
 

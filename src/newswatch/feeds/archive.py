@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from newswatch.constants import MAX_ARCHIVE_LINE_BYTES
 from newswatch.feeds.dates import DateOutOfRange, read_date
@@ -136,7 +137,11 @@ def archive_item(obj: object, origin: str, default_source: str, now: datetime | 
     canonical = http_url(url)  # javascript:, file:, data: … stay in link only
     published = _date(obj.get("published"), now or datetime.now(UTC))
     source = strip_controls(str(obj.get("source") or default_source))
-    feed = strip_controls(str(obj.get("feed") or "")) or f"archive:{source}"
+    # The feed an archived line came from scopes its GUID and its text (the same text twice in one feed is one
+    # report); a line that names neither feed nor source is taken for its site's, not for the file's: copies
+    # from two outlets stay two reports.
+    origin_of = str(obj.get("source") or "") or urlsplit(canonical).hostname or default_source
+    feed = strip_controls(str(obj.get("feed") or "")) or f"archive:{strip_controls(origin_of)}"
     keys = item_keys(guid, canonical, feed, text_fingerprint(title, summary, content))
     return Item(
         title=title,
