@@ -255,8 +255,10 @@ def item_keys(guid: str | None, canonical: str, feed: str, fingerprint: str = ""
     2. ``url:<sha256>`` of the canonical URL (:func:`url_key`): across feeds the canonical URL is the
        identity, so another feed's copy of the link folds into the item first seen under it.
     3. ``ftext:<sha256>`` of ``feed`` and ``fingerprint`` (:func:`text_fingerprint` of the item's text, when
-       given and the text is not empty): the same feed with the same text is the same report, whatever new
-       GUID or link token it carries (issue 21).
+       given and the text is not empty), for an item whose feed gives it no opaque GUID (none, or its link
+       again): the same feed with the same text is the same report, whatever new link token it carries (issue
+       21).  An opaque GUID ("n-1001", a urn:uuid) is the feed's own word that two items are two, even with one
+       text (a recurring notice, a live page's twin entries), and is taken.
 
     An empty canonical URL gives no ``link:`` or ``url:`` key (every link-less item would otherwise be one
     item); an item with neither a GUID nor a URL is known by ``text:<fingerprint>`` alone, across feeds.
@@ -272,7 +274,8 @@ def item_keys(guid: str | None, canonical: str, feed: str, fingerprint: str = ""
         keys.append(url_key(canonical))
     if not keys:
         return ("text:" + fingerprint,) if fingerprint else ()
-    if fingerprint and fingerprint != _EMPTY_TEXT:
+    opaque = bool(guid and guid.strip()) and not guid.strip().lower().startswith(("http://", "https://"))
+    if fingerprint and fingerprint != _EMPTY_TEXT and not opaque:
         keys.append("ftext:" + _sha256(f"{feed}\n{fingerprint}"))
     return tuple(keys)
 
