@@ -3,8 +3,9 @@
 A child process (so its memory is its own) opens the application once and runs 20 cycles over a local feed
 file that holds 150 new items each time, every item matched by a catch-all watch, so every cache on the way
 — the CPU stage, the process's memory of recorded items, the learned document frequencies, story records,
-the delivery's bookkeeping — sees fresh input each cycle.  Its resident memory after cycle 5 (warm) and after
-cycle 20 may differ by at most 10 %.
+the delivery's bookkeeping — sees fresh input each cycle.  Its resident memory after cycle 10 (warm: the story
+record cache, ``STORY_RECORD_CACHE`` = 1,024 stories, fills at about cycle 7 with 150 new stories a cycle, and the
+allocator's arenas with it) and after cycle 20 may differ by at most 5 %.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_twenty_cycles_of_fresh_items_keep_memory_flat(tmp_path: Path, store_url
     assert proc.returncode == 0, proc.stderr[-3000:]
     sizes = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(sizes) == 20
-    warm, last = sizes[4], sizes[-1]
-    assert last <= warm * 1.10, f"resident memory grew from {warm:.1f} MB (cycle 5) to {last:.1f} MB: {sizes}"
+    warm, last = sizes[9], sizes[-1]
+    assert last <= warm * 1.05, f"resident memory grew from {warm:.1f} MB (cycle 10) to {last:.1f} MB: {sizes}"
     lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 20 * 150  # every fresh item recorded and delivered once
