@@ -1,8 +1,8 @@
 """Child processes a test started (``newswatch run`` workers), so that a failing test cannot leave them running.
 
 A worker left behind keeps polling and writing into the Redis the next tests share, and takes their feeds and
-outbox entries: one failure would then fail every later Redis test.  Each child starts in a session of its own;
-an autouse fixture (tests/conftest.py) kills whatever session is still alive after each test.
+outbox entries: one failure would then fail every later Redis test.  An autouse fixture (tests/conftest.py) kills
+whatever child is still alive after each test (its pool's processes end when it does: their pipes close).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ def started(pid: int) -> None:
 
 
 def kill_leftovers() -> list[int]:
-    """Kill every child session still running; returns their pids."""
+    """Kill every child still running; returns their pids."""
     killed = []
     while _started:
         pid = _started.pop()
         try:
-            os.killpg(pid, signal.SIGKILL)  # the child leads its session: its pool's processes go with it
+            os.kill(pid, signal.SIGKILL)
             killed.append(pid)
         except ProcessLookupError:
             pass

@@ -74,6 +74,8 @@ def test_twenty_cycles_of_fresh_items_keep_memory_flat(tmp_path: Path, store_url
     sizes = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(sizes) == 20
     warm, last = sizes[9], sizes[-1]
-    assert last <= warm * 1.05, f"resident memory grew from {warm:.1f} MB (cycle 10) to {last:.1f} MB: {sizes}"
+    assert last <= warm * 1.05, (
+        f"resident memory grew from {warm:.1f} MB (cycle 10) to {last:.1f} MB: {sizes}"
+    )
     lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 20 * 150  # every fresh item recorded and delivered once

@@ -70,7 +70,7 @@ async def start(cfg: Path, *args: str) -> asyncio.subprocess.Process:
     try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "newswatch.cli", "run", "-c", str(cfg), *args,
-            stdout=asyncio.subprocess.DEVNULL, stderr=log, env=env, start_new_session=True,
+            stdout=asyncio.subprocess.DEVNULL, stderr=log, env=env,
         )  # fmt: skip
         children.started(proc.pid)
         return proc

@@ -274,7 +274,8 @@ def item_keys(guid: str | None, canonical: str, feed: str, fingerprint: str = ""
         keys.append(url_key(canonical))
     if not keys:
         return ("text:" + fingerprint,) if fingerprint else ()
-    opaque = bool(guid and guid.strip()) and not guid.strip().lower().startswith(("http://", "https://"))
+    own = (guid or "").strip()
+    opaque = bool(own) and not own.lower().startswith(("http://", "https://"))
     if fingerprint and fingerprint != _EMPTY_TEXT and not opaque:
         keys.append("ftext:" + _sha256(f"{feed}\n{fingerprint}"))
     return tuple(keys)
