@@ -2,6 +2,12 @@
 
     python benchmarks/bench_poll.py [--feeds 2000] [--items 25] [--quick] [--no-run]
     python benchmarks/bench_poll.py --feeds 500 --items 20 --watch all --store sqlite redis   # every item a story
+    python benchmarks/bench_poll.py --synth --feeds 500 --items 20 --store sqlite redis         # issue 23's burst
+
+``--synth [SCRIPT]`` serves the workload of ``../shared/bench/synth_stories.py`` (generated into a temporary
+directory: events reported by several outlets, full-length bodies) instead of the feeds generated here, with
+the catch-all watch and ``max_item_age`` off (its reports are dated 2025); it also checks that every report was
+recorded once (alerts + updates in the JSONL file = distinct urls = feeds × items) and prints Redis ÷ SQLite.
 
 ``--watch rare`` (default) runs one watch that about one item in 40 matches (flood reports of feeds numbered
 17…); ``--watch all`` one catch-all watch ``*``, so
@@ -111,14 +117,82 @@ def feed_urls(port: int, n_feeds: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# The synthetic story workload (issue 23) and what every driver shares
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def synth_script(given: str | None) -> Path:
+    """``synth_stories.py``: the path given, else ``../shared/bench/`` beside the repository (or the cwd)."""
+    candidates = [Path(given)] if given else [
+        _REPO.parent / "shared" / "bench" / "synth_stories.py",
+        Path.cwd().parent / "shared" / "bench" / "synth_stories.py",
+    ]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise SystemExit(f"synth_stories.py not found (tried {', '.join(map(str, candidates))}); pass --synth PATH")
+
+
+def generate_synth(script: Path, out: Path, n_feeds: int, n_items: int) -> None:
+    """The workload: out/feeds/f00000.xml … and out/gold.jsonl (fixed seed: the same reports every run)."""
+    subprocess.run(
+        [sys.executable, str(script), str(out), "--feeds", str(n_feeds), "--items", str(n_items)], check=True
+    )
+
+
+def start_server(n_feeds: int, n_items: int, synth_dir: Path | str | None = None) -> tuple[Any, int, int]:
+    """The feed server in its own process: (process, port, bytes per full cycle)."""
+    cmd = [sys.executable, __file__, "--serve", "--feeds", str(n_feeds), "--items", str(n_items)]
+    if synth_dir:
+        cmd += ["--synth-dir", str(synth_dir)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline().split()
+    if not line:
+        server.wait(10)
+        raise RuntimeError("the feed server did not start")
+    return server, int(line[1]), int(line[2])
+
+
+def count_records(path: Path, expected: int | None = None) -> dict[str, Any]:
+    """What the JSONL target received: records by event, distinct urls among alerts and updates, urls recorded
+    more than once, and whether every one of ``expected`` reports was recorded exactly once."""
+    events: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    n = 0
+    if path.exists():
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                n += 1
+                ev = str(r.get("event"))
+                events[ev] = events.get(ev, 0) + 1
+                if ev in ("alert", "update"):
+                    url = str(r.get("url"))
+                    urls[url] = urls.get(url, 0) + 1
+    twice = sum(1 for c in urls.values() if c > 1)
+    out: dict[str, Any] = {"records": n, "events": events, "distinct_urls": len(urls), "urls_twice": twice}
+    if expected is not None:
+        reports = events.get("alert", 0) + events.get("update", 0)
+        out["once"] = reports == len(urls) == expected and twice == 0
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
 # The server (own process)
 
 
-def serve(n_feeds: int, n_items: int) -> None:
+def serve(n_feeds: int, n_items: int, synth_dir: str | None = None) -> None:
     from aiohttp import web
 
     now = datetime.now(UTC)
-    bodies = [make_feed(f, n_items, now) for f in range(n_feeds)]
+    if synth_dir:
+        bodies = [(Path(synth_dir) / "feeds" / f"f{f:05d}.xml").read_bytes() for f in range(n_feeds)]
+    else:
+        bodies = [make_feed(f, n_items, now) for f in range(n_feeds)]
     etags = [f'"f{f}-v1"' for f in range(n_feeds)]
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -250,7 +324,10 @@ def phase_run(config: str) -> dict[str, Any]:
     return {"seconds": elapsed, "exit": code, "cpu_seconds": cpu}
 
 
-def write_config(path: Path, port: int, n_feeds: int, watch: str, store: str) -> None:
+def write_config(
+    path: Path, port: int, n_feeds: int, watch: str, store: str, max_item_age: str = "3d", extra: str = ""
+) -> None:
+    """A config over the served feeds; ``extra``: more top-level YAML lines (``http: …``)."""
     feeds = "\n".join(f"  - url: {u}" for u in feed_urls(port, n_feeds))
     watches = (
         """  - name: Everything
@@ -261,8 +338,8 @@ def write_config(path: Path, port: int, n_feeds: int, watch: str, store: str) ->
     )
     path.write_text(
         f"""store: {store}
-max_item_age: 3d
-feeds:
+max_item_age: {max_item_age}
+{extra}feeds:
 {feeds}
 entities:
   us: {{name: United States, aliases: ["United States", "US", "U.S.", "Washington", "White House"]}}
@@ -373,6 +450,11 @@ def main() -> None:
     parser.add_argument("--no-run", action="store_true", help="skip the real `run --once` rows")
     parser.add_argument("--watch", choices=["rare", "all"], default="rare", help="two rare watches, or '*'")
     parser.add_argument("--store", nargs="+", choices=["sqlite", "redis"], default=["sqlite"])
+    parser.add_argument(
+        "--synth", nargs="?", const="", default=None, metavar="SCRIPT",
+        help="serve synth_stories.py's workload (default ../shared/bench/synth_stories.py); implies --watch all",
+    )  # fmt: skip
+    parser.add_argument("--synth-dir", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", choices=["floor", "ours", "run"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -381,25 +463,32 @@ def main() -> None:
     if args.quick:
         args.feeds = 200
     if args.serve:
-        serve(args.feeds, args.items)
+        serve(args.feeds, args.items, args.synth_dir)
         return
     if args.phase:
         run_phase(args)
         return
 
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--feeds", str(args.feeds), "--items", str(args.items)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory() as workload:
+        synth_dir = None
+        if args.synth is not None:
+            args.watch = "all"
+            script = synth_script(args.synth or None)
+            synth_dir = Path(workload)
+            generate_synth(script, synth_dir, args.feeds, args.items)
+        drive(args, synth_dir)
+
+
+def drive(args: argparse.Namespace, synth_dir: Path | None) -> None:
+    server, port, total_bytes = start_server(args.feeds, args.items, synth_dir)
+    max_age = "null" if synth_dir else "3d"
+    n_items = args.feeds * args.items
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline().split()
-        port, total_bytes = int(line[1]), int(line[2])
         print(
-            f"{args.feeds} feeds × {args.items} items = {args.feeds * args.items} items, "
+            f"{args.feeds} feeds × {args.items} items = {n_items} items"
+            f"{' (synth_stories.py, catch-all watch)' if synth_dir else ''}, "
             f"{total_bytes / 1e6:.1f} MB per full cycle, served from {HOSTS} loopback addresses; "
-            f"{os.cpu_count()} CPUs\n"
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n"
         )
         floor = sub_phase("floor", port, args.feeds)
         ours = sub_phase("ours", port, args.feeds)
@@ -421,7 +510,7 @@ def main() -> None:
                         try:
                             url = redis.url if redis else f"sqlite:///{Path(tmp) / 'state.db'}"
                             cfg = Path(tmp) / "bench.yaml"
-                            write_config(cfg, port, args.feeds, args.watch, url)
+                            write_config(cfg, port, args.feeds, args.watch, url, max_age)
                             before = redis.calls() if redis else {}
                             first = sub_phase("run", port, args.feeds, str(cfg))
                             if redis:
@@ -432,6 +521,7 @@ def main() -> None:
                             if redis:
                                 redis.stop()
                         first["alerts"] = (Path(tmp) / "alerts.jsonl").read_text(encoding="utf-8").count("\n")
+                        first["check"] = count_records(Path(tmp) / "alerts.jsonl", n_items)
                         run_rows[store] = [first, second]
                         rows += [
                             (f"run --once ({store}), cycle 1", first, first),
@@ -450,7 +540,6 @@ def main() -> None:
         print(
             f"ours: cycle 1 / cycle 2 = {ours['first']['seconds'] / ours['second']['seconds']:.1f}× (target ≥ 5×)"
         )
-        n_items = args.feeds * args.items
         for store, (first, second) in run_rows.items():
             print(f"run --once ({store}): cycle 1 ÷ floor = {first['seconds'] / base:.2f}; ", end="")
             print(f"cycle 1 / cycle 2 = {first['seconds'] / second['seconds']:.1f}×; ", end="")
@@ -461,6 +550,27 @@ def main() -> None:
             for r in (first, second):
                 if r.get("stderr"):
                     print("  run stderr (last lines):", *r["stderr"], sep="\n    ")
+        for store, (first, _) in run_rows.items():
+            c = first["check"]
+            verdict = "every report recorded once" if c["once"] else "NOT every report recorded once"
+            print(
+                f"run --once ({store}) records: {c['events']}; {c['distinct_urls']} distinct urls of {n_items}, "
+                f"{c['urls_twice']} recorded twice: {verdict}"
+            )
+        if len(run_rows) > 1 or synth_dir:
+            print()
+            for store, (first, _) in run_rows.items():
+                ok = first["seconds"] / base <= 3.0
+                mem_ok = first["rss_single_mb"] <= 250
+                print(
+                    f"target run --once ({store}) ≤ 3× the floor: {first['seconds'] / base:.2f}× "
+                    f"({'met' if ok else 'MISSED'}); peak RSS ≤ 250 MB per process: "
+                    f"{first['rss_single_mb']:.0f} MB ({'met' if mem_ok else 'MISSED'}); "
+                    f"every report once: {'met' if first['check']['once'] else 'MISSED'}"
+                )
+            if "sqlite" in run_rows and "redis" in run_rows:
+                q = run_rows["redis"][0]["seconds"] / run_rows["sqlite"][0]["seconds"]
+                print(f"target Redis ≤ 1.3× SQLite: {q:.2f}× ({'met' if q <= 1.3 else 'MISSED'})")
         if redis_calls:
             total = sum(v for k, v in redis_calls.items() if k not in ("info", "ping"))
             scripts = redis_calls.get("evalsha", 0) + redis_calls.get("eval", 0)
