@@ -19,9 +19,10 @@ import enum
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from newswatch.stories import BatchStories, ItemProfile
+if TYPE_CHECKING:  # the story model (NumPy) is loaded by the commands that place items, not by `--help`
+    from newswatch.stories import BatchStories, ItemProfile
 
 
 class StoreError(Exception):
