@@ -124,14 +124,20 @@ _REPO = Path(__file__).resolve().parents[1]
 
 def synth_script(given: str | None) -> Path:
     """``synth_stories.py``: the path given, else ``../shared/bench/`` beside the repository (or the cwd)."""
-    candidates = [Path(given)] if given else [
-        _REPO.parent / "shared" / "bench" / "synth_stories.py",
-        Path.cwd().parent / "shared" / "bench" / "synth_stories.py",
-    ]
+    candidates = (
+        [Path(given)]
+        if given
+        else [
+            _REPO.parent / "shared" / "bench" / "synth_stories.py",
+            Path.cwd().parent / "shared" / "bench" / "synth_stories.py",
+        ]
+    )
     for c in candidates:
         if c.is_file():
             return c
-    raise SystemExit(f"synth_stories.py not found (tried {', '.join(map(str, candidates))}); pass --synth PATH")
+    raise SystemExit(
+        f"synth_stories.py not found (tried {', '.join(map(str, candidates))}); pass --synth PATH"
+    )
 
 
 def generate_synth(script: Path, out: Path, n_feeds: int, n_items: int) -> None:
@@ -454,6 +460,9 @@ def main() -> None:
         "--synth", nargs="?", const="", default=None, metavar="SCRIPT",
         help="serve synth_stories.py's workload (default ../shared/bench/synth_stories.py); implies --watch all",
     )  # fmt: skip
+    parser.add_argument(
+        "--save-records", metavar="DIR", help="copy each store's JSONL file to DIR/STORE.jsonl"
+    )
     parser.add_argument("--synth-dir", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", choices=["floor", "ours", "run"], help=argparse.SUPPRESS)
@@ -522,6 +531,11 @@ def drive(args: argparse.Namespace, synth_dir: Path | None) -> None:
                                 redis.stop()
                         first["alerts"] = (Path(tmp) / "alerts.jsonl").read_text(encoding="utf-8").count("\n")
                         first["check"] = count_records(Path(tmp) / "alerts.jsonl", n_items)
+                        if args.save_records:
+                            Path(args.save_records).mkdir(parents=True, exist_ok=True)
+                            shutil.copy(
+                                Path(tmp) / "alerts.jsonl", Path(args.save_records) / f"{store}.jsonl"
+                            )
                         run_rows[store] = [first, second]
                         rows += [
                             (f"run --once ({store}), cycle 1", first, first),

@@ -163,6 +163,7 @@ def measure(args: argparse.Namespace, bp: Any, synth_dir: Path | None) -> None:
             print(f"max during ÷ max idle: {max(busy) / max(idle):.1f}×; target: every answer within 1 s "
                   f"({'met' if max(busy) < 1.0 else 'MISSED'})")  # fmt: skip
         if synth_dir:
+
             def verdict(ok: bool) -> str:
                 return "met" if ok else "MISSED"
 
@@ -171,7 +172,7 @@ def measure(args: argparse.Namespace, bp: Any, synth_dir: Path | None) -> None:
                 f"targets: first alert ≤ 5 s: {verdict(first is not None and first <= 5)}; "
                 f"all {n} delivered ≤ 20 s: "
                 f"{verdict(all_in is not None and all_in <= 20)}"
-                f" ({'%.1f s' % all_in if all_in is not None else 'not all delivered'}); "
+                f" ({f'{all_in:.1f} s' if all_in is not None else 'not all delivered'}); "
                 f"/healthz < 1 s: {verdict(bool(busy) and max(busy) < 1.0)}; "
                 f"every report once: {verdict(check['once'])}"
             )
