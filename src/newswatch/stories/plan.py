@@ -82,6 +82,18 @@ class _Overlay:
     records: dict[str, StoryRecord] = field(default_factory=dict)  # in order of first change
     bands: dict[str, str] = field(default_factory=dict)
     posted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)  # story id → its place in ``records``
+    # term → the stories posted under it at some point of the batch (a superset of ``posted``'s: each is
+    # checked against ``posted`` again), so an item reads the few stories sharing its terms, not every one.
+    by_term: dict[str, set[str]] = field(default_factory=dict)
+
+    def change(self, sid: str, record: StoryRecord, post: tuple[str, ...]) -> None:
+        if sid not in self.records:
+            self.order[sid] = len(self.order)
+        self.records[sid] = record
+        self.posted[sid] = post
+        for term in post:
+            self.by_term.setdefault(term, set()).add(sid)
 
 
 class BatchStories:
@@ -145,8 +157,7 @@ class BatchStories:
             record, old_terms = existing.absorb(features, at, p), tuple(existing.index_terms(p.index_terms))
         post = tuple(record.index_terms(p.index_terms))
         sid = record.story_id
-        overlay.records[sid] = record
-        overlay.posted[sid] = post
+        overlay.change(sid, record, post)
         for band in features.bands:
             overlay.bands[band] = sid
         return Placement(
@@ -181,9 +192,15 @@ class BatchStories:
         if overlay.records:
             since = at - p.window_s
             query = set(features.body_terms[: p.query_terms])
-            for sid, record in overlay.records.items():
+            # The overlay's stories that hit a band or were posted under a query term, in overlay order: the
+            # same stories, in the same order, as a scan of every story of the overlay would add.
+            maybe = {sid for sid in band_hits if sid in overlay.order}
+            for term in query:
+                maybe.update(overlay.by_term.get(term, ()))
+            for sid in sorted(maybe, key=overlay.order.__getitem__):
                 if sid in stories:
                     continue
+                record = overlay.records[sid]
                 shares_term = record.latest >= since and not query.isdisjoint(overlay.posted[sid])
                 if sid in band_hits or shares_term:
                     stories[sid] = record
