@@ -130,3 +130,31 @@ async def test_a_huge_page_through_the_process_pool_keeps_its_worker(tmp_path: P
         assert [(watches_of(o.matches), e) for o, e in again] == [({"Envoy", "Doha"}, None)]
     finally:
         stage.close()
+
+
+def test_a_bound_swallowed_by_a_catch_all_still_fails_the_work() -> None:
+    """Library code that catches every exception (trafilatura logs a failed parse and goes on) cannot run past
+    the bound: the interruption it swallowed is raised again when the bound's block ends."""
+
+    def stubborn(seconds: float) -> str:
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            try:
+                while time.process_time() < end:
+                    pass
+            except Exception:  # the point: a catch-all that swallows the interruption
+                continue
+        return "finished anyway"
+
+    with (
+        pytest.raises(CpuTimeExceeded, match=r"stubborn work took more than 0\.05 s of CPU time"),
+        cpu_time_bound(0.05, "stubborn work"),
+    ):
+        stubborn(0.3)
+    # An outer bound swallowed inside an inner block that ends normally is raised at the inner block's end.
+    with pytest.raises(CpuTimeExceeded, match=r"outer took more than 0\.05 s"), cpu_time_bound(0.05, "outer"):
+        with cpu_time_bound(10.0, "inner"):
+            stubborn(0.3)
+        pytest.fail("the outer bound ran out inside the inner block")
+    with cpu_time_bound(10.0, "quick"):  # and a bound that did not run out raises nothing
+        stubborn(0.01)

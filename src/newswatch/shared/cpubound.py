@@ -67,6 +67,11 @@ def cpu_time_bound(seconds: float, what: str) -> Iterator[_Bound]:
     finally:
         _bounds.remove(bound)
         _arm()
+    # Ended without an exception, yet a bound ran out: code that catches every exception (trafilatura logs a
+    # failed lxml parse and tries its fallbacks) swallowed the interruption.  The bound still holds: say so now.
+    fired = next((b for b in (*_bounds, bound) if b.fired), None)
+    if fired is not None:
+        raise fired.error()
 
 
 def owns(bound: _Bound | None, exc: CpuTimeExceeded) -> bool:
