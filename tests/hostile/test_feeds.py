@@ -72,7 +72,9 @@ def item(i: int, *, link: str | None = None, guid: str | None = None, extra: str
     )
 
 
-def write_config(tmp_path: Path, store_url: str, feeds: list[str], notify: str | None = None) -> Path:
+def write_config(
+    tmp_path: Path, store_url: str, feeds: list[str], notify: str | None = None, query: str = "*"
+) -> Path:
     cfg = tmp_path / "cfg.yaml"
     lines = "".join(f"\n  - url: {url}" for url in feeds) or " []"
     cfg.write_text(
@@ -82,7 +84,7 @@ max_item_age: null
 fetch: {{timeout: 3s}}
 feeds:{lines}
 watches:
-  - {{name: all, query: '*'}}
+  - {{name: all, query: {query!r}}}
 notify: {notify or f"{{jsonl: {tmp_path / 'alerts.jsonl'}}}"}
 """,
         encoding="utf-8",

@@ -21,27 +21,17 @@ from newswatch.app import open_app
 from newswatch.config import load_config
 from newswatch.feeds.text import item_keys
 from tests.feedserver import FeedServer
-from tests.hostile.test_feeds import alerted_once, item, records, rss, run_once, story, summary
+from tests.hostile.test_feeds import (
+    alerted_once,
+    item,
+    records,
+    rss,
+    run_once,
+    story,
+    summary,
+    write_config,
+)
 from tests.store.test_item_texts import texts_kept
-
-
-def write_config(tmp_path: Path, store_url: str, feeds: list[str], query: str = "*") -> Path:
-    cfg = tmp_path / "cfg.yaml"
-    lines = "".join(f"\n  - url: {url}" for url in feeds) or " []"
-    cfg.write_text(
-        f"""
-store: {store_url}
-max_item_age: null
-fetch: {{timeout: 3s}}
-feeds:{lines}
-watches:
-  - {{name: talks, query: {query!r}}}
-notify: {{jsonl: {tmp_path / "alerts.jsonl"}}}
-""",
-        encoding="utf-8",
-    )
-    return cfg
-
 
 # --------------------------------------------------------------------------------------------------------------
 # 6. A copy's length never outranks where it came from
@@ -84,9 +74,9 @@ async def test_a_longer_copy_in_another_feed_never_hides_the_wire_report(
         first = [srv.url(p) for p in ("/agg-a.xml", "/wire-b.xml", "/wire-other.xml")]
         everything = first + [srv.url(p) for p in ("/wire-a.xml", "/agg-b.xml", "/wire-c.xml", "/agg-c.xml")]
         query = " OR ".join(story(n).split()[0] for n in [*WIRE.values(), 7])  # not the briefing
-        _, log1 = await run_once(write_config(tmp_path, store_url, first, query), capsys)
-        _, log2 = await run_once(write_config(tmp_path, store_url, everything, query), capsys)
-        _, log3 = await run_once(write_config(tmp_path, store_url, everything, query), capsys)
+        _, log1 = await run_once(write_config(tmp_path, store_url, first, query=query), capsys)
+        _, log2 = await run_once(write_config(tmp_path, store_url, everything, query=query), capsys)
+        _, log3 = await run_once(write_config(tmp_path, store_url, everything, query=query), capsys)
     assert "0 alerts" in log3 or "alerts=0" in log3, log3
     recs = records(tmp_path)
     assert alerted_once(recs) == {
