@@ -146,13 +146,15 @@ def apply_plan(db: sqlite3.Connection, plan: BatchPlan, now: float) -> list[list
         [(w.item_id, w.max_len, now + w.ttl) for w in plan.items],
     )
     # Texts of an item in the order they were first seen (rowid); past ITEM_TEXTS_KEPT the oldest go, so a live
-    # item whose text changes every poll keeps a bounded set (issue 21).
+    # item whose text changes every poll keeps a bounded set (issue 21).  A new item holds this one text only:
+    # nothing to prune, and most items of a batch are new.
     for w in plan.items:
         if (
             w.fresh
             and db.execute(
                 "INSERT OR IGNORE INTO item_texts(item_id, fp) VALUES (?, ?)", (w.item_id, w.fingerprint)
             ).rowcount
+            and not w.new
         ):
             db.execute(
                 "DELETE FROM item_texts WHERE item_id = ? AND rowid NOT IN "
